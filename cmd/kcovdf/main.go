@@ -1,0 +1,37 @@
+// Command kcovdf records, decodes and analyses kcov dataflow traces: the
+// arguments and return values of instrumented Linux kernel functions.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// subcommands holds the constructors of every subcommand; each lives in its
+// own file and adds itself from init, so files never edit one another.
+var subcommands []func() *cobra.Command
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "kcovdf",
+		Short: "Which values flowed through the kernel: record, decode and analyse kcov dataflow traces",
+		Long: `kcovdf captures the arguments and return values of instrumented Linux kernel
+functions through /sys/kernel/debug/kcov_dataflow, decodes the buffers exactly,
+and builds a lab that boots a real instrumented kernel under QEMU.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	for _, sub := range subcommands {
+		root.AddCommand(sub())
+	}
+	return root
+}
+
+func main() {
+	if err := newRootCommand().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "kcovdf:", err)
+		os.Exit(1)
+	}
+}
