@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kcovdf/kcovdf/lab"
+	"github.com/spf13/cobra"
+)
+
+func init() { subcommands = append(subcommands, newLabCommand) }
+
+type labFlags struct {
+	kasan      bool
+	instrument string
+	jobs       int
+	cache      string
+	repo       string
+	// machine
+	memory  string
+	cpus    int
+	timeout time.Duration
+	out     string
+	serial  string
+	files   []string
+	verbose bool
+}
+
+func newLabCommand() *cobra.Command {
+	f := &labFlags{}
+	cmd := &cobra.Command{
+		Use:   "lab",
+		Short: "Build an instrumented Linux 6.12 kernel and run commands in it under QEMU",
+		Long: `lab builds the dataflow plugin and a Linux 6.12 kernel with kcov dataflow
+(cached by content under $KCOVDF_CACHE, $XDG_CACHE_HOME/kcovdf or ~/.cache/kcovdf),
+packs a busybox initramfs with kcovdf and the kernel selftest, and boots it
+under QEMU (TCG). The guest's working directory is a host directory shared
+over 9p, so files the command writes come back to the host.`,
+	}
+	pf := cmd.PersistentFlags()
+	pf.BoolVar(&f.kasan, "kasan", false, "build/boot the KASAN + lockdep kernel")
+	pf.StringVar(&f.instrument, "instrument", "default", `objects to instrument: default ("`+lab.DefaultSelect+`"), all, none, or a space-separated list of object path prefixes`)
+	pf.IntVar(&f.jobs, "jobs", 0, "parallel make jobs (0: number of CPUs)")
+	pf.StringVar(&f.cache, "cache", "", "cache directory (default $KCOVDF_CACHE, $XDG_CACHE_HOME/kcovdf or ~/.cache/kcovdf)")
+	pf.StringVar(&f.repo, "repo", "", "kcovdf source tree (default: found from the working directory)")
+
+	cmd.AddCommand(newLabBuildCommand(f), newLabRunCommand(f), newLabBootCommand(f), newLabShellCommand(f))
+	return cmd
+}
+
+func (f *labFlags) lab() (*lab.Lab, error) {
+	return lab.New(lab.Config{RepoDir: f.repo, CacheDir: f.cache, Jobs: f.jobs, Progress: os.Stderr})
+}
+
+func (f *labFlags) kernelOptions() lab.KernelOptions {
+	return lab.KernelOptions{KASAN: f.kasan, Instrument: f.instrument}
+}
+
+// signalContext is cancelled by SIGINT/SIGTERM so that builds and QEMU stop
+// cleanly.
+func signalContext(parent context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+}
+
+func newLabBuildCommand(f *labFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "build",
+		Short: "Build (or find in the cache) the kernel and the initramfs",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := signalContext(cmd.Context())
+			defer cancel()
+			l, err := f.lab()
+			if err != nil {
+				return err
+			}
+			k, err := l.BuildKernel(ctx, f.kernelOptions())
+			if err != nil {
+				return err
+			}
+			ir, err := l.BuildInitramfs(ctx, lab.InitramfsOptions{Selftest: true})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "kernel    %s\nkey       %s\nbzImage   %s\nvmlinux   %s\nlayout    %s\ninitramfs %s\n",
+				k.Dir, k.Key, k.BzImage, k.Vmlinux, k.Layout, ir.Path)
+			return nil
+		},
+	}
+}
+
+func (f *labFlags) addMachineFlags(c *cobra.Command) {
+	c.Flags().StringVar(&f.memory, "mem", "1G", "guest memory")
+	c.Flags().IntVar(&f.cpus, "cpus", 2, "guest CPUs")
+	c.Flags().DurationVar(&f.timeout, "timeout", 10*time.Minute, "give up (and stop QEMU) after this long")
+	c.Flags().StringVar(&f.serial, "serial-log", "", "write the serial console log here (default: a file under the cache's runs/)")
+	c.Flags().StringArrayVar(&f.files, "file", nil, "add HOST[:GUEST] to the initramfs (GUEST default /usr/local/bin/BASENAME); repeatable")
+	c.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "also copy the serial console to stderr")
+}
+
+// machine builds (or finds) the kernel and initramfs for run/boot/shell.
+func (f *labFlags) machine(ctx context.Context) (*lab.Lab, lab.Machine, error) {
+	l, err := f.lab()
+	if err != nil {
+		return nil, lab.Machine{}, err
+	}
+	k, err := l.BuildKernel(ctx, f.kernelOptions())
+	if err != nil {
+		return nil, lab.Machine{}, err
+	}
+	opts := lab.InitramfsOptions{Selftest: true}
+	for _, spec := range f.files {
+		host, guest, ok := strings.Cut(spec, ":")
+		if !ok || guest == "" {
+			guest = "/usr/local/bin/" + filepath.Base(host)
+		}
+		opts.Files = append(opts.Files, lab.File{Host: host, Guest: guest})
+	}
+	ir, err := l.BuildInitramfs(ctx, opts)
+	if err != nil {
+		return nil, lab.Machine{}, err
+	}
+	return l, lab.Machine{Kernel: k, Initramfs: ir, Memory: f.memory, CPUs: f.cpus}, nil
+}
+
+func newLabRunCommand(f *labFlags) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "run [flags] -- CMD [ARGS...]",
+		Short: "Boot the lab kernel, run CMD in the guest and exit with its status",
+		Long: `run boots the lab kernel and runs CMD in the guest, in a working directory
+that is the host directory --out (default: the current directory) shared over
+9p: files CMD writes there appear on the host. CMD's stdout and stderr are
+copied to ours, and run exits with CMD's status. Kernel reports on the serial
+console (BUG:, KASAN, WARNING:, lockdep, panics) make run fail.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext(cmd.Context())
+			defer cancel()
+			l, m, err := f.machine(ctx)
+			if err != nil {
+				return err
+			}
+			out := f.out
+			if out == "" {
+				if out, err = os.Getwd(); err != nil {
+					return err
+				}
+			}
+			opts := lab.RunOptions{Args: args, Dir: out, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
+				Timeout: f.timeout, SerialLog: f.serial}
+			if f.verbose {
+				opts.Serial = os.Stderr
+			}
+			res, err := l.Run(ctx, m, opts)
+			if err != nil {
+				return err
+			}
+			if err := res.Check(); err != nil {
+				return err
+			}
+			if res.ExitCode != 0 {
+				// The guest command's own status, as a shell would.
+				os.Exit(res.ExitCode)
+			}
+			return nil
+		},
+	}
+	f.addMachineFlags(c)
+	c.Flags().StringVar(&f.out, "out", "", "host directory shared as the guest's working directory (default: current directory)")
+	return c
+}
+
+func newLabBootCommand(f *labFlags) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "boot",
+		Short: "Boot the lab kernel, run the init's self-check and power off",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := signalContext(cmd.Context())
+			defer cancel()
+			l, m, err := f.machine(ctx)
+			if err != nil {
+				return err
+			}
+			res, err := l.Boot(ctx, m, lab.RunOptions{Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
+				Timeout: f.timeout, SerialLog: f.serial, Serial: os.Stderr})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "lab: booted to the command in %.1fs, whole run %.1fs; serial log %s\n",
+				res.BootTime.Seconds(), res.Duration.Seconds(), res.SerialLog)
+			if err := res.Check(); err != nil {
+				return err
+			}
+			if res.ExitCode != 0 {
+				// The guest command's own status, as a shell would.
+				os.Exit(res.ExitCode)
+			}
+			return nil
+		},
+	}
+	f.addMachineFlags(c)
+	return c
+}
+
+func newLabShellCommand(f *labFlags) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "shell",
+		Short: "Boot the lab kernel to an interactive shell on the serial console (exit the shell to power off)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
+			l, m, err := f.machine(ctx)
+			if err != nil {
+				return err
+			}
+			out := f.out
+			if out == "" {
+				if out, err = os.Getwd(); err != nil {
+					return err
+				}
+			}
+			res, err := l.Shell(ctx, m, lab.RunOptions{Dir: out, SerialLog: f.serial, Timeout: f.timeout})
+			if err != nil {
+				return err
+			}
+			return res.Check()
+		},
+	}
+	f.addMachineFlags(c)
+	c.Flags().StringVar(&f.out, "out", "", "host directory shared at /host (default: current directory)")
+	return c
+}

@@ -1,0 +1,170 @@
+package lab
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// Option is one Kconfig symbol (without the CONFIG_ prefix) and the value
+// the lab wants: "y", "n", or a literal such as a number.
+type Option struct {
+	Name  string
+	Value string
+}
+
+func (o Option) String() string { return "CONFIG_" + o.Name + "=" + o.Value }
+
+// baseOptions is what a kernel needs on top of tinyconfig to boot the lab's
+// guest and serve kcov dataflow.
+var baseOptions = []string{
+	// Boot to a busybox initramfs on a serial console.
+	"64BIT", "PRINTK", "PRINTK_TIME", "TTY", "SERIAL_8250", "SERIAL_8250_CONSOLE",
+	"DEVTMPFS", "DEVTMPFS_MOUNT", "BLK_DEV_INITRD", "BINFMT_ELF", "BINFMT_SCRIPT",
+	"PROC_FS", "SYSFS", "MULTIUSER", "FUTEX", "SHMEM", "TMPFS", "PCI", "SMP",
+	// ACPI lets "poweroff -f" end QEMU.
+	"ACPI",
+	// The Go runtime needs epoll and eventfd (netpoller), and timers.
+	"EPOLL", "EVENTFD", "TIMERFD", "SIGNALFD", "POSIX_TIMERS",
+	// Reports worth scanning for: tinyconfig turns BUG()/WARN() off.
+	"BUG", "KALLSYMS",
+	// Coverage and its debugfs files.
+	"DEBUG_FS", "KCOV",
+	// Debug info: parameter names, struct members, line numbers.
+	"DEBUG_KERNEL", "DEBUG_INFO_DWARF5",
+	// The host share: 9p over virtio-pci.
+	"NET", "NET_9P", "NET_9P_VIRTIO", "9P_FS", "VIRTIO_MENU", "VIRTIO", "VIRTIO_PCI",
+}
+
+// dataflowOptions turn on the kernel side of kcov dataflow; they exist only
+// once the kernel patch series is applied.
+var dataflowOptions = []string{"KCOV_DATAFLOW_ARGS", "KCOV_DATAFLOW_RET"}
+
+// kasanOptions turn on the generic KASAN (inline checks: faster under TCG)
+// and lockdep.
+var kasanOptions = []Option{
+	{"SLUB_TINY", "n"}, // KASAN depends on !SLUB_TINY
+	{"KASAN", "y"}, {"KASAN_GENERIC", "y"}, {"KASAN_INLINE", "y"},
+	{"STACKTRACE", "y"}, {"PROVE_LOCKING", "y"},
+}
+
+// KernelOptions select the kernel variant.
+type KernelOptions struct {
+	// KASAN adds the generic KASAN and lockdep (PROVE_LOCKING).
+	KASAN bool
+	// Instrument selects the objects the dataflow plugin instruments:
+	// "default" (or ""), "all", "none", or a space-separated list of object
+	// path prefixes such as "fs/ mm/ lib/string.o".
+	Instrument string
+	// Extra are further Kconfig options.
+	Extra []Option
+}
+
+// DefaultSelect is the instrumentation selection of "default": real syscall
+// paths. The kernel patch itself keeps kcov, the scheduler core and the
+// no-fault copy out of instrumentation.
+const DefaultSelect = "fs/ mm/ kernel/ lib/string.o"
+
+// Selection resolves Instrument: whether the plugin is used at all and the
+// prefix list passed as KCOV_DATAFLOW_SELECT ("" for "all").
+func (o KernelOptions) Selection() (plugin bool, sel string, err error) {
+	switch strings.TrimSpace(o.Instrument) {
+	case "", "default":
+		return true, DefaultSelect, nil
+	case "all":
+		return true, "", nil
+	case "none":
+		return false, "", nil
+	}
+	fields := strings.Fields(o.Instrument)
+	for _, f := range fields {
+		if strings.HasPrefix(f, "/") || strings.Contains(f, "..") {
+			return false, "", fmt.Errorf("lab: --instrument: %q is not an object path prefix relative to the kernel tree (like fs/ or lib/string.o)", f)
+		}
+	}
+	return true, strings.Join(fields, " "), nil
+}
+
+// variant names the object directory a kernel is built in: variants that
+// differ only by small config changes or patches share one, so that kbuild
+// rebuilds only what changed.
+func (o KernelOptions) variant() string {
+	if o.KASAN {
+		return "kasan"
+	}
+	return "plain"
+}
+
+// WantedOptions lists the options a kernel of these options must have;
+// dataflow says whether the kcov dataflow options are included.
+func (o KernelOptions) WantedOptions(dataflow bool) []Option {
+	var opts []Option
+	for _, n := range baseOptions {
+		opts = append(opts, Option{n, "y"})
+	}
+	if dataflow {
+		for _, n := range dataflowOptions {
+			opts = append(opts, Option{n, "y"})
+		}
+	}
+	if o.KASAN {
+		opts = append(opts, kasanOptions...)
+	}
+	opts = append(opts, o.Extra...)
+	return opts
+}
+
+// ConfigFragment renders options as .config lines.
+func ConfigFragment(opts []Option) string {
+	var b strings.Builder
+	for _, o := range opts {
+		if o.Value == "n" {
+			fmt.Fprintf(&b, "# CONFIG_%s is not set\n", o.Name)
+		} else {
+			fmt.Fprintf(&b, "CONFIG_%s=%s\n", o.Name, o.Value)
+		}
+	}
+	return b.String()
+}
+
+// ParseConfig reads a .config into a map from symbol (without CONFIG_) to
+// value; symbols that are "not set" map to "n".
+func ParseConfig(r io.Reader) (map[string]string, error) {
+	m := map[string]string{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if rest, ok := strings.CutPrefix(line, "# CONFIG_"); ok {
+			if name, ok := strings.CutSuffix(rest, " is not set"); ok {
+				m[name] = "n"
+			}
+			continue
+		}
+		if rest, ok := strings.CutPrefix(line, "CONFIG_"); ok {
+			if name, val, ok := strings.Cut(rest, "="); ok {
+				m[name] = val
+			}
+		}
+	}
+	return m, sc.Err()
+}
+
+// MissingOptions returns the wanted options that the final configuration
+// does not have, sorted, each as "NAME=want (got VALUE)".
+func MissingOptions(wanted []Option, got map[string]string) []string {
+	var missing []string
+	for _, o := range wanted {
+		v, ok := got[o.Name]
+		if !ok {
+			v = "n"
+		}
+		if v != o.Value {
+			missing = append(missing, fmt.Sprintf("%s=%s (got %s)", o.Name, o.Value, v))
+		}
+	}
+	sort.Strings(missing)
+	return missing
+}

@@ -1,0 +1,100 @@
+package lab
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// Finding is a kernel report found on the serial console: a bug, a
+// sanitizer report, a warning, a lockdep splat or a panic.
+type Finding struct {
+	Line   int      // 1-based line of the title in the log
+	Title  string   // the report's first line, without the timestamp
+	Report []string // the title and the lines that follow it, up to the report's end
+}
+
+func (f Finding) String() string { return fmt.Sprintf("line %d: %s", f.Line, f.Title) }
+
+// findingPatterns start a report. They are matched against a console line
+// with its "[  12.345678]" timestamp removed.
+var findingPatterns = []*regexp.Regexp{
+	regexp.MustCompile(`\bBUG: `),         // BUG: KASAN, BUG: kernel NULL pointer dereference, BUG: soft lockup, ...
+	regexp.MustCompile(`^kernel BUG at `), // BUG_ON()
+	regexp.MustCompile(`^WARNING: `),      // WARN(), lockdep "WARNING: possible circular locking ..."
+	regexp.MustCompile(`\bKASAN: `),       // KASAN reports that do not start with BUG:
+	regexp.MustCompile(`possible (circular|recursive) locking`),
+	regexp.MustCompile(`^INFO: (task .* blocked for more than|trying to register non-static key|rcu_)`),
+	regexp.MustCompile(`^rcu: INFO: `), // RCU stalls
+	regexp.MustCompile(`^UBSAN: `),
+	regexp.MustCompile(`^Oops: `),
+	regexp.MustCompile(`^general protection fault`),
+	regexp.MustCompile(`^Kernel panic`),
+	regexp.MustCompile(`^Unable to handle kernel`),
+}
+
+// reportEnd ends a report's body.
+var reportEnd = regexp.MustCompile(`^(---\[ end |={20,}$)`)
+
+var timestamp = regexp.MustCompile(`^\[\s*\d+\.\d+\]\s?`)
+
+// maxReport bounds the lines kept per finding.
+const maxReport = 80
+
+// ScanLog returns the kernel reports in a serial console log. Lines inside
+// a report (its stack, registers) do not start new findings, except a
+// panic, which always does.
+func ScanLog(r io.Reader) ([]Finding, error) {
+	var out []Finding
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	n := 0
+	in := -1 // index in out of the report being read, -1 outside one
+	for sc.Scan() {
+		n++
+		line := strings.TrimRight(sc.Text(), "\r")
+		text := timestamp.ReplaceAllString(line, "")
+		if strings.HasPrefix(text, "kcovdf-init: ") {
+			continue
+		}
+		starts := false
+		for _, p := range findingPatterns {
+			if p.MatchString(text) {
+				starts = true
+				break
+			}
+		}
+		if in >= 0 {
+			if starts && strings.HasPrefix(text, "Kernel panic") {
+				in = -1
+			} else {
+				f := &out[in]
+				if len(f.Report) < maxReport {
+					f.Report = append(f.Report, text)
+				}
+				if reportEnd.MatchString(text) || len(f.Report) >= maxReport {
+					in = -1
+				}
+				continue
+			}
+		}
+		if starts {
+			out = append(out, Finding{Line: n, Title: text, Report: []string{text}})
+			in = len(out) - 1
+		}
+	}
+	return out, sc.Err()
+}
+
+// ScanLogFile is ScanLog of a file.
+func ScanLogFile(path string) ([]Finding, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ScanLog(f)
+}
