@@ -1,0 +1,234 @@
+package abi
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+	"unsafe"
+)
+
+// TraceMagic starts every kcovdf trace file.
+const TraceMagic = "KCOVDFTR"
+
+// TraceVersion is the trace file format version this package writes.
+const TraceVersion = 1
+
+// maxMetaBytes bounds the metadata block, so a corrupt length cannot make
+// a reader allocate gigabytes.
+const maxMetaBytes = 1 << 20
+
+// Meta is the capture metadata stored with the words.
+type Meta struct {
+	// Format of the records: "v1" for our kernel.
+	Format string `json:"format"`
+	// KernelRelease is uname -r of the traced kernel.
+	KernelRelease string `json:"kernel_release,omitempty"`
+	// KASLROffset is the runtime address minus the link-time address of
+	// kernel text, as a hex string; empty when it could not be read.
+	KASLROffset string `json:"kaslr_offset,omitempty"`
+	// BufferWords is the size given to INIT_TRACE.
+	BufferWords int `json:"buffer_words"`
+	// Fill is area[0] at capture time.
+	Fill uint64 `json:"fill"`
+	// Overflowed is set when records were dropped (or, without a drop
+	// counter, when the buffer had no room left for another record).
+	Overflowed bool `json:"overflowed"`
+	// Dropped is the drop counter, when the kernel has one.
+	Dropped *uint64 `json:"dropped,omitempty"`
+	// Command is what was traced.
+	Command  []string  `json:"command,omitempty"`
+	Captured time.Time `json:"captured,omitzero"`
+	// Source says where the words came from (a device, the model).
+	Source string `json:"source,omitempty"`
+	// CRC32C of the words as stored, to catch later corruption.
+	CRC32C uint32 `json:"crc32c"`
+}
+
+// Slide parses KASLROffset; ok is false when unknown.
+func (m *Meta) Slide() (slide uint64, ok bool) {
+	if m.KASLROffset == "" {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(strings.TrimPrefix(m.KASLROffset, "0x"), 16, 64)
+	return v, err == nil
+}
+
+// Trace is a captured buffer: metadata and the area's words, area[0]
+// first.
+type Trace struct {
+	Meta Meta
+	// Raw is set when the file was a bare dump of the mmap'd area.
+	Raw   bool
+	Words []uint64
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func wordBytes(w []uint64) []byte {
+	if len(w) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), len(w)*8)
+}
+
+// littleEndianHost holds on the machines kcovdf reads buffers on; the
+// word views below rely on it.
+var littleEndianHost = func() bool { x := uint16(1); return *(*byte)(unsafe.Pointer(&x)) == 1 }()
+
+// WriteTrace writes t in the trace file format: magic, version, metadata
+// length and JSON metadata, padding to 8 bytes, word count, words (little
+// endian).
+func WriteTrace(w io.Writer, t *Trace) error {
+	if !littleEndianHost {
+		return errors.New("trace files are written on little-endian hosts only")
+	}
+	m := t.Meta
+	if m.Format == "" {
+		m.Format = FormatV1.String()
+	}
+	m.CRC32C = crc32.Checksum(wordBytes(t.Words), castagnoli)
+	meta, err := json.Marshal(&m)
+	if err != nil {
+		return err
+	}
+	var hdr bytes.Buffer
+	hdr.WriteString(TraceMagic)
+	binary.Write(&hdr, binary.LittleEndian, uint32(TraceVersion))
+	binary.Write(&hdr, binary.LittleEndian, uint32(len(meta)))
+	hdr.Write(meta)
+	for hdr.Len()%8 != 0 {
+		hdr.WriteByte(0)
+	}
+	binary.Write(&hdr, binary.LittleEndian, uint64(len(t.Words)))
+	if _, err := w.Write(hdr.Bytes()); err != nil {
+		return err
+	}
+	_, err = w.Write(wordBytes(t.Words))
+	return err
+}
+
+// SaveTrace writes t to path (via a temporary file and a rename, so a
+// reader never sees half a trace).
+func SaveTrace(path string, t *Trace) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if err := WriteTrace(f, t); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %v", path, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// FileError is a problem with a trace file at a byte and word offset. The
+// Trace returned beside it keeps every whole word that was read.
+type FileError struct {
+	File string
+	// Word is the offset in words of the area (area[0] is word 0), or -1
+	// when the problem is in the file header.
+	Word   int
+	Byte   int64
+	Reason string
+}
+
+func (e *FileError) Error() string {
+	if e.Word >= 0 {
+		return fmt.Sprintf("%s: word %d (byte %d): %s", e.File, e.Word, e.Byte, e.Reason)
+	}
+	return fmt.Sprintf("%s: byte %d: %s", e.File, e.Byte, e.Reason)
+}
+
+// ParseTrace reads a trace file, or a raw dump of the mmap'd area (any
+// data without the magic, area[0] first). On a damaged file it returns
+// what could be read together with a *FileError.
+func ParseTrace(data []byte, name string) (*Trace, error) {
+	if !littleEndianHost {
+		return nil, errors.New("trace files are read on little-endian hosts only")
+	}
+	if !bytes.HasPrefix(data, []byte(TraceMagic)) {
+		t := &Trace{Raw: true, Meta: Meta{Format: "auto"}}
+		n := len(data) / 8
+		t.Words = bytesToWords(data[:n*8])
+		t.Meta.BufferWords = n
+		if n > 0 {
+			t.Meta.Fill = t.Words[0]
+		}
+		if len(data)%8 != 0 {
+			return t, &FileError{File: name, Word: n, Byte: int64(n * 8), Reason: fmt.Sprintf("raw dump ends with %d bytes that are not a whole word (kept the %d whole words)", len(data)%8, n)}
+		}
+		if n == 0 {
+			return t, &FileError{File: name, Word: 0, Byte: 0, Reason: "empty file: neither a trace file nor a dump of the area"}
+		}
+		return t, nil
+	}
+	herr := func(off int, format string, a ...any) error {
+		return &FileError{File: name, Word: -1, Byte: int64(off), Reason: fmt.Sprintf(format, a...)}
+	}
+	if len(data) < 16 {
+		return nil, herr(len(data), "trace file header cut short (%d bytes)", len(data))
+	}
+	if v := binary.LittleEndian.Uint32(data[8:]); v != TraceVersion {
+		return nil, herr(8, "trace file version %d, this kcovdf reads version %d (upgrade kcovdf)", v, TraceVersion)
+	}
+	mlen := int(binary.LittleEndian.Uint32(data[12:]))
+	if mlen > maxMetaBytes || 16+mlen > len(data) {
+		return nil, herr(12, "metadata of %d bytes does not fit in the file of %d bytes", mlen, len(data))
+	}
+	t := &Trace{}
+	if err := json.Unmarshal(data[16:16+mlen], &t.Meta); err != nil {
+		return nil, herr(16, "metadata is not valid JSON: %v", err)
+	}
+	off := (16 + mlen + 7) &^ 7
+	if off+8 > len(data) {
+		return t, herr(off, "word count missing: file cut short")
+	}
+	count := binary.LittleEndian.Uint64(data[off:])
+	off += 8
+	have := (len(data) - off) / 8
+	t.Words = bytesToWords(data[off : off+have*8])
+	if count != uint64(have) {
+		if count > uint64(have) {
+			return t, &FileError{File: name, Word: have, Byte: int64(off + have*8), Reason: fmt.Sprintf("file cut short: %d words announced, %d present (kept those)", count, have)}
+		}
+		t.Words = t.Words[:count]
+		return t, &FileError{File: name, Word: int(count), Byte: int64(off) + int64(count)*8, Reason: fmt.Sprintf("%d bytes of trailing data after the %d words (ignored)", len(data)-off-int(count)*8, count)}
+	}
+	if len(data)-off != have*8 {
+		return t, &FileError{File: name, Word: have, Byte: int64(off + have*8), Reason: "trailing bytes that are not a whole word (ignored)"}
+	}
+	if sum := crc32.Checksum(wordBytes(t.Words), castagnoli); sum != t.Meta.CRC32C {
+		return t, &FileError{File: name, Word: 0, Byte: int64(off), Reason: fmt.Sprintf("checksum %#08x, metadata says %#08x: the words were altered after capture", sum, t.Meta.CRC32C)}
+	}
+	return t, nil
+}
+
+// bytesToWords copies b (a multiple of 8 bytes) into words.
+func bytesToWords(b []byte) []uint64 {
+	w := make([]uint64, len(b)/8)
+	copy(wordBytes(w), b)
+	return w
+}
+
+// LoadTrace reads a trace file or raw dump from disk.
+func LoadTrace(path string) (*Trace, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTrace(data, path)
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/kcovdf/kcovdf/abi"
+	"github.com/spf13/cobra"
+)
+
+func init() { subcommands = append(subcommands, newDecodeCommand) }
+
+func newDecodeCommand() *cobra.Command {
+	var in inputFlags
+	var asJSON bool
+	var bench int
+	cmd := &cobra.Command{
+		Use:   "decode [flags] FILE",
+		Short: "Print every record of a trace file or raw area dump",
+		Long: `decode prints one record a line. v2 and v3 records carry their length; v1
+records (our kernel's) need the field tables of the build (--layout) to decode
+exactly; without them kcovdf re-synchronises on the sequence numbers and
+reports every word it could not attribute, rather than guess.`,
+		Example: `  kcovdf decode trace.kdf
+  kcovdf decode --layout layout.jsonl --symbols System.map trace.kdf
+  kcovdf decode --json --format v3 area.bin`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src, err := in.open(args[0])
+			if err != nil {
+				return err
+			}
+			if bench > 0 {
+				return benchDecode(cmd.OutOrStdout(), src, bench)
+			}
+			out := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
+			d := abi.NewDecoder(src.trace.Words, src.opt)
+			var line []byte
+			enc := json.NewEncoder(out)
+			for d.Next() {
+				r := d.Record()
+				if asJSON {
+					if err := enc.Encode(jsonRecord(r)); err != nil {
+						return err
+					}
+					continue
+				}
+				line = r.Append(line[:0])
+				line = append(line, '\n')
+				if _, err := out.Write(line); err != nil {
+					return err
+				}
+			}
+			if err := out.Flush(); err != nil {
+				return err
+			}
+			printSetup(cmd.ErrOrStderr(), src)
+			printAnomalies(cmd.ErrOrStderr(), d.Summary(), 20)
+			return src.fileErr
+		},
+	}
+	in.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object a line")
+	cmd.Flags().IntVar(&bench, "bench", 0, "decode N times without printing and report the median throughput")
+	return cmd
+}
+
+// recordJSON is the JSON form of a record.
+type recordJSON struct {
+	Offset int      `json:"offset"`
+	Kind   string   `json:"kind"`
+	Seq    uint32   `json:"seq"`
+	PC     string   `json:"pc"`
+	Arg    *uint8   `json:"arg,omitempty"`
+	Size   uint8    `json:"size"`
+	Ptr    string   `json:"ptr"`
+	Values []string `json:"values"`
+}
+
+func jsonRecord(r *abi.Record) recordJSON {
+	j := recordJSON{Offset: r.Offset, Kind: r.Kind.String(), Seq: r.Seq, PC: fmt.Sprintf("%#x", r.PC), Size: r.Size, Ptr: fmt.Sprintf("%#x", r.Ptr)}
+	if r.Kind == abi.KindEntry {
+		a := r.ArgIdx
+		j.Arg = &a
+	}
+	j.Values = make([]string, len(r.Values))
+	for i, v := range r.Values {
+		j.Values[i] = fmt.Sprintf("%#x", v)
+	}
+	return j
+}
+
+func printSetup(w io.Writer, src *input) {
+	for _, n := range src.notes {
+		fmt.Fprintln(w, "note:", n)
+	}
+	if src.fileErr != nil {
+		fmt.Fprintln(w, "warning:", src.fileErr)
+	}
+}
+
+func printAnomalies(w io.Writer, s *abi.Summary, limit int) {
+	for i, a := range s.Anomalies {
+		if i == limit {
+			fmt.Fprintf(w, "... %d more anomalies (kcovdf stats lists them by kind)\n", len(s.Anomalies)-limit)
+			break
+		}
+		fmt.Fprintln(w, "anomaly:", a)
+	}
+	if s.Unattributed > 0 {
+		fmt.Fprintf(w, "%d of %d counted words (%.3f%%) could not be attributed to a record", s.Unattributed, s.Count, 100*float64(s.Unattributed)/float64(max(s.Count, 1)))
+		if s.Format == abi.FormatV1 {
+			fmt.Fprint(w, "; decode with --layout for an exact result")
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// benchDecode times the decoder on the loaded words, n runs, and prints
+// the median.
+func benchDecode(w io.Writer, src *input, n int) error {
+	var times []time.Duration
+	var records int
+	for range n {
+		t0 := time.Now()
+		d := abi.NewDecoder(src.trace.Words, src.opt)
+		var sum uint64
+		for d.Next() {
+			r := d.Record()
+			sum += uint64(r.Seq) + uint64(len(r.Values))
+		}
+		times = append(times, time.Since(t0))
+		records = d.Summary().Records
+		if sum == 0 && records > 0 {
+			return fmt.Errorf("decoder produced nothing")
+		}
+	}
+	slices.Sort(times)
+	med := times[len(times)/2]
+	bytes := float64(len(src.trace.Words) * 8)
+	fmt.Fprintf(w, "go %s decode: %d records, %d words, median of %d runs %v, %.2f GB/s\n", src.opt.Format, records, len(src.trace.Words), n, med, bytes/med.Seconds()/1e9)
+	return nil
+}
+

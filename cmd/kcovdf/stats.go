@@ -1,0 +1,115 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"text/tabwriter"
+
+	"github.com/kcovdf/kcovdf/abi"
+	"github.com/spf13/cobra"
+)
+
+func init() { subcommands = append(subcommands, newStatsCommand) }
+
+func newStatsCommand() *cobra.Command {
+	var in inputFlags
+	var top int
+	cmd := &cobra.Command{
+		Use:   "stats [flags] FILE",
+		Short: "Summarise a trace: records by kind and function, buffer fill, anomalies",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src, err := in.open(args[0])
+			if err != nil {
+				return err
+			}
+			names := map[uint64]string{}
+			if src.layout != nil {
+				slide, _ := src.trace.Meta.Slide()
+				src.layout.Addresses(func(pc uint64, fn *abi.FuncShape) { names[pc+slide] = fn.Func })
+			}
+			type fnStat struct {
+				pc           uint64
+				entry, ret   int
+				words, seen0 int
+			}
+			byPC := map[uint64]*fnStat{}
+			d := abi.NewDecoder(src.trace.Words, src.opt)
+			for d.Next() {
+				r := d.Record()
+				s := byPC[r.PC]
+				if s == nil {
+					s = &fnStat{pc: r.PC}
+					byPC[r.PC] = s
+				}
+				if r.Kind == abi.KindReturn {
+					s.ret++
+				} else {
+					s.entry++
+				}
+				s.words += r.Words()
+			}
+			sum := d.Summary()
+			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+			m := src.trace.Meta
+			fmt.Fprintf(w, "file\t%s\n", args[0])
+			fmt.Fprintf(w, "format\t%s\n", sum.Format)
+			if m.KernelRelease != "" {
+				fmt.Fprintf(w, "kernel\t%s\n", m.KernelRelease)
+			}
+			if len(m.Command) > 0 {
+				fmt.Fprintf(w, "command\t%q\n", m.Command)
+			}
+			if src.trace.Raw {
+				fmt.Fprintf(w, "source\traw area dump (no metadata)\n")
+			}
+			fill := "unknown buffer size"
+			if sum.BufferWords > 0 {
+				fill = fmt.Sprintf("%.1f%% of %d words", 100*float64(sum.Count)/float64(sum.BufferWords-1), sum.BufferWords)
+			}
+			fmt.Fprintf(w, "fill\t%d words (%s)\n", sum.Count, fill)
+			if m.Dropped != nil {
+				fmt.Fprintf(w, "dropped\t%d records (kernel drop counter)\n", *m.Dropped)
+			}
+			fmt.Fprintf(w, "records\t%d (entry %d, return %d, compare %d)\n", sum.Records, sum.ByKind[abi.KindEntry], sum.ByKind[abi.KindReturn], sum.ByKind[abi.KindCompare])
+			fmt.Fprintf(w, "functions\t%d\n", len(byPC))
+			fmt.Fprintf(w, "unattributed\t%d words, about %d records\n", sum.Unattributed, sum.LostRecords)
+			exact := "yes"
+			if !sum.Exact() {
+				exact = "no"
+			}
+			fmt.Fprintf(w, "exact\t%s\n", exact)
+			for k := range sum.AnomalyCounts {
+				if n := sum.AnomalyCounts[k]; n > 0 {
+					fmt.Fprintf(w, "anomaly %s\t%d\n", abi.AnomalyKind(k), n)
+				}
+			}
+			fmt.Fprintln(w)
+			stats := make([]*fnStat, 0, len(byPC))
+			for _, s := range byPC {
+				stats = append(stats, s)
+			}
+			slices.SortFunc(stats, func(a, b *fnStat) int {
+				return cmp.Or(cmp.Compare(b.entry+b.ret, a.entry+a.ret), cmp.Compare(a.pc, b.pc))
+			})
+			fmt.Fprintf(w, "pc\tfunction\tentry\treturn\twords\n")
+			for i, s := range stats {
+				if i == top {
+					fmt.Fprintf(w, "...\t%d more\t\t\t\n", len(stats)-top)
+					break
+				}
+				fmt.Fprintf(w, "%#x\t%s\t%d\t%d\t%d\n", s.pc, cmp.Or(names[s.pc], "?"), s.entry, s.ret, s.words)
+			}
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			printSetup(cmd.ErrOrStderr(), src)
+			printAnomalies(cmd.ErrOrStderr(), sum, 10)
+			return src.fileErr
+		},
+	}
+	in.register(cmd)
+	cmd.Flags().IntVar(&top, "top", 20, "functions to list")
+	return cmd
+}

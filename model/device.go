@@ -1,0 +1,183 @@
+package model
+
+import (
+	"syscall"
+
+	"github.com/kcovdf/kcovdf/abi"
+)
+
+// Device is /sys/kernel/debug/kcov_dataflow and the tasks that use it.
+type Device struct {
+	// Mem is the kernel address space the callbacks read from.
+	Mem    *Memory
+	nextID int
+}
+
+// NewDevice returns a device over mem (a new empty one when nil).
+func NewDevice(mem *Memory) *Device {
+	if mem == nil {
+		mem = NewMemory()
+	}
+	return &Device{Mem: mem}
+}
+
+// buffer is a vmalloc'd area shared by a file, its mappings and the task
+// writing into it; in the kernel it is reference counted so that it
+// outlives every writer (SPEC §5.4), which Go's collector gives us here.
+type buffer struct {
+	words   []uint64
+	dropped uint64
+	// closed is set when the last file reference goes while another task
+	// still traces into it: that task stops recording at its next callback.
+	closed bool
+}
+
+// File is one open file description of the device.
+type File struct {
+	dev  *Device
+	buf  *buffer
+	task *Task
+	refs int
+}
+
+// Task is a kernel task that may be traced.
+type Task struct {
+	ID  int
+	dev *Device
+	// binding, when tracing: the file and its buffer.
+	file *File
+	buf  *buffer
+	seq  uint32
+	// inIRQ models interrupt context: in_task() is false (SPEC §5.1).
+	inIRQ bool
+	// inCallback guards re-entry (SPEC §5.9).
+	inCallback bool
+	exited     bool
+	// OnRecord, when set, sees the offset and length of every record
+	// written: the ground truth that decoders are tested against.
+	OnRecord func(offset, words int)
+}
+
+// NewTask starts a task.
+func (d *Device) NewTask() *Task {
+	d.nextID++
+	return &Task{ID: d.nextID, dev: d}
+}
+
+// Open opens the device.
+func (d *Device) Open() *File { return &File{dev: d, refs: 1} }
+
+// Dup adds a reference to the file description (dup, fork).
+func (f *File) Dup() *File { f.refs++; return f }
+
+// Ioctl performs cmd on behalf of t. GET_DROPPED returns its count.
+func (f *File) Ioctl(t *Task, cmd uint32, arg uint64) (uint64, error) {
+	if f.refs <= 0 {
+		return 0, syscall.EBADF
+	}
+	switch cmd {
+	case abi.IoctlInitTrace:
+		if f.buf != nil {
+			return 0, syscall.EBUSY
+		}
+		if arg < abi.MinWords || arg > abi.MaxWords {
+			return 0, syscall.EINVAL
+		}
+		f.buf = &buffer{words: make([]uint64, arg)}
+		return 0, nil
+	case abi.IoctlEnable:
+		if f.buf == nil || f.task != nil {
+			return 0, syscall.EINVAL
+		}
+		if t.file != nil && !t.buf.closed {
+			// Already traced through another file: refuse rather than
+			// re-target silently (SPEC §5.8).
+			return 0, syscall.EBUSY
+		}
+		f.task = t
+		t.file, t.buf = f, f.buf
+		t.seq = 0
+		f.buf.dropped = 0
+		return 0, nil
+	case abi.IoctlDisable:
+		if f.task != t {
+			return 0, syscall.EINVAL
+		}
+		t.unbind()
+		return 0, nil
+	case abi.IoctlGetDropped:
+		if f.buf == nil {
+			return 0, syscall.EINVAL
+		}
+		return f.buf.dropped, nil
+	}
+	return 0, syscall.ENOTTY
+}
+
+// Mmap maps the buffer: offset 0, exactly its length once rounded to
+// pages, shared. The returned words alias the buffer.
+func (f *File) Mmap(offset, length uint64, shared bool) ([]uint64, error) {
+	if f.refs <= 0 {
+		return nil, syscall.EBADF
+	}
+	if f.buf == nil || offset != 0 || !shared || length == 0 {
+		return nil, syscall.EINVAL
+	}
+	// The kernel sees the vma, whose length is whole pages.
+	vma := (length + PageSize - 1) &^ (PageSize - 1)
+	if vma != uint64(len(f.buf.words))*8 {
+		return nil, syscall.EINVAL
+	}
+	return f.buf.words, nil
+}
+
+// Close drops one reference; the last one frees the buffer. A traced task
+// that closes stops tracing first; when another task is traced, it stops
+// at its next callback and the buffer lives until then.
+func (f *File) Close(t *Task) error {
+	if f.refs <= 0 {
+		return syscall.EBADF
+	}
+	f.refs--
+	if f.refs > 0 {
+		return nil
+	}
+	if f.task != nil {
+		if f.task == t {
+			t.unbind()
+		} else if f.buf != nil {
+			f.buf.closed = true
+			f.task.file = nil
+			f.task = nil
+		}
+	}
+	return nil
+}
+
+func (t *Task) unbind() {
+	if t.file != nil {
+		t.file.task = nil
+	}
+	t.file, t.buf = nil, nil
+}
+
+// Fork returns a child of t. The child is not traced (SPEC §5.2).
+func (t *Task) Fork() *Task { return t.dev.NewTask() }
+
+// Exit ends t and unbinds its file (SPEC §5.3).
+func (t *Task) Exit() {
+	t.unbind()
+	t.exited = true
+}
+
+// Tracing tells whether t's callbacks record.
+func (t *Task) Tracing() bool { return t.buf != nil && !t.buf.closed }
+
+// Interrupt runs fn as if in interrupt context on t's CPU: nothing it
+// triggers is recorded (SPEC §5.1).
+func (t *Task) Interrupt(fn func()) {
+	old := t.inIRQ
+	t.inIRQ = true
+	defer func() { t.inIRQ = old }()
+	fn()
+}
