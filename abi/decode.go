@@ -81,9 +81,9 @@ type Summary struct {
 
 	Records        int
 	ByKind         [16]int // records by Kind
-	RecordWords    int // words inside decoded records
-	Unattributed   int // counted words that belong to no decoded record
-	LostRecords    int // records inside unattributed words (from sequence numbers)
+	RecordWords    int     // words inside decoded records
+	Unattributed   int     // counted words that belong to no decoded record
+	LostRecords    int     // records inside unattributed words (from sequence numbers)
 	MaxRecordWords int
 	Full           bool
 

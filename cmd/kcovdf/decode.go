@@ -145,4 +145,3 @@ func benchDecode(w io.Writer, src *input, n int) error {
 	fmt.Fprintf(w, "go %s decode: %d records, %d words, median of %d runs %v, %.2f GB/s\n", src.opt.Format, records, len(src.trace.Words), n, med, bytes/med.Seconds()/1e9)
 	return nil
 }
-
