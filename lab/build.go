@@ -66,20 +66,26 @@ func (l *Lab) kernelDir(key string) string { return filepath.Join(l.cache, "kern
 // KernelInputs computes the inputs (and so the cache key) of a kernel
 // build without building anything.
 func (l *Lab) KernelInputs(ctx context.Context, opts KernelOptions) (KernelInputs, error) {
+	srcVersion, err := packageVersion(ctx, SourcePackage)
+	if err != nil {
+		return KernelInputs{}, err
+	}
+	clang, err := output(ctx, clangBinary, "--version")
+	if err != nil {
+		return KernelInputs{}, fmt.Errorf("lab: %v (install clang-19)", err)
+	}
+	clang, _, _ = strings.Cut(clang, "\n")
+	return kernelInputs(l.repo, opts, srcVersion, clang)
+}
+
+// kernelInputs is KernelInputs with the host's tool versions given.
+func kernelInputs(repo string, opts KernelOptions, srcVersion, clang string) (KernelInputs, error) {
 	usePlugin, sel, err := opts.Selection()
 	if err != nil {
 		return KernelInputs{}, err
 	}
-	in := KernelInputs{Recipe: recipe, KASAN: opts.KASAN}
-	if in.SourceVersion, err = packageVersion(ctx, SourcePackage); err != nil {
-		return in, err
-	}
-	clang, err := output(ctx, clangBinary, "--version")
-	if err != nil {
-		return in, fmt.Errorf("lab: %v (install clang-19)", err)
-	}
-	in.Clang, _, _ = strings.Cut(clang, "\n")
-	_, in.Patches, err = patchSeries(filepath.Join(l.repo, "kernel", "patches"))
+	in := KernelInputs{Recipe: recipe, KASAN: opts.KASAN, SourceVersion: srcVersion, Clang: clang}
+	_, in.Patches, err = patchSeries(filepath.Join(repo, "kernel", "patches"))
 	if err != nil {
 		return in, err
 	}
@@ -92,7 +98,7 @@ func (l *Lab) KernelInputs(ctx context.Context, opts KernelOptions) (KernelInput
 	if dataflow && usePlugin {
 		in.UsePlugin = true
 		in.Select = sel
-		if in.Plugin, err = HashTree(filepath.Join(l.repo, "compiler"), "build"); err != nil {
+		if in.Plugin, err = HashTree(filepath.Join(repo, "compiler"), "build"); err != nil {
 			return in, err
 		}
 	}

@@ -158,8 +158,11 @@ func MissingOptions(wanted []Option, got map[string]string) []string {
 	var missing []string
 	for _, o := range wanted {
 		v, ok := got[o.Name]
+		if !ok && o.Value == "n" {
+			continue // an invisible symbol is off
+		}
 		if !ok {
-			v = "n"
+			v = "absent"
 		}
 		if v != o.Value {
 			missing = append(missing, fmt.Sprintf("%s=%s (got %s)", o.Name, o.Value, v))

@@ -139,18 +139,21 @@ func QEMUArgs(m Machine, mode, ctlDir, hostDir, serial string, interactive bool)
 	}
 	if interactive {
 		args = append(args,
-			"-chardev", "stdio,id=con,mux=on,signal=off,logfile="+serial,
+			"-chardev", "stdio,id=con,mux=on,signal=off,logfile="+qemuEscape(serial),
 			"-serial", "chardev:con", "-mon", "chardev=con,mode=readline")
 	} else {
-		args = append(args, "-chardev", "file,id=con,path="+serial, "-serial", "chardev:con", "-monitor", "none")
+		args = append(args, "-chardev", "file,id=con,path="+qemuEscape(serial), "-serial", "chardev:con", "-monitor", "none")
 	}
 	for _, s := range []struct{ id, path, tag string }{{"ctl", ctlDir, ctlTag}, {"host", hostDir, hostTag}} {
 		args = append(args,
-			"-fsdev", "local,id="+s.id+",path="+s.path+",security_model=none",
+			"-fsdev", "local,id="+s.id+",path="+qemuEscape(s.path)+",security_model=none",
 			"-device", "virtio-9p-pci,fsdev="+s.id+",mount_tag="+s.tag)
 	}
 	return args
 }
+
+// qemuEscape escapes a value inside a comma-separated QEMU option.
+func qemuEscape(s string) string { return strings.ReplaceAll(s, ",", ",,") }
 
 func (l *Lab) boot(ctx context.Context, m Machine, opts RunOptions, op, mode, script string) (*Result, error) {
 	if m.Kernel == nil || m.Initramfs == nil {

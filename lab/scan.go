@@ -36,6 +36,9 @@ var findingPatterns = []*regexp.Regexp{
 	regexp.MustCompile(`^Unable to handle kernel`),
 }
 
+// continuation matches titles that continue the report just begun.
+var continuation = regexp.MustCompile(`^(Oops: |general protection fault)`)
+
 // reportEnd ends a report's body.
 var reportEnd = regexp.MustCompile(`^(---\[ end |={20,}$)`)
 
@@ -44,9 +47,9 @@ var timestamp = regexp.MustCompile(`^\[\s*\d+\.\d+\]\s?`)
 // maxReport bounds the lines kept per finding.
 const maxReport = 80
 
-// ScanLog returns the kernel reports in a serial console log. Lines inside
-// a report (its stack, registers) do not start new findings, except a
-// panic, which always does.
+// ScanLog returns the kernel reports in a serial console log. The lines
+// after a title (stack, registers) up to the report's end marker are its
+// body; a further title starts a new finding.
 func ScanLog(r io.Reader) ([]Finding, error) {
 	var out []Finding
 	sc := bufio.NewScanner(r)
@@ -68,10 +71,11 @@ func ScanLog(r io.Reader) ([]Finding, error) {
 			}
 		}
 		if in >= 0 {
-			if starts && strings.HasPrefix(text, "Kernel panic") {
-				in = -1
-			} else {
-				f := &out[in]
+			f := &out[in]
+			// An oops line right after "BUG: unable to handle ..." is the
+			// same report; any other title starts a new one.
+			cont := continuation.MatchString(text) && n-f.Line <= 5
+			if !starts || cont {
 				if len(f.Report) < maxReport {
 					f.Report = append(f.Report, text)
 				}

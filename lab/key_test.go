@@ -1,0 +1,158 @@
+package lab
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// fakeRepo makes a source tree with a plugin, a patch series and a selftest.
+func fakeRepo(t *testing.T) string {
+	t.Helper()
+	repo := t.TempDir()
+	write(t, repo, "compiler/Makefile", "all:\n")
+	write(t, repo, "compiler/KcovDataflow.cpp", "// pass\n")
+	write(t, repo, "compiler/build/kcovdf-dataflow.so", "binary")
+	write(t, repo, "kernel/patches/0001-kcov-dataflow.patch", "--- a/x\n+++ b/x\n")
+	write(t, repo, "kernel/patches/0002-objtool.patch", "--- a/y\n+++ b/y\n")
+	write(t, repo, "kernel/selftest/kcov_dataflow_test.c", "int main(void) { return 0; }\n")
+	return repo
+}
+
+func write(t *testing.T, root, rel, content string) {
+	t.Helper()
+	p := filepath.Join(root, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func keyOf(t *testing.T, repo string, opts KernelOptions, src, clang string) string {
+	t.Helper()
+	in, err := kernelInputs(repo, opts, src, clang)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in.Key()
+}
+
+func TestKernelKey(t *testing.T) {
+	const src, clang = "6.12.117-1~deb12u1", "Debian clang version 19.1.7 (3~deb12u1)"
+	repo := fakeRepo(t)
+	base := keyOf(t, repo, KernelOptions{}, src, clang)
+	if len(base) != 32 {
+		t.Fatalf("key %q: want 32 hex digits", base)
+	}
+	if again := keyOf(t, repo, KernelOptions{}, src, clang); again != base {
+		t.Fatalf("same inputs gave keys %s and %s", base, again)
+	}
+	if k := keyOf(t, repo, KernelOptions{Instrument: "default"}, src, clang); k != base {
+		t.Errorf(`Instrument "default" and "" differ: %s vs %s`, k, base)
+	}
+
+	// Changes that must not change the key.
+	same := []struct {
+		name string
+		edit func(repo string)
+	}{
+		{"plugin build output", func(r string) { write(t, r, "compiler/build/kcovdf-dataflow.so", "rebuilt") }},
+		{"editor backup", func(r string) { write(t, r, "compiler/KcovDataflow.cpp~", "old") }},
+		{"selftest (initramfs input)", func(r string) { write(t, r, "kernel/selftest/kcov_dataflow_test.c", "changed") }},
+		{"non-patch file in patches/", func(r string) { write(t, r, "kernel/patches/README", "notes") }},
+	}
+	for _, c := range same {
+		r := fakeRepo(t)
+		c.edit(r)
+		if k := keyOf(t, r, KernelOptions{}, src, clang); k != base {
+			t.Errorf("%s changed the key", c.name)
+		}
+	}
+
+	// Changes that must.
+	differ := []struct {
+		name  string
+		edit  func(repo string)
+		opts  KernelOptions
+		src   string
+		clang string
+	}{
+		{name: "plugin source", edit: func(r string) { write(t, r, "compiler/KcovDataflow.cpp", "// pass v2\n") }},
+		{name: "new plugin file", edit: func(r string) { write(t, r, "compiler/tests/a.c", "int x;\n") }},
+		{name: "plugin file made executable", edit: func(r string) {
+			os.Chmod(filepath.Join(r, "compiler/Makefile"), 0o755)
+		}},
+		{name: "patch content", edit: func(r string) { write(t, r, "kernel/patches/0002-objtool.patch", "--- a/z\n+++ b/z\n") }},
+		{name: "patch added", edit: func(r string) { write(t, r, "kernel/patches/0003-more.patch", "x") }},
+		{name: "patch renamed (order)", edit: func(r string) {
+			os.Rename(filepath.Join(r, "kernel/patches/0002-objtool.patch"), filepath.Join(r, "kernel/patches/0000-objtool.patch"))
+		}},
+		{name: "kasan", opts: KernelOptions{KASAN: true}},
+		{name: "instrument all", opts: KernelOptions{Instrument: "all"}},
+		{name: "instrument none", opts: KernelOptions{Instrument: "none"}},
+		{name: "instrument list", opts: KernelOptions{Instrument: "fs/ mm/"}},
+		{name: "extra option", opts: KernelOptions{Extra: []Option{{"KCOV_INSTRUMENT_ALL", "n"}}}},
+		{name: "linux-source version", src: "6.12.118-1~deb12u1"},
+		{name: "clang version", clang: "Debian clang version 19.1.8"},
+	}
+	seen := map[string]string{base: "base"}
+	for _, c := range differ {
+		r := fakeRepo(t)
+		if c.edit != nil {
+			c.edit(r)
+		}
+		s, cl := src, clang
+		if c.src != "" {
+			s = c.src
+		}
+		if c.clang != "" {
+			cl = c.clang
+		}
+		k := keyOf(t, r, c.opts, s, cl)
+		if prev, ok := seen[k]; ok {
+			t.Errorf("%s: key %s equals that of %s", c.name, k, prev)
+		}
+		seen[k] = c.name
+	}
+}
+
+func TestKernelInputsWithoutPatches(t *testing.T) {
+	repo := t.TempDir()
+	write(t, repo, "compiler/KcovDataflow.cpp", "// pass\n")
+	in, err := kernelInputs(repo, KernelOptions{}, "v", "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No series: no dataflow options, no plugin.
+	if in.UsePlugin || in.Plugin != "" || in.Select != "" {
+		t.Errorf("without patches: UsePlugin %v Plugin %q Select %q, want none", in.UsePlugin, in.Plugin, in.Select)
+	}
+	for _, c := range in.Config {
+		if c == "CONFIG_KCOV_DATAFLOW_ARGS=y" {
+			t.Errorf("without patches the config asks for %s", c)
+		}
+	}
+	in, err = kernelInputs(fakeRepo(t), KernelOptions{}, "v", "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !in.UsePlugin || in.Select != DefaultSelect || len(in.Patches) != 2 {
+		t.Errorf("with patches: UsePlugin %v Select %q Patches %v", in.UsePlugin, in.Select, in.Patches)
+	}
+}
+
+func TestHashTreeMissingDir(t *testing.T) {
+	a, err := HashTree(filepath.Join(t.TempDir(), "nope"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := HashTree(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Errorf("missing dir %s != empty dir %s", a, b)
+	}
+}
