@@ -379,11 +379,18 @@ func (d *Decoder) plausible(j int, seq int64) bool {
 	if !v1HeaderOK(h) || (seq >= 0 && h&SeqMask != uint64(seq)) {
 		return false
 	}
-	if pc := w[j+1]; pc < d.opt.PCMin || pc > d.opt.PCMax {
+	return d.pcMetaOK(j)
+}
+
+// pcMetaOK tells whether the pc and meta words of a record at j are
+// plausible: a pc in kernel text, an argument index in range (0 for
+// returns).
+func (d *Decoder) pcMetaOK(j int) bool {
+	if pc := d.w[j+1]; pc < d.opt.PCMin || pc > d.opt.PCMax {
 		return false
 	}
-	idx := w[j+2] >> 56
-	if Kind(h>>28) == KindReturn {
+	idx := d.w[j+2] >> 56
+	if Kind(d.w[j]>>28&0xF) == KindReturn {
 		return idx == 0
 	}
 	return idx < uint64(d.opt.MaxArgs)
@@ -563,7 +570,7 @@ func (d *Decoder) nextV2() bool {
 			// A count above 15 wraps: try the lengths it may stand for.
 			for extra := 0; p+HeaderWords+n+extra <= end && extra <= d.opt.MaxFields; extra += 16 {
 				q := p + HeaderWords + n + extra
-				if q == end || (v2HeaderOK(w[q]) && w[q]&SeqMask == next) {
+				if d.v2Boundary(q, next, 2) {
 					if extra > 0 {
 						d.note(Anomaly{Kind: AnomalyCountOverflow, Offset: p, Detail: fmt.Sprintf("header counts %d values, the next header proves %d", n, n+extra)})
 					}
@@ -583,6 +590,28 @@ func (d *Decoder) nextV2() bool {
 		}
 		d.skip(p, q, "no v2 header here")
 		d.p = q
+	}
+	return false
+}
+
+// v2Boundary tells whether a v2 record with sequence seq starts at q and
+// its count leads on through depth more records (or to the end): a single
+// header could be a value that looks like one.
+func (d *Decoder) v2Boundary(q int, seq uint64, depth int) bool {
+	if q == d.end {
+		return true
+	}
+	if q+HeaderWords >= d.end || !v2HeaderOK(d.w[q]) || d.w[q]&SeqMask != seq || !d.pcMetaOK(q) {
+		return false
+	}
+	if depth == 0 {
+		return true
+	}
+	n := max(int(d.w[q]>>24&0xF), 1)
+	for extra := 0; q+HeaderWords+n+extra <= d.end && extra <= d.opt.MaxFields; extra += 16 {
+		if d.v2Boundary(q+HeaderWords+n+extra, (seq+1)&SeqMask, depth-1) {
+			return true
+		}
 	}
 	return false
 }

@@ -180,6 +180,15 @@ func fillV1(r *Record, words []uint64, off, end int) {
 	r.Values = words[off+HeaderWords : end : end]
 }
 
+// V1RecordAt decodes the v1 record of n words at words[off], for callers
+// that know its length (a model's ground truth, a layout). Values alias
+// words.
+func V1RecordAt(words []uint64, off, n int) Record {
+	var r Record
+	fillV1(&r, words, off, off+n)
+	return r
+}
+
 // EncodeV1 appends r in the v1 layout; len(r.Values) must be ≥ 1.
 func EncodeV1(dst []uint64, r *Record) []uint64 {
 	dst = append(dst, V1Header(r.Kind, r.Seq), r.PC, V1Meta(r.Kind, r.ArgIdx, uint32(r.Size), r.Ptr))

@@ -93,12 +93,8 @@ record writer, and writes the trace, its layout and optionally a raw dump.`,
 func reencode(res *model.SimResult, f abi.Format) []uint64 {
 	out := make([]uint64, 1, len(res.Area))
 	for _, s := range res.Truth {
-		var r abi.Record
-		d := abi.NewDecoder(append([]uint64{uint64(s.Words)}, res.Area[s.Offset:s.Offset+s.Words]...), abi.Options{Format: abi.FormatV1})
-		if d.Next() {
-			r = *d.Record()
-			out = abi.Encode(f, out, &r)
-		}
+		r := abi.V1RecordAt(res.Area, s.Offset, s.Words)
+		out = abi.Encode(f, out, &r)
 	}
 	area := make([]uint64, len(res.Area))
 	copy(area, out)
