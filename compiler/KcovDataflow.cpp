@@ -378,6 +378,7 @@ private:
                                           ArrayRef<SourceParam> All) const;
   std::optional<TracePlan> planRet(Function &F, ReturnInst &RI,
                                    const Shape &S) const;
+  bool isCoercedPair(Value *V, uint64_t Size) const;
   void collectRecords(Function &F, DISubprogram *SP,
                       std::vector<SourceParam> &Params) const;
   bool instrument(Function &F, DISubprogram *SP);
@@ -453,6 +454,14 @@ bool Instrumenter::abiWalk(
                       ? T->isPointerTy()
                       : DL.getTypeAllocSize(T) == S.Size ||
                             (S.Size == 1 && T->isIntegerTy(1));
+      if (!Fits && S.Kind == ShapeKind::Scalar && S.Size == 16 &&
+          A + 1 < N && Scalar(A + 1) && DL.getTypeStoreSize(T) == 8 &&
+          DL.getTypeStoreSize(F.getArg(A + 1)->getType()) == 8) {
+        // __int128 and the like travel as two eightbytes.
+        Out[PI].push_back(F.getArg(A++));
+        Out[PI].push_back(F.getArg(A++));
+        continue;
+      }
       if (!Fits)
         return false;
       Out[PI].push_back(F.getArg(A++));
@@ -500,7 +509,7 @@ Instrumenter::planFromArgs(const SourceParam &P,
   if (S.Kind == ShapeKind::StructPtr)
     Plan.How = Source::Pointer;
   else if (S.Kind == ShapeKind::Scalar)
-    Plan.How = Source::Spill;
+    Plan.How = Args.size() == 1 ? Source::Spill : Source::Pieces;
   else if (Args.size() == 1 && Args[0]->getType()->isPointerTy() &&
            (Args[0]->hasByValAttr() || S.PassByRef || S.Size > 16))
     Plan.How = Source::Pointer; // the callee's own copy
@@ -631,48 +640,56 @@ std::optional<TracePlan> Instrumenter::planRet(Function &F, ReturnInst &RI,
     Plan.Vals.push_back(V);
     return Plan;
   case ShapeKind::Scalar:
-    if (!T->isSingleValueType() ||
-        (DL.getTypeAllocSize(T) != S.Size &&
-         !(S.Size == 1 && T->isIntegerTy(1))))
+    if (T->isSingleValueType() &&
+        (DL.getTypeAllocSize(T) == S.Size ||
+         (S.Size == 1 && T->isIntegerTy(1)))) {
+      Plan.How = Source::Spill;
+      Plan.Vals.push_back(V);
+      return Plan;
+    }
+    if (S.Size != 16 || !isCoercedPair(V, S.Size))
       return std::nullopt;
-    Plan.How = Source::Spill;
+    Plan.How = Source::Pieces; // __int128 returned in two registers
     Plan.Vals.push_back(V);
     return Plan;
-  case ShapeKind::Aggregate: {
+  case ShapeKind::Aggregate:
     if (S.Size == 0 || S.Size > 16 || S.PassByRef)
       return std::nullopt;
     if (T->isSingleValueType()) {
       if (S.Size > 8 || DL.getTypeStoreSize(T) > S.Size)
         return std::nullopt;
-      Plan.How = Source::Pieces;
-      Plan.Vals.push_back(V);
-      return Plan;
-    }
-    auto *ST = dyn_cast<StructType>(T);
-    if (!ST || S.Size <= 8 || ST->getNumElements() != 2 ||
-        DL.getTypeStoreSize(ST->getElementType(0)) != 8 ||
-        DL.getTypeStoreSize(ST->getElementType(1)) > 8)
+    } else if (!isCoercedPair(V, S.Size)) {
       return std::nullopt;
-    // Every element must be defined: an insertvalue chain over poison that
-    // misses an element means that part of the value was optimised out.
-    SmallVector<unsigned, 2> Set;
-    Value *Cur = V;
-    while (auto *IV = dyn_cast<InsertValueInst>(Cur)) {
-      if (IV->getNumIndices() != 1 ||
-          isa<UndefValue>(IV->getInsertedValueOperand()))
-        return std::nullopt;
-      if (!is_contained(Set, IV->getIndices()[0]))
-        Set.push_back(IV->getIndices()[0]);
-      Cur = IV->getAggregateOperand();
     }
-    if (isa<UndefValue>(Cur) && Set.size() != 2)
-      return std::nullopt;
     Plan.How = Source::Pieces;
-    Plan.Vals.push_back(V); // stored whole: the struct layout is the ABI's
+    Plan.Vals.push_back(V); // stored whole: the IR struct layout is the ABI's
     return Plan;
   }
-  }
   return std::nullopt;
+}
+
+// A value of S bytes returned in two eightbytes as a literal {a, b} whose
+// elements are all defined: an insertvalue chain over poison that misses an
+// element means that part of the value was optimised out.
+bool Instrumenter::isCoercedPair(Value *V, uint64_t Size) const {
+  auto *ST = dyn_cast<StructType>(V->getType());
+  if (!ST || Size <= 8 || Size > 16 || ST->getNumElements() != 2 ||
+      !ST->getElementType(0)->isSingleValueType() ||
+      !ST->getElementType(1)->isSingleValueType() ||
+      DL.getTypeStoreSize(ST->getElementType(0)) != 8 ||
+      DL.getTypeStoreSize(ST->getElementType(1)) > 8)
+    return false;
+  SmallVector<unsigned, 2> Set;
+  Value *Cur = V;
+  while (auto *IV = dyn_cast<InsertValueInst>(Cur)) {
+    if (IV->getNumIndices() != 1 ||
+        isa<UndefValue>(IV->getInsertedValueOperand()))
+      return false;
+    if (!is_contained(Set, IV->getIndices()[0]))
+      Set.push_back(IV->getIndices()[0]);
+    Cur = IV->getAggregateOperand();
+  }
+  return !isa<UndefValue>(Cur) || Set.size() == 2;
 }
 
 Value *Instrumenter::emitValuePointer(IRBuilder<> &B, const TracePlan &Plan,

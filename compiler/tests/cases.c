@@ -1,0 +1,755 @@
+/*
+ * Functional tests of the dataflow plugin: every function below is compiled
+ * with the plugin, called with known values, and the records the runtime
+ * captured are compared with what was passed and returned.
+ *
+ * A parameter marked "optional" may be dropped by the plugin when the
+ * optimiser removed it (static functions); if it is recorded, its value must
+ * still be exact.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "runtime.h"
+
+#define NOINLINE __attribute__((noinline))
+#define BAD_FIELD 0xBADADD85ull
+/* The checks themselves must not record. */
+#define HARNESS __attribute__((no_sanitize("coverage")))
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+
+/*
+ * Calls through a pointer the optimiser cannot see through, so that it can
+ * neither specialise nor constant-fold the callee for a test's constants.
+ */
+#define CALL(fn) ((__typeof__(&fn))hide((void *)&fn))
+
+static int passed, failed;
+static const char *current;
+
+#define CHECK(cond, ...)                                                     \
+	do {                                                                 \
+		if (cond) {                                                  \
+			passed++;                                            \
+		} else {                                                     \
+			failed++;                                            \
+			printf("FAIL %s (line %d): ", current, __LINE__);   \
+			printf(__VA_ARGS__);                                 \
+			printf("\n");                                        \
+		}                                                            \
+	} while (0)
+
+volatile u64 sink;
+
+HARNESS static inline void *hide(void *p)
+{
+	__asm__("" : "+r"(p));
+	return p;
+}
+
+HARNESS static u64 addr(const void *fn)
+{
+	return (u64)(uintptr_t)fn;
+}
+
+HARNESS static const struct rt_record *find(char kind, const void *fn, u32 idx)
+{
+	for (int i = 0; i < rt_count(); i++) {
+		const struct rt_record *r = rt_get(i);
+
+		if (r->kind == kind && r->pc == addr(fn) &&
+		    (kind == 'R' || r->idx == idx))
+			return r;
+	}
+	return NULL;
+}
+
+HARNESS static int count_for(const void *fn)
+{
+	int n = 0;
+
+	for (int i = 0; i < rt_count(); i++)
+		if (rt_get(i)->pc == addr(fn))
+			n++;
+	return n;
+}
+
+HARNESS static void expect_arg(const void *fn, u32 idx, u32 size, u64 value,
+		       bool required)
+{
+	const struct rt_record *r = find('E', fn, idx);
+
+	if (!r) {
+		CHECK(!required, "arg %u not recorded", idx);
+		return;
+	}
+	CHECK(r->size == size, "arg %u size %u, want %u", idx, r->size, size);
+	CHECK(r->num_fields == 0, "arg %u num_fields %u, want 0", idx,
+	      r->num_fields);
+	CHECK(r->vals[0] == value, "arg %u value %#llx, want %#llx", idx,
+	      (unsigned long long)r->vals[0], (unsigned long long)value);
+}
+
+HARNESS static void expect_ret(const void *fn, u32 size, u64 value)
+{
+	const struct rt_record *r = find('R', fn, 0);
+
+	CHECK(r != NULL, "ret not recorded");
+	if (!r)
+		return;
+	CHECK(r->size == size, "ret size %u, want %u", r->size, size);
+	CHECK(r->num_fields == 0, "ret num_fields %u", r->num_fields);
+	CHECK(r->vals[0] == value, "ret value %#llx, want %#llx",
+	      (unsigned long long)r->vals[0], (unsigned long long)value);
+}
+
+/* Field table and values of a struct record. */
+HARNESS static void expect_fields(const struct rt_record *r, u32 size, u64 ptr,
+			  u32 n, const u64 *pairs, const u64 *vals)
+{
+	CHECK(r != NULL, "struct record missing");
+	if (!r)
+		return;
+	CHECK(r->size == size, "size %u, want %u", r->size, size);
+	if (ptr)
+		CHECK(r->ptr == ptr, "ptr %#llx, want %#llx",
+		      (unsigned long long)r->ptr, (unsigned long long)ptr);
+	CHECK(r->num_fields == n, "num_fields %u, want %u", r->num_fields, n);
+	if (r->num_fields != n)
+		return;
+	for (u32 i = 0; i < n; i++) {
+		CHECK(r->offsets[2 * i] == pairs[2 * i] &&
+			      r->offsets[2 * i + 1] == pairs[2 * i + 1],
+		      "field %u pair (%llu,%llu), want (%llu,%llu)", i,
+		      (unsigned long long)r->offsets[2 * i],
+		      (unsigned long long)r->offsets[2 * i + 1],
+		      (unsigned long long)pairs[2 * i],
+		      (unsigned long long)pairs[2 * i + 1]);
+		CHECK(r->vals[i] == vals[i], "field %u value %#llx, want %#llx",
+		      i, (unsigned long long)r->vals[i],
+		      (unsigned long long)vals[i]);
+	}
+}
+
+/* Entry records of one call come in parameter order, before its return. */
+HARNESS static void expect_order(const void *fn)
+{
+	int last_idx = -1, seen_ret = 0, ok = 1;
+
+	for (int i = 0; i < rt_count(); i++) {
+		const struct rt_record *r = rt_get(i);
+
+		if (r->pc != addr(fn))
+			continue;
+		if (r->kind == 'R') {
+			seen_ret++;
+		} else {
+			if (seen_ret || (int)r->idx <= last_idx)
+				ok = 0;
+			last_idx = r->idx;
+		}
+	}
+	CHECK(ok && seen_ret == 1, "records out of order (%d rets)", seen_ret);
+}
+
+HARNESS static void begin(const char *name)
+{
+	current = name;
+	rt_reset();
+}
+
+/* ---- scalars -------------------------------------------------------- */
+
+enum color { RED = 1, GREEN = 7, BLUE = 0x40000000 };
+
+NOINLINE u8 sc_u8(u8 a) { return a + 1; }
+NOINLINE u16 sc_u16(u16 a) { return a ^ 0xff; }
+NOINLINE u32 sc_u32(u32 a) { return a * 3; }
+NOINLINE u64 sc_u64(u64 a) { return ~a; }
+NOINLINE signed char sc_s8(signed char a) { return a - 1; }
+NOINLINE short sc_s16(short a) { return a * 2; }
+NOINLINE int sc_int(int a) { return a; }
+NOINLINE enum color sc_enum(enum color c) { return c == GREEN ? BLUE : RED; }
+NOINLINE bool sc_bool(bool b, int x) { return !b && x > 3; }
+NOINLINE const char *sc_ptr(const char *p) { return p + 1; }
+NOINLINE double sc_double(double d) { return d * 2; }
+NOINLINE unsigned __int128 sc_u128(unsigned __int128 v) { return v + 1; }
+
+HARNESS static void test_scalars(void)
+{
+	static const char text[] = "kcovdf";
+	union {
+		double d;
+		u64 bits;
+	} dv = { .d = 1.5 }, dr = { .d = 3.0 };
+	unsigned __int128 big = ((unsigned __int128)0x1122334455667788ull << 64) |
+				0x99aabbccddeeff00ull;
+
+	begin("scalar u8");
+	sink = CALL(sc_u8)(0xfe);
+	expect_arg(sc_u8, 0, 1, 0xfe, true);
+	expect_ret(sc_u8, 1, 0xff);
+	expect_order(sc_u8);
+
+	begin("scalar u16");
+	sink = CALL(sc_u16)(0xbeef);
+	expect_arg(sc_u16, 0, 2, 0xbeef, true);
+	expect_ret(sc_u16, 2, 0xbe10);
+
+	begin("scalar u32");
+	sink = CALL(sc_u32)(0x10000001);
+	expect_arg(sc_u32, 0, 4, 0x10000001, true);
+	expect_ret(sc_u32, 4, 0x30000003);
+
+	begin("scalar u64");
+	sink = CALL(sc_u64)(0x0123456789abcdefull);
+	expect_arg(sc_u64, 0, 8, 0x0123456789abcdefull, true);
+	expect_ret(sc_u64, 8, ~0x0123456789abcdefull);
+
+	begin("scalar s8");
+	sink = CALL(sc_s8)(-5);
+	expect_arg(sc_s8, 0, 1, 0xfb, true);
+	expect_ret(sc_s8, 1, 0xfa);
+
+	begin("scalar s16");
+	sink = CALL(sc_s16)(-2);
+	expect_arg(sc_s16, 0, 2, 0xfffe, true);
+	expect_ret(sc_s16, 2, 0xfffc);
+
+	begin("scalar int");
+	sink = CALL(sc_int)(-1);
+	expect_arg(sc_int, 0, 4, 0xffffffff, true);
+	expect_ret(sc_int, 4, 0xffffffff);
+
+	begin("enum");
+	sink = CALL(sc_enum)(GREEN);
+	expect_arg(sc_enum, 0, 4, GREEN, true);
+	expect_ret(sc_enum, 4, BLUE);
+
+	begin("bool");
+	sink = CALL(sc_bool)(false, 9);
+	expect_arg(sc_bool, 0, 1, 0, true);
+	expect_arg(sc_bool, 1, 4, 9, true);
+	expect_ret(sc_bool, 1, 1);
+	begin("bool true");
+	sink = CALL(sc_bool)(true, 9);
+	expect_arg(sc_bool, 0, 1, 1, true);
+	expect_ret(sc_bool, 1, 0);
+
+	begin("plain pointer");
+	sink = (u64)(uintptr_t)CALL(sc_ptr)(text);
+	expect_arg(sc_ptr, 0, 8, addr(text), true);
+	expect_ret(sc_ptr, 8, addr(text) + 1);
+
+	begin("double");
+	sink = (u64)CALL(sc_double)(dv.d);
+	expect_arg(sc_double, 0, 8, dv.bits, true);
+	expect_ret(sc_double, 8, dr.bits);
+
+	begin("int128 low 8 bytes");
+	sink = (u64)CALL(sc_u128)(big);
+	expect_arg(sc_u128, 0, 16, 0x99aabbccddeeff00ull, true);
+	expect_ret(sc_u128, 16, 0x99aabbccddeeff01ull);
+}
+
+/* ---- struct pointers ------------------------------------------------ */
+
+struct inner {
+	int x;
+	int y;
+};
+
+struct outer {
+	char c;			/* 0, 1 */
+	struct inner in;	/* 4, 8 */
+	int arr[3];		/* 12, 12 */
+	unsigned b1 : 3;	/* bits 192..194: 24, 1 */
+	unsigned b2 : 9;	/* bits 195..203: 24, 2 */
+	char zero[0];		/* skipped */
+	long tail;		/* 32, 8 */
+	union {
+		int u1;
+		short u2;
+	} un;			/* 40, 4 */
+};
+
+typedef const struct inner inner_t;
+struct opaque;
+
+static const u64 outer_pairs[] = { 0, 1, 4, 8, 12, 12, 24, 1, 24, 2,
+				   32, 8, 40, 4 };
+
+NOINLINE long sp_outer(struct outer *o, int k)
+{
+	if (!o || (uintptr_t)o >= (uintptr_t)-4095)
+		return k;
+	return o->tail + k;
+}
+
+NOINLINE int sp_typedef(inner_t *p) { return p->x - p->y; }
+NOINLINE u64 sp_opaque(struct opaque *p) { return (u64)(uintptr_t)p >> 4; }
+NOINLINE struct inner *sp_ret(struct inner *p, int dx)
+{
+	p->x += dx;
+	return p;
+}
+
+HARNESS static void test_struct_pointers(void)
+{
+	static struct outer o;
+	static struct inner in = { 10, 3 };
+	u64 vals[7];
+
+	o.c = 'K';
+	o.in.x = 0x11111111;
+	o.in.y = 0x22222222;
+	o.arr[0] = 5;
+	o.arr[1] = 6;
+	o.arr[2] = 7;
+	o.b1 = 5;
+	o.b2 = 300;
+	o.tail = -3;
+	o.un.u1 = 0x7f7f;
+
+	begin("struct pointer: nested, array, bitfield, zero-size, union");
+	sink = CALL(sp_outer)(&o, 4);
+	CHECK(offsetof(struct outer, tail) == 32 && sizeof(o) == 48,
+	      "unexpected C layout");
+	vals[0] = 'K';
+	vals[1] = 0x2222222211111111ull;
+	vals[2] = 5 | (6ull << 32);
+	vals[3] = (5 | (300 << 3)) & 0xff;
+	vals[4] = 5 | (300 << 3);
+	vals[5] = (u64)-3;
+	vals[6] = 0x7f7f;
+	expect_fields(find('E', sp_outer, 0), 8, addr(&o), 7, outer_pairs,
+		      vals);
+	expect_arg(sp_outer, 1, 4, 4, true);
+	expect_ret(sp_outer, 8, 1);
+
+	begin("struct pointer NULL");
+	sink = CALL(sp_outer)(NULL, 9);
+	memset(vals, 0, sizeof(vals));
+	expect_fields(find('E', sp_outer, 0), 8, 0, 7, outer_pairs, vals);
+	CHECK(find('E', sp_outer, 0) && find('E', sp_outer, 0)->ptr == 0,
+	      "NULL not passed through");
+	expect_ret(sp_outer, 8, 9);
+
+	begin("struct pointer ERR_PTR");
+	sink = CALL(sp_outer)((struct outer *)(intptr_t)-22, 0);
+	for (int i = 0; i < 7; i++)
+		vals[i] = BAD_FIELD;
+	expect_fields(find('E', sp_outer, 0), 8, (u64)-22, 7, outer_pairs,
+		      vals);
+
+	begin("typedef const struct pointer");
+	sink = CALL(sp_typedef)(&in);
+	{
+		const u64 pairs[] = { 0, 4, 4, 4 };
+		const u64 v[] = { 10, 3 };
+
+		expect_fields(find('E', sp_typedef, 0), 8, addr(&in), 2, pairs,
+			      v);
+	}
+	expect_ret(sp_typedef, 4, 7);
+
+	begin("opaque struct pointer is a plain pointer");
+	sink = CALL(sp_opaque)((struct opaque *)&in);
+	{
+		const struct rt_record *r = find('E', sp_opaque, 0);
+
+		CHECK(r && r->num_fields == 0 && r->size == 8 &&
+			      r->ptr != addr(&in),
+		      "opaque pointer not spilled as a scalar");
+	}
+	expect_arg(sp_opaque, 0, 8, addr(&in), true);
+
+	begin("struct pointer return reads fields at return");
+	{
+		const u64 pairs[] = { 0, 4, 4, 4 };
+		const u64 at_entry[] = { 10, 3 }, at_ret[] = { 15, 3 };
+
+		sink = (u64)(uintptr_t)CALL(sp_ret)(&in, 5);
+		expect_fields(find('E', sp_ret, 0), 8, addr(&in), 2, pairs,
+			      at_entry);
+		expect_fields(find('R', sp_ret, 0), 8, addr(&in), 2, pairs,
+			      at_ret);
+		in.x = 10;
+	}
+}
+
+/* ---- structs by value ------------------------------------------------ */
+
+struct pair {
+	int a;
+	int b;
+};
+struct three {
+	int a, b, c;
+};
+struct ptrlen {
+	const char *p;
+	long n;
+};
+struct large {
+	long w[4];
+	short s;
+};
+struct packed_small {
+	char c[3];
+};
+
+NOINLINE int bv_pair(struct pair p) { return p.a * p.b; }
+NOINLINE int bv_three(int k, struct three t) { return t.a + t.b + t.c + k; }
+NOINLINE long bv_ptrlen(struct ptrlen pl) { return pl.n + (pl.p != 0); }
+NOINLINE long bv_large(struct large l) { return l.w[0] + l.w[3] + l.s; }
+NOINLINE int bv_small3(struct packed_small s) { return s.c[0] + s.c[2]; }
+NOINLINE struct pair rv_pair(int a) { return (struct pair){ a, a + 1 }; }
+NOINLINE struct ptrlen rv_ptrlen(const char *p) {
+	return (struct ptrlen){ p, 42 };
+}
+NOINLINE struct three rv_three(int a) { return (struct three){ a, 2, 3 }; }
+NOINLINE struct large rv_large(long x)
+{
+	struct large l = { { x, 2, 3, 4 }, 5 };
+
+	return l;
+}
+
+HARNESS static void test_by_value(void)
+{
+	static const char text[] = "abc";
+
+	begin("by-value pair");
+	sink = CALL(bv_pair)((struct pair){ 6, 7 });
+	{
+		const u64 pairs[] = { 0, 4, 4, 4 }, v[] = { 6, 7 };
+
+		expect_fields(find('E', bv_pair, 0), 8, 0, 2, pairs, v);
+	}
+	expect_ret(bv_pair, 4, 42);
+
+	begin("by-value three (two registers)");
+	sink = CALL(bv_three)(1, (struct three){ 10, 20, 30 });
+	expect_arg(bv_three, 0, 4, 1, true);
+	{
+		const u64 pairs[] = { 0, 4, 4, 4, 8, 4 }, v[] = { 10, 20, 30 };
+
+		expect_fields(find('E', bv_three, 1), 12, 0, 3, pairs, v);
+	}
+	expect_order(bv_three);
+
+	begin("by-value pointer+length");
+	sink = CALL(bv_ptrlen)((struct ptrlen){ text, 3 });
+	{
+		const u64 pairs[] = { 0, 8, 8, 8 }, v[] = { addr(text), 3 };
+
+		expect_fields(find('E', bv_ptrlen, 0), 16, 0, 2, pairs, v);
+	}
+
+	begin("by-value large (in memory)");
+	sink = CALL(bv_large)((struct large){ { 1, 2, 3, 4 }, -1 });
+	{
+		const u64 pairs[] = { 0, 32, 32, 2 }, v[] = { 1, 0xffff };
+
+		expect_fields(find('E', bv_large, 0), 40, 0, 2, pairs, v);
+	}
+	expect_ret(bv_large, 8, 4);
+
+	begin("by-value 3-byte struct");
+	sink = CALL(bv_small3)((struct packed_small){ { 1, 2, 3 } });
+	{
+		const u64 pairs[] = { 0, 3 }, v[] = { 0x030201 };
+
+		expect_fields(find('E', bv_small3, 0), 3, 0, 1, pairs, v);
+	}
+
+	begin("returned pair");
+	sink = CALL(rv_pair)(8).b;
+	{
+		const u64 pairs[] = { 0, 4, 4, 4 }, v[] = { 8, 9 };
+
+		expect_fields(find('R', rv_pair, 0), 8, 0, 2, pairs, v);
+	}
+
+	begin("returned pointer+length");
+	sink = CALL(rv_ptrlen)(text).n;
+	{
+		const u64 pairs[] = { 0, 8, 8, 8 }, v[] = { addr(text), 42 };
+
+		expect_fields(find('R', rv_ptrlen, 0), 16, 0, 2, pairs, v);
+	}
+
+	begin("returned three");
+	sink = CALL(rv_three)(5).c;
+	{
+		const u64 pairs[] = { 0, 4, 4, 4, 8, 4 }, v[] = { 5, 2, 3 };
+
+		expect_fields(find('R', rv_three, 0), 12, 0, 3, pairs, v);
+	}
+
+	begin("returned large (sret)");
+	sink = CALL(rv_large)(77).s;
+	{
+		const u64 pairs[] = { 0, 32, 32, 2 }, v[] = { 77, 5 };
+
+		expect_fields(find('R', rv_large, 0), 40, 0, 2, pairs, v);
+	}
+	expect_arg(rv_large, 0, 8, 77, true);
+}
+
+/* ---- many parameters, void, no parameters -------------------------- */
+
+NOINLINE long many(char a0, short a1, int a2, long a3, u8 a4, u16 a5,
+		   struct inner *a6, u64 a7, int a8, bool a9)
+{
+	return a0 + a1 + a2 + a3 + a4 + a5 + a6->x + a7 + a8 + a9;
+}
+
+volatile int void_target;
+NOINLINE void void_fn(int v) { void_target = v; }
+NOINLINE int no_params(void) { return void_target + 1; }
+NOINLINE void void_no_params(void) { void_target = 3; }
+
+HARNESS static void test_shapes(void)
+{
+	static struct inner in = { 100, 200 };
+
+	begin("ten parameters");
+	sink = CALL(many)(1, 2, 3, 4, 5, 6, &in, 8, 9, true);
+	expect_arg(many, 0, 1, 1, true);
+	expect_arg(many, 1, 2, 2, true);
+	expect_arg(many, 2, 4, 3, true);
+	expect_arg(many, 3, 8, 4, true);
+	expect_arg(many, 4, 1, 5, true);
+	expect_arg(many, 5, 2, 6, true);
+	{
+		const u64 pairs[] = { 0, 4, 4, 4 }, v[] = { 100, 200 };
+
+		expect_fields(find('E', many, 6), 8, addr(&in), 2, pairs, v);
+	}
+	expect_arg(many, 7, 8, 8, true);
+	expect_arg(many, 8, 4, 9, true);
+	expect_arg(many, 9, 1, 1, true);
+	expect_ret(many, 8, 1 + 2 + 3 + 4 + 5 + 6 + 100 + 8 + 9 + 1);
+	expect_order(many);
+	CHECK(count_for(many) == 11, "%d records, want 11", count_for(many));
+
+	begin("void function");
+	CALL(void_fn)(12);
+	expect_arg(void_fn, 0, 4, 12, true);
+	{
+		const struct rt_record *r = find('R', void_fn, 0);
+
+		CHECK(r && r->size == 0 && r->ptr == 0 && r->num_fields == 0,
+		      "void return marker wrong");
+	}
+
+	begin("no parameters");
+	void_target = 4;
+	sink = CALL(no_params)();
+	{
+		const struct rt_record *r = find('E', no_params, 0);
+
+		CHECK(r && r->size == 0 && r->ptr == 0 && r->num_fields == 0,
+		      "entry marker wrong");
+	}
+	expect_ret(no_params, 4, 5);
+	expect_order(no_params);
+
+	begin("void, no parameters");
+	CALL(void_no_params)();
+	CHECK(count_for(void_no_params) == 2, "%d records, want 2",
+	      count_for(void_no_params));
+}
+
+/* ---- static functions, weak functions, call chain ------------------ */
+
+volatile int vol_a = 11, vol_b = 22, vol_c = 33;
+
+static NOINLINE int st_add(int a, int b) { return a * 100 + b; }
+static NOINLINE int st_unused(int a, int unused, int c)
+{
+	return a - c;
+}
+static NOINLINE long st_const(int k, long v) { return v * k; }
+static NOINLINE int st_struct(struct pair p, int k) { return p.a + k; }
+
+__attribute__((weak)) NOINLINE int weak_default(int x) { return x + 1000; }
+/* Overridden by weak_override.c. */
+__attribute__((weak)) NOINLINE int weak_overridden(int x) { return -x; }
+
+NOINLINE int chain_c(int x) { return x * 2; }
+NOINLINE int chain_b(int x) { return chain_c(x + 1) + 1; }
+NOINLINE int chain_a(int x) { return chain_b(x + 1) + 1; }
+
+HARNESS static void test_linkage(void)
+{
+	begin("static function");
+	sink = st_add(vol_a, vol_b);
+	sink = st_add(vol_b, vol_c);
+	expect_arg(st_add, 0, 4, 11, true);
+	expect_arg(st_add, 1, 4, 22, true);
+	expect_ret(st_add, 4, 1122);
+
+	begin("static function with an unused parameter");
+	sink = st_unused(vol_a, vol_b, vol_c);
+	sink = st_unused(vol_c, vol_a, vol_b);
+	expect_arg(st_unused, 0, 4, 11, true);
+	expect_arg(st_unused, 1, 4, 22, false);
+	expect_arg(st_unused, 2, 4, 33, true);
+	expect_ret(st_unused, 4, (u32)(11 - 33));
+
+	begin("static function with a constant argument");
+	sink = st_const(3, vol_a);
+	sink = st_const(3, vol_b);
+	expect_arg(st_const, 0, 4, 3, false);
+	expect_arg(st_const, 1, 8, 11, true);
+	expect_ret(st_const, 8, 33);
+
+	begin("static function with a by-value struct");
+	sink = st_struct((struct pair){ vol_a, vol_b }, vol_c);
+	sink = st_struct((struct pair){ vol_c, vol_a }, vol_b);
+	{
+		const struct rt_record *r = find('E', st_struct, 0);
+		const u64 pairs[] = { 0, 4, 4, 4 }, v[] = { 11, 22 };
+
+		if (r)
+			expect_fields(r, 8, 0, 2, pairs, v);
+	}
+	expect_arg(st_struct, 1, 4, 33, true);
+
+	begin("weak function");
+	sink = CALL(weak_default)(vol_a);
+	expect_arg(weak_default, 0, 4, 11, true);
+	expect_ret(weak_default, 4, 1011);
+
+	begin("overridden weak function");
+	sink = CALL(weak_overridden)(vol_a);
+	expect_arg(weak_overridden, 0, 4, 11, true);
+	expect_ret(weak_overridden, 4, 11 * 7);
+	CHECK(count_for(weak_overridden) == 2, "%d records, want 2",
+	      count_for(weak_overridden));
+
+	begin("call chain");
+	sink = CALL(chain_a)(vol_a);
+	{
+		static const struct {
+			const void *fn;
+			char kind;
+			u64 val;
+		} want[] = {
+			{ chain_a, 'E', 11 }, { chain_b, 'E', 12 },
+			{ chain_c, 'E', 13 }, { chain_c, 'R', 26 },
+			{ chain_b, 'R', 27 }, { chain_a, 'R', 28 },
+		};
+
+		CHECK(rt_count() == 6, "%d records, want 6", rt_count());
+		for (int i = 0; i < 6 && i < rt_count(); i++) {
+			const struct rt_record *r = rt_get(i);
+
+			CHECK(r->pc == addr(want[i].fn) &&
+				      r->kind == want[i].kind &&
+				      r->vals[0] == want[i].val,
+			      "chain record %d: %c %#llx", i, r->kind,
+			      (unsigned long long)r->vals[0]);
+		}
+	}
+}
+
+/* ---- several returns ------------------------------------------------ */
+
+NOINLINE int multi_ret(int x)
+{
+	if (x < 0)
+		return -1;
+	if (x == 0)
+		return 100;
+	return x * 3;
+}
+
+HARNESS static void test_multi_ret(void)
+{
+	static const int in[] = { -5, 0, 7 }, out[] = { -1, 100, 21 };
+
+	for (int i = 0; i < 3; i++) {
+		begin("several returns");
+		sink = CALL(multi_ret)(in[i]);
+		expect_arg(multi_ret, 0, 4, (u32)in[i], true);
+		expect_ret(multi_ret, 4, (u32)out[i]);
+		expect_order(multi_ret);
+	}
+}
+
+/* ---- exclusions ----------------------------------------------------- */
+
+NOINLINE __attribute__((no_sanitize("coverage"))) int ex_nocov(int x)
+{
+	return x + 1;
+}
+NOINLINE __attribute__((disable_sanitizer_instrumentation)) int
+ex_nosan(int x)
+{
+	return x + 2;
+}
+NOINLINE __attribute__((section(".noinstr.text"))) int ex_noinstr(int x)
+{
+	return x + 3;
+}
+__attribute__((naked)) int ex_naked(int x)
+{
+	__asm__("leal 4(%rdi), %eax\n\tret");
+}
+NOINLINE int ex_variadic(int n, ...)
+{
+	__builtin_va_list ap;
+	int s = 0;
+
+	__builtin_va_start(ap, n);
+	for (int i = 0; i < n; i++)
+		s += __builtin_va_arg(ap, int);
+	__builtin_va_end(ap);
+	return s;
+}
+int nodebug_fn(int x);	/* nodebug.c, built without -g */
+
+HARNESS static void test_exclusions(void)
+{
+	begin("exclusions");
+	sink = CALL(ex_nocov)(vol_a);
+	sink = CALL(ex_nosan)(vol_a);
+	sink = CALL(ex_noinstr)(vol_a);
+	sink = CALL(ex_naked)(vol_a);
+	sink = CALL(ex_variadic)(2, vol_a, vol_b);
+	sink = CALL(nodebug_fn)(vol_a);
+	CHECK(count_for(ex_nocov) == 0, "no_sanitize(coverage) instrumented");
+	CHECK(count_for(ex_nosan) == 0,
+	      "disable_sanitizer_instrumentation instrumented");
+	CHECK(count_for(ex_noinstr) == 0, ".noinstr.text instrumented");
+	CHECK(count_for(ex_naked) == 0, "naked instrumented");
+	CHECK(count_for(ex_variadic) == 0, "variadic instrumented");
+	CHECK(count_for(nodebug_fn) == 0, "function without debug info");
+	CHECK(rt_count() == 0, "%d records from excluded functions",
+	      rt_count());
+}
+
+HARNESS int main(void)
+{
+	test_scalars();
+	test_struct_pointers();
+	test_by_value();
+	test_shapes();
+	test_linkage();
+	test_multi_ret();
+	test_exclusions();
+	rt_pause();
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed != 0;
+}

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Checks a layout dump (docs/layout.md) against a recorded trace.
+
+usage: check_layout.py LAYOUT_DIR TRACE NM_OUTPUT EXCLUDED_NAME...
+
+Every line must parse as JSON with the documented keys, and for every
+distinct call the instrumented binary made, the layout entry of its function
+must give the same arg_size/ret_size and as many fields as num_fields.
+"""
+import json
+import os
+import sys
+
+passed = failed = 0
+
+
+def check(cond, msg):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL layout: " + msg)
+
+
+def valid_fields(fields):
+    return isinstance(fields, list) and all(
+        isinstance(f, dict) and isinstance(f.get("name"), str)
+        and isinstance(f.get("off"), int) and isinstance(f.get("size"), int)
+        and f["size"] > 0 for f in fields)
+
+
+def shape(rec):
+    ret = rec.get("ret")
+    return ([(a["idx"], a["size"], len(a["fields"])) for a in rec["args"]],
+            ret and (ret["size"], len(ret["fields"])))
+
+
+def main():
+    layout_dir, trace_path, nm_path = sys.argv[1:4]
+    excluded = sys.argv[4:]
+    layout = {}
+    names = sorted(os.listdir(layout_dir))
+    check(names and all(n.endswith(".jsonl") for n in names),
+          "layout dir holds %r" % names)
+    for name in names:
+        with open(os.path.join(layout_dir, name)) as f:
+            for lineno, line in enumerate(f, 1):
+                line = line.strip()
+                if not line or line.startswith("#"):
+                    continue
+                where = "%s:%d" % (name, lineno)
+                try:
+                    rec = json.loads(line)
+                except ValueError as e:
+                    check(False, "%s: %s" % (where, e))
+                    continue
+                ok = (isinstance(rec.get("func"), str)
+                      and isinstance(rec.get("file"), str)
+                      and isinstance(rec.get("static"), bool)
+                      and isinstance(rec.get("args"), list)
+                      and all(isinstance(a.get("idx"), int)
+                              and isinstance(a.get("size"), int)
+                              and valid_fields(a.get("fields"))
+                              for a in rec["args"])
+                      and (rec.get("ret") is None
+                           or (isinstance(rec["ret"].get("size"), int)
+                               and valid_fields(rec["ret"].get("fields")))))
+                check(ok, "%s: malformed record %s" % (where, line))
+                # A weak definition and the strong one that overrides it
+                # share a name; their shapes must agree.
+                old = layout.get(rec.get("func"))
+                check(old is None or shape(old) == shape(rec),
+                      "%s: %s listed twice with different shapes"
+                      % (where, rec.get("func")))
+                layout[rec.get("func")] = rec
+
+    symbols = {}
+    with open(nm_path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) == 3 and parts[1] in "tTwW":
+                symbols[int(parts[0], 16)] = parts[2]
+
+    seen = set()
+    with open(trace_path) as f:
+        for line in f:
+            kind, pc, idx, size, nf = line.split()
+            key = (kind, int(pc, 16), int(idx), int(size), int(nf))
+            if key in seen:
+                continue
+            seen.add(key)
+            func = symbols.get(key[1])
+            rec = layout.get(func)
+            if not func or not rec:
+                check(False, "call %s from %s has no layout" % (line.strip(), func))
+                continue
+            if kind == "E":
+                args = [a for a in rec["args"] if a["idx"] == key[2]]
+                check(len(args) == 1 and args[0]["size"] == key[3]
+                      and len(args[0]["fields"]) == key[4],
+                      "%s arg %d: layout %r, trace size %d fields %d"
+                      % (func, key[2], args, key[3], key[4]))
+                if key[3] == 0 and args:
+                    check(args[0].get("marker") is True,
+                          "%s: marker not flagged" % func)
+            else:
+                ret = rec.get("ret")
+                check(ret is not None and ret["size"] == key[3]
+                      and len(ret["fields"]) == key[4],
+                      "%s ret: layout %r, trace size %d fields %d"
+                      % (func, ret, key[3], key[4]))
+    check(len(seen) > 50, "only %d distinct calls traced" % len(seen))
+    for name in excluded:
+        check(name not in layout, "excluded %s is in the layout" % name)
+    for name in ("st_add", "sc_u8"):
+        check(name in layout and layout[name]["static"] == (name == "st_add"),
+              "%s: static flag wrong" % name)
+    print("%d passed, %d failed" % (passed, failed))
+    return failed != 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
