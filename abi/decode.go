@@ -458,8 +458,9 @@ func (d *Decoder) searchLen(p int) int {
 			d.cands = append(d.cands, q)
 		}
 	}
-	if len(d.cands) == 0 && lim == d.end {
-		d.cands = append(d.cands, d.end) // the last record
+	if len(d.cands) == 0 && lim == d.end && !d.anyHeader(p+HeaderWords+1) {
+		// The last record: nothing that looks like a record follows.
+		d.cands = append(d.cands, d.end)
 	}
 	if len(d.cands) > 1 {
 		kept := d.cands[:0]
@@ -530,6 +531,17 @@ func (d *Decoder) converge(seq int64) int {
 		}
 	}
 	return best
+}
+
+// anyHeader tells whether a plausible record of any sequence starts at or
+// after j.
+func (d *Decoder) anyHeader(j int) bool {
+	for ; j < d.end; j++ {
+		if v1HeaderOK(d.w[j]) && d.plausible(j, -1) {
+			return true
+		}
+	}
+	return false
 }
 
 // resyncFrom finds the first position from j where a record starts that a

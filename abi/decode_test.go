@@ -1,0 +1,135 @@
+package abi
+
+import (
+	"strings"
+	"testing"
+)
+
+const tpc = 0xffffffff81000100
+
+// v1 builds a v1 area from records of (kind, seq, arg, nvalues).
+func v1(recs ...[4]int) []uint64 {
+	area := []uint64{0}
+	for _, r := range recs {
+		rec := Record{Kind: Kind(r[0]), Seq: uint32(r[1]), PC: tpc, ArgIdx: uint8(r[2]), Size: 8, Ptr: 0xffffc90000001000}
+		for i := range r[3] {
+			rec.Values = append(rec.Values, uint64(0x100+i))
+		}
+		area = EncodeV1(area, &rec)
+	}
+	area[0] = uint64(len(area) - 1)
+	return area
+}
+
+func tableOf(lens map[[2]int]int) *Table {
+	t := NewTable(4)
+	for k, n := range lens {
+		t.Set(tpc, Kind(k[0]), uint8(k[1]), n)
+	}
+	return t
+}
+
+func TestDecoderAnomalies(t *testing.T) {
+	E, F := int(KindEntry), int(KindReturn)
+	exact := tableOf(map[[2]int]int{{E, 0}: 4, {E, 1}: 6, {F, 0}: 4})
+	cases := []struct {
+		name    string
+		area    []uint64
+		opt     Options
+		records int
+		kinds   map[AnomalyKind]int
+		detail  string
+	}{
+		{"clean", v1([4]int{E, 1, 0, 1}, [4]int{E, 2, 1, 3}, [4]int{F, 3, 0, 1}), Options{Table: exact}, 3, nil, ""},
+		{"empty", []uint64{0}, Options{Table: exact}, 0, nil, ""},
+		{"nothing at all", nil, Options{}, 0, nil, ""},
+		{"seq gap", v1([4]int{E, 1, 0, 1}, [4]int{E, 5, 1, 3}), Options{Table: exact}, 2, map[AnomalyKind]int{AnomalySeqGap: 1}, "sequence 5 follows 1"},
+		{"count past the dump", func() []uint64 { a := v1([4]int{E, 1, 0, 1}, [4]int{E, 2, 1, 3}); a[0] = 40; return a }(), Options{Table: exact}, 2, map[AnomalyKind]int{AnomalyTornTail: 1}, "only 10 words follow"},
+		{"count past the buffer", v1([4]int{E, 1, 0, 1}), Options{Table: exact, BufferWords: 4}, 1, map[AnomalyKind]int{AnomalyTornTail: 1, AnomalyFull: 1}, "counts past the buffer"},
+		{"torn last record", func() []uint64 { a := v1([4]int{E, 1, 0, 1}, [4]int{E, 2, 1, 3}); return a[:len(a)-2] }(), Options{Table: exact}, 1, map[AnomalyKind]int{AnomalyTornTail: 1, AnomalyTornRecord: 1}, "do not hold a whole record"},
+		{"full buffer", v1([4]int{E, 1, 0, 1}, [4]int{E, 2, 1, 3}), Options{Table: exact, BufferWords: 13}, 2, map[AnomalyKind]int{AnomalyFull: 1}, "probably dropped"},
+		{"room left", v1([4]int{E, 1, 0, 1}, [4]int{E, 2, 1, 3}), Options{Table: exact, BufferWords: 64}, 2, nil, ""},
+		{"not in layout", v1([4]int{E, 1, 0, 1}, [4]int{E, 2, 7, 2}, [4]int{F, 3, 0, 1}), Options{Table: exact}, 3, map[AnomalyKind]int{AnomalyNotInLayout: 1}, "arg 7 is not in the layout"},
+		{"stale layout", v1([4]int{E, 1, 0, 1}, [4]int{E, 2, 1, 2}, [4]int{F, 3, 0, 1}), Options{Table: exact}, 3, map[AnomalyKind]int{AnomalyLayoutMismatch: 1}, "has 6 words"},
+		{"corrupt header", func() []uint64 {
+			a := v1([4]int{E, 1, 0, 1}, [4]int{E, 2, 1, 3}, [4]int{F, 3, 0, 1}, [4]int{F, 4, 0, 1}, [4]int{F, 5, 0, 1})
+			a[5] = 0xdead
+			return a
+		}(), Options{}, 3, map[AnomalyKind]int{AnomalyUnattributed: 1}, "10 words not attributed"},
+		{"garbage after a record is values without a layout", func() []uint64 {
+			a := v1([4]int{E, 1, 0, 1})
+			a = append(a, 0xdead, 0xbeef)
+			b := v1([4]int{F, 2, 0, 1})
+			a = append(a, b[1:]...)
+			a[0] = uint64(len(a) - 1)
+			return a
+		}(), Options{}, 2, nil, ""},
+		{"and a layout mismatch with one", func() []uint64 {
+			a := v1([4]int{E, 1, 0, 1})
+			a = append(a, 0xdead, 0xbeef)
+			b := v1([4]int{F, 2, 0, 1})
+			a = append(a, b[1:]...)
+			a[0] = uint64(len(a) - 1)
+			return a
+		}(), Options{Table: exact}, 2, map[AnomalyKind]int{AnomalyLayoutMismatch: 1}, "no header with sequence 2"},
+	}
+	for _, c := range cases {
+		d := NewDecoder(c.area, c.opt)
+		n := 0
+		for d.Next() {
+			n++
+		}
+		s := d.Summary()
+		if n != c.records || s.Records != n {
+			t.Errorf("%s: %d records (summary %d), want %d; anomalies %v", c.name, n, s.Records, c.records, s.Anomalies)
+		}
+		for k := range s.AnomalyCounts {
+			if got, want := s.AnomalyCounts[k], c.kinds[AnomalyKind(k)]; got != want {
+				t.Errorf("%s: %d %s anomalies, want %d: %v", c.name, got, AnomalyKind(k), want, s.Anomalies)
+			}
+		}
+		if c.detail != "" {
+			found := false
+			for _, a := range s.Anomalies {
+				found = found || strings.Contains(a.String(), c.detail)
+			}
+			if !found {
+				t.Errorf("%s: no anomaly says %q: %v", c.name, c.detail, s.Anomalies)
+			}
+		}
+	}
+}
+
+func TestDecoderV3UnknownTypeSkippedByCount(t *testing.T) {
+	area := []uint64{0}
+	area = EncodeV3(area, &Record{Kind: KindEntry, Seq: 1, PC: tpc, Size: 4, Values: []uint64{7}})
+	area = EncodeV3(area, &Record{Kind: Kind(0x9), Seq: 2, PC: tpc, Values: []uint64{1, 2, 3}})
+	area = EncodeV3(area, &Record{Kind: KindCompare, Seq: 3, PC: tpc, Ptr: 3, Values: []uint64{5, 6}})
+	area = EncodeV3(area, &Record{Kind: KindReturn, Seq: 4, PC: tpc, Size: 0, Values: nil})
+	area[0] = uint64(len(area) - 1)
+	d := NewDecoder(area, Options{})
+	var kinds []Kind
+	for d.Next() {
+		kinds = append(kinds, d.Record().Kind)
+	}
+	s := d.Summary()
+	if s.Format != FormatV3 || len(kinds) != 3 || kinds[1] != KindCompare || s.AnomalyCounts[AnomalyUnknownType] != 1 || s.Unattributed != 6 {
+		t.Fatalf("format %s kinds %v anomalies %v unattributed %d", s.Format, kinds, s.Anomalies, s.Unattributed)
+	}
+}
+
+func TestDetectFormat(t *testing.T) {
+	for _, c := range []struct {
+		f    Format
+		area []uint64
+	}{
+		{FormatV1, v1([4]int{int(KindEntry), 1, 0, 1})},
+		{FormatV2, EncodeV2([]uint64{4}, &Record{Kind: KindEntry, Seq: 1, PC: tpc, Values: []uint64{1}})},
+		{FormatV3, EncodeV3([]uint64{4}, &Record{Kind: KindEntry, Seq: 1, PC: tpc, Size: 4, Values: []uint64{1}})},
+		{FormatV1, []uint64{0}},
+	} {
+		if got := DetectFormat(c.area); got != c.f {
+			t.Errorf("DetectFormat(%#x) = %s, want %s", c.area, got, c.f)
+		}
+	}
+}
