@@ -68,7 +68,8 @@ type KernelOptions struct {
 const DefaultSelect = "fs/ mm/ kernel/ lib/string.o"
 
 // Selection resolves Instrument: whether the plugin is used at all and the
-// prefix list passed as KCOV_DATAFLOW_SELECT ("" for "all").
+// prefix list passed as KCOV_DATAFLOW_SELECT ("" for "all", which sets
+// CONFIG_KCOV_DATAFLOW_INSTRUMENT_ALL instead).
 func (o KernelOptions) Selection() (plugin bool, sel string, err error) {
 	switch strings.TrimSpace(o.Instrument) {
 	case "", "default":
@@ -107,6 +108,10 @@ func (o KernelOptions) WantedOptions(dataflow bool) []Option {
 	if dataflow {
 		for _, n := range dataflowOptions {
 			opts = append(opts, Option{n, "y"})
+		}
+		if strings.TrimSpace(o.Instrument) == "all" {
+			// "all" is the series' Kconfig switch, not a prefix list.
+			opts = append(opts, Option{"KCOV_DATAFLOW_INSTRUMENT_ALL", "y"})
 		}
 	}
 	if o.KASAN {

@@ -42,6 +42,10 @@ func TestWantedOptions(t *testing.T) {
 	if slices.Contains(names(KernelOptions{}.WantedOptions(false)), "CONFIG_KCOV_DATAFLOW_ARGS=y") {
 		t.Error("dataflow=false still asks for CONFIG_KCOV_DATAFLOW_ARGS")
 	}
+	all := names(KernelOptions{Instrument: "all"}.WantedOptions(true))
+	if !slices.Contains(all, "CONFIG_KCOV_DATAFLOW_INSTRUMENT_ALL=y") || slices.Contains(plain, "CONFIG_KCOV_DATAFLOW_INSTRUMENT_ALL=y") {
+		t.Error("CONFIG_KCOV_DATAFLOW_INSTRUMENT_ALL must be set for --instrument=all only")
+	}
 	kasan := names(KernelOptions{KASAN: true}.WantedOptions(true))
 	for _, want := range []string{"CONFIG_KASAN=y", "CONFIG_KASAN_GENERIC=y", "CONFIG_KASAN_INLINE=y",
 		"CONFIG_STACKTRACE=y", "CONFIG_PROVE_LOCKING=y", "CONFIG_SLUB_TINY=n"} {

@@ -134,7 +134,7 @@ func (l *Lab) buildInitramfs(ctx context.Context, s *Step, opts InitramfsOptions
 		out := filepath.Join(tmp, path.Base(p))
 		c := command{op: "lab initramfs", step: "go build " + p, log: log, dir: l.repo,
 			env: []string{"CGO_ENABLED=0"}}
-		if err := c.run(ctx, goBin, "build", "-trimpath", "-o", out, p); err != nil {
+		if err := c.run(ctx, goBin, "build", "-trimpath", "-buildvcs=false", "-o", out, p); err != nil {
 			return nil, err
 		}
 		if err := addFile(out, path.Join(GuestBinDir, path.Base(p)), 0o755); err != nil {
