@@ -518,6 +518,23 @@ Instrumenter::planFromArgs(const SourceParam &P,
   return Plan;
 }
 
+// True if the parameter's first debug records (one per fragment) all
+// describe it through the given arguments and nothing else.
+bool recordsConfirm(const SourceParam &P, ArrayRef<Argument *> Args) {
+  if (P.FirstPerFragment.empty())
+    return false;
+  for (const ParamRecord &R : P.FirstPerFragment) {
+    if (R.Locs.empty())
+      return false;
+    for (Value *V : R.Locs) {
+      Argument *A = rootArgument(V);
+      if (!A || !is_contained(Args, A))
+        return false;
+    }
+  }
+  return true;
+}
+
 // Fallback when the ABI mapping is not certain: the parameter's first debug
 // record must name one IR argument as the whole variable, and no other
 // parameter may claim that argument.
@@ -769,40 +786,14 @@ bool Instrumenter::instrument(Function &F, DISubprogram *SP) {
     std::vector<SmallVector<Argument *, 2>> Map;
     bool Walked = abiWalk(F, Params, Map);
     bool Trusted = Walked && signatureUnchanged(F);
-    if (Walked && !Trusted) {
-      // A local function: accept the ABI mapping only where the debug
-      // records agree with it, and drop it entirely if any record ties a
-      // parameter to another parameter's argument (a shifted signature).
-      bool Consistent = true;
-      for (unsigned I = 0; I < Params.size() && Consistent; ++I)
-        for (const ParamRecord &R : Params[I].FirstPerFragment)
-          for (Value *V : R.Locs)
-            if (Argument *A = rootArgument(V))
-              if (!is_contained(Map[I], A))
-                Consistent = false;
-      if (!Consistent)
-        Walked = false;
-    }
+    // For a local function the ABI mapping holds for a parameter only where
+    // its own debug records agree with it: interprocedural passes may have
+    // dropped or rewritten arguments.
     for (unsigned I = 0; I < Params.size(); ++I) {
       const SourceParam &P = Params[I];
       std::optional<TracePlan> Plan;
-      if (Walked) {
-        bool Confirmed = Trusted;
-        if (!Confirmed && !P.FirstPerFragment.empty()) {
-          Confirmed = true;
-          for (const ParamRecord &R : P.FirstPerFragment)
-            for (Value *V : R.Locs) {
-              Argument *A = rootArgument(V);
-              if (!A || !is_contained(Map[I], A))
-                Confirmed = false;
-            }
-          for (const ParamRecord &R : P.FirstPerFragment)
-            if (R.Locs.empty())
-              Confirmed = false;
-        }
-        if (Confirmed)
-          Plan = planFromArgs(P, Map[I]);
-      }
+      if (Walked && (Trusted || recordsConfirm(P, Map[I])))
+        Plan = planFromArgs(P, Map[I]);
       if (!Plan && !Trusted)
         Plan = planFromRecord(P, Params);
       if (Plan)

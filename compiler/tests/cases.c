@@ -581,6 +581,20 @@ static NOINLINE int st_unused(int a, int unused, int c)
 }
 static NOINLINE long st_const(int k, long v) { return v * k; }
 static NOINLINE int st_struct(struct pair p, int k) { return p.a + k; }
+/* Optimised signatures: dead arguments removed, pointers promoted. */
+static NOINLINE int st_shift(struct pair s, int unused, int x)
+{
+	return s.b + x;
+}
+static NOINLINE int st_promote(const struct inner *p, int k)
+{
+	return p->x + k;
+}
+static NOINLINE int st_reassign(int x, int y)
+{
+	x = y;
+	return x * 2 + y;
+}
 
 __attribute__((weak)) NOINLINE int weak_default(int x) { return x + 1000; }
 /* Overridden by weak_override.c. */
@@ -625,6 +639,42 @@ HARNESS static void test_linkage(void)
 			expect_fields(r, 8, 0, 2, pairs, v);
 	}
 	expect_arg(st_struct, 1, 4, 33, true);
+
+	begin("static function, dead arguments removed");
+	sink = st_shift((struct pair){ vol_a, 2 }, vol_b, vol_c);
+	sink = st_shift((struct pair){ vol_b, 2 }, vol_a, vol_a);
+	{
+		const struct rt_record *r = find('E', st_shift, 0);
+		const u64 pairs[] = { 0, 4, 4, 4 }, v[] = { 11, 2 };
+
+		if (r)
+			expect_fields(r, 8, 0, 2, pairs, v);
+	}
+	expect_arg(st_shift, 1, 4, 22, false);
+	expect_arg(st_shift, 2, 4, 33, true);
+	expect_ret(st_shift, 4, 35);
+
+	begin("static function, promoted pointer argument");
+	{
+		static struct inner in = { 40, 50 };
+		const struct rt_record *r;
+		const u64 pairs[] = { 0, 4, 4, 4 }, v[] = { 40, 50 };
+
+		sink = st_promote(&in, vol_a);
+		sink = st_promote(&in, vol_b);
+		r = find('E', st_promote, 0);
+		if (r)
+			expect_fields(r, 8, addr(&in), 2, pairs, v);
+		expect_arg(st_promote, 1, 4, 11, true);
+		expect_ret(st_promote, 4, 51);
+	}
+
+	begin("static function, parameter overwritten before use");
+	sink = st_reassign(vol_a, vol_b);
+	sink = st_reassign(vol_c, vol_a);
+	expect_arg(st_reassign, 0, 4, 11, false);
+	expect_arg(st_reassign, 1, 4, 22, true);
+	expect_ret(st_reassign, 4, 66);
 
 	begin("weak function");
 	sink = CALL(weak_default)(vol_a);
