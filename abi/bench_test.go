@@ -15,7 +15,7 @@ var (
 
 // benchBuffer is a full 16 M-word (128 MiB) buffer of the default mix
 // with many header look-alikes among the values.
-func benchBuffer(b *testing.B) *model.SimResult {
+func benchBuffer(b testing.TB) *model.SimResult {
 	benchOnce.Do(func() {
 		cfg := model.DefaultSimConfig()
 		cfg.Words = abi.MaxWords

@@ -123,6 +123,9 @@ const (
 	// chainDepth is how many following records a candidate boundary must
 	// lead to before re-synchronisation trusts it.
 	chainDepth = 3
+	// searchBudget bounds the steps spent proving one boundary, so that
+	// adversarial data cannot make the decoder explode.
+	searchBudget = 1 << 14
 )
 
 // Decoder walks the records of one buffer. It never allocates per record:
@@ -137,6 +140,7 @@ type Decoder struct {
 	prevEnd int
 	learned *Table // v1 lengths learnt while re-synchronising
 	cands   []int
+	budget  int // steps left to the current proof (chain, reach)
 	sum     Summary
 	done    bool
 }
@@ -408,6 +412,9 @@ func (d *Decoder) chain(j int, seq int64, depth int) bool {
 	if j == d.end {
 		return true
 	}
+	if d.budget--; d.budget < 0 {
+		return false // adversarial data: give up proving rather than spin
+	}
 	if !d.plausible(j, seq) {
 		return false
 	}
@@ -451,6 +458,7 @@ func (d *Decoder) searchLen(p int) int {
 	if n := d.learned.RecordLen(pc, k, idx); n > 0 && d.boundary(p+n, next) {
 		return n
 	}
+	d.budget = searchBudget
 	d.cands = d.cands[:0]
 	lim := min(d.end, p+HeaderWords+d.opt.MaxFields)
 	for q := p + HeaderWords + 1; q <= lim && q < d.end; q++ {
@@ -488,6 +496,9 @@ func (d *Decoder) reach(j int, seq int64, depth int, set map[int]bool) {
 	if set[j] || !d.boundary(j, seq) {
 		return
 	}
+	if d.budget--; d.budget < 0 {
+		return
+	}
 	set[j] = true
 	if j == d.end || depth == 0 {
 		return
@@ -510,6 +521,7 @@ func (d *Decoder) reach(j int, seq int64, depth int, set map[int]bool) {
 // (all with sequence seq) reaches: the records before it cannot be told
 // apart, those from it on can. It returns the end when there is none.
 func (d *Decoder) converge(seq int64) int {
+	d.budget = searchBudget
 	var common map[int]bool
 	for _, c := range d.cands {
 		set := map[int]bool{}
@@ -551,6 +563,7 @@ func (d *Decoder) resyncFrom(j int) int {
 		d.learned = NewTable(1024)
 	}
 	for ; j < d.end; j++ {
+		d.budget = searchBudget
 		if v1HeaderOK(d.w[j]) && d.chain(j, int64(d.w[j]&SeqMask), chainDepth) {
 			return j
 		}

@@ -1,0 +1,115 @@
+package abi
+
+import (
+	"bytes"
+	"encoding/binary"
+	"testing"
+)
+
+func wordsOf(b []byte) []uint64 {
+	w := make([]uint64, len(b)/8)
+	for i := range w {
+		w[i] = binary.LittleEndian.Uint64(b[8*i:])
+	}
+	return w
+}
+
+func bytesOf(w []uint64) []byte {
+	b := make([]byte, 8*len(w))
+	for i, v := range w {
+		binary.LittleEndian.PutUint64(b[8*i:], v)
+	}
+	return b
+}
+
+// FuzzDecode feeds arbitrary areas to every decoder: no panic, records
+// in order and inside the counted words, and every word either in a
+// record or reported.
+func FuzzDecode(f *testing.F) {
+	E, F := int(KindEntry), int(KindReturn)
+	f.Add(bytesOf(v1([4]int{E, 1, 0, 1}, [4]int{E, 2, 1, 3}, [4]int{F, 3, 0, 1})))
+	f.Add(bytesOf(v1([4]int{E, 1, 0, 1}, [4]int{E, 9, 1, 3})))
+	f.Add(bytesOf(EncodeV2([]uint64{20}, &Record{Kind: KindEntry, Seq: 1, PC: tpc, Values: make([]uint64, 17)})))
+	f.Add(bytesOf(EncodeV3([]uint64{5}, &Record{Kind: KindCompare, Seq: 1, PC: tpc, Values: []uint64{1, 2}})))
+	f.Add([]byte{})
+	table := NewTable(4)
+	table.Set(tpc, KindEntry, 0, 4)
+	table.Set(tpc, KindEntry, 1, 6)
+	table.Set(tpc, KindReturn, 0, 4)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		area := wordsOf(b)
+		for _, opt := range []Options{{Format: FormatV1}, {Format: FormatV1, Table: table, BufferWords: len(area)}, {Format: FormatV2}, {Format: FormatV3}, {}} {
+			d := NewDecoder(area, opt)
+			last, words := 0, 0
+			for d.Next() {
+				r := d.Record()
+				if r.Offset <= last-1 || r.Offset < 1 || r.Offset+r.Words() > len(area) {
+					t.Fatalf("%s: record at %d (%d words) out of order or outside %d words", opt.Format, r.Offset, r.Words(), len(area))
+				}
+				last = r.Offset + r.Words()
+				words += r.Words()
+			}
+			s := d.Summary()
+			counted := 0
+			if len(area) > 0 {
+				counted = int(min(area[0], uint64(len(area)-1)))
+			}
+			if words != s.RecordWords || s.RecordWords+s.Unattributed > counted {
+				t.Fatalf("%s: %d record words (summary %d) + %d unattributed > %d counted", opt.Format, words, s.RecordWords, s.Unattributed, counted)
+			}
+		}
+	})
+}
+
+// FuzzParseTrace: damaged files give an error or a trace, never a panic,
+// and whatever is returned is consistent.
+func FuzzParseTrace(f *testing.F) {
+	var buf bytes.Buffer
+	WriteTrace(&buf, sampleTrace())
+	f.Add(buf.Bytes())
+	f.Add(buf.Bytes()[:30])
+	f.Add([]byte(TraceMagic + "\x01\x00\x00\x00\x02\x00\x00\x00{}"))
+	f.Add(bytesOf([]uint64{4, V1Header(KindEntry, 1), tpc, 0, 1}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tr, err := ParseTrace(b, "fuzz")
+		if err == nil && tr == nil {
+			t.Fatal("no trace and no error")
+		}
+		if tr != nil && len(tr.Words)*8 > len(b) {
+			t.Fatalf("%d words from %d bytes", len(tr.Words), len(b))
+		}
+	})
+}
+
+// FuzzReadLayout: any text gives a layout or an error naming the line.
+func FuzzReadLayout(f *testing.F) {
+	f.Add([]byte(`{"func":"vfs_read","args":[{"idx":0,"size":8,"fields":[{"off":0,"size":4}]}],"ret":{"size":8,"fields":[]}}`))
+	f.Add([]byte("# comment\n\n{\"func\":\"f\",\"pc\":\"0xffffffff81000000\",\"args\":[]}\n"))
+	f.Add([]byte(`{"func":"x","args":[{"idx":300}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		l, err := ReadLayout(bytes.NewReader(b), "fuzz.jsonl")
+		if l == nil {
+			t.Fatal("nil layout")
+		}
+		if err != nil && !bytes.HasPrefix([]byte(err.Error()), []byte("fuzz.jsonl:")) {
+			t.Fatalf("error does not name the file: %v", err)
+		}
+		table, _ := TableFromLayout(l, 0)
+		l.Addresses(func(pc uint64, fn *FuncShape) {
+			for _, a := range fn.Args {
+				if n := table.RecordLen(pc, KindEntry, uint8(a.Idx)); n < HeaderWords+1 {
+					t.Fatalf("length %d for %s arg %d", n, fn.Func, a.Idx)
+				}
+			}
+		})
+	})
+}
+
+// FuzzReadSymbols: System.map and kallsyms text never panics.
+func FuzzReadSymbols(f *testing.F) {
+	f.Add([]byte("ffffffff81000000 T _text\nffffffff81001000 t do_one [mod]\n"))
+	f.Add([]byte("zz T x\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ReadSymbols(bytes.NewReader(b), "fuzz.map")
+	})
+}
