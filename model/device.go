@@ -27,9 +27,6 @@ func NewDevice(mem *Memory) *Device {
 type buffer struct {
 	words   []uint64
 	dropped uint64
-	// closed is set when the last file reference goes while another task
-	// still traces into it: that task stops recording at its next callback.
-	closed bool
 }
 
 // File is one open file description of the device.
@@ -89,7 +86,7 @@ func (f *File) Ioctl(t *Task, cmd uint32, arg uint64) (uint64, error) {
 		if f.buf == nil || f.task != nil {
 			return 0, syscall.EINVAL
 		}
-		if t.file != nil && !t.buf.closed {
+		if t.file != nil {
 			// Already traced through another file: refuse rather than
 			// re-target silently (SPEC §5.8).
 			return 0, syscall.EBUSY
@@ -107,7 +104,7 @@ func (f *File) Ioctl(t *Task, cmd uint32, arg uint64) (uint64, error) {
 		return 0, nil
 	case abi.IoctlGetDropped:
 		if f.buf == nil {
-			return 0, syscall.EINVAL
+			return 0, nil
 		}
 		return f.buf.dropped, nil
 	}
@@ -131,25 +128,18 @@ func (f *File) Mmap(offset, length uint64, shared bool) ([]uint64, error) {
 	return f.buf.words, nil
 }
 
-// Close drops one reference; the last one frees the buffer. A traced task
-// that closes stops tracing first; when another task is traced, it stops
-// at its next callback and the buffer lives until then.
+// Close drops one reference; the last one releases the file. A traced
+// task that closes stops tracing first. When another task is traced, it
+// keeps its own reference to the buffer (SPEC §5.4) and goes on recording
+// into it, unreachable now, until it exits; until then it cannot be
+// enabled on another file (EBUSY), as with classic kcov.
 func (f *File) Close(t *Task) error {
 	if f.refs <= 0 {
 		return syscall.EBADF
 	}
 	f.refs--
-	if f.refs > 0 {
-		return nil
-	}
-	if f.task != nil {
-		if f.task == t {
-			t.unbind()
-		} else if f.buf != nil {
-			f.buf.closed = true
-			f.task.file = nil
-			f.task = nil
-		}
+	if f.refs == 0 && f.task == t {
+		t.unbind()
 	}
 	return nil
 }
@@ -171,7 +161,7 @@ func (t *Task) Exit() {
 }
 
 // Tracing tells whether t's callbacks record.
-func (t *Task) Tracing() bool { return t.buf != nil && !t.buf.closed }
+func (t *Task) Tracing() bool { return t.buf != nil }
 
 // Interrupt runs fn as if in interrupt context on t's CPU: nothing it
 // triggers is recorded (SPEC §5.1).
