@@ -3,8 +3,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+
+	"github.com/kcovdf/kcovdf/device"
 
 	"github.com/spf13/cobra"
 )
@@ -30,7 +33,13 @@ and builds a lab that boots a real instrumented kernel under QEMU.`,
 }
 
 func main() {
+	// In the child of "kcovdf record": enable tracing and exec the command.
+	device.ExecTracedChild()
 	if err := newRootCommand().Execute(); err != nil {
+		var code exitCodeError
+		if errors.As(err, &code) {
+			os.Exit(code.code)
+		}
 		fmt.Fprintln(os.Stderr, "kcovdf:", err)
 		os.Exit(1)
 	}

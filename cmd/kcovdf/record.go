@@ -1,0 +1,62 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/device"
+	"github.com/spf13/cobra"
+)
+
+func init() { subcommands = append(subcommands, newRecordCommand) }
+
+// exitCodeError makes kcovdf exit with the traced command's status.
+type exitCodeError struct{ code int }
+
+func (e exitCodeError) Error() string { return fmt.Sprintf("command exited with status %d", e.code) }
+
+func newRecordCommand() *cobra.Command {
+	var out, path string
+	var words int
+	cmd := &cobra.Command{
+		Use:   "record [-o FILE] [--words N] -- CMD [ARGS...]",
+		Short: "Trace a command from its first instruction into a trace file",
+		Long: `record allocates a buffer on /sys/kernel/debug/kcov_dataflow, enables it on
+one thread and execs CMD on that same thread, so that every instrumented
+kernel function CMD reaches is recorded from its first instruction on. When
+CMD ends, the buffer goes to a trace file with the kernel release, the KASLR
+offset, the buffer's fill and the drop counter. kcovdf exits with CMD's status.`,
+		Example: `  kcovdf record -o cat.kdf -- cat /etc/hostname
+  kcovdf lab run -- kcovdf record -o cat.kdf -- cat /etc/hostname`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rec, err := device.RecordCommand(cmd.Context(), path, words, args, os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			if err := abi.SaveTrace(out, rec.Trace); err != nil {
+				return err
+			}
+			m := rec.Trace.Meta
+			for _, n := range rec.Notes {
+				fmt.Fprintln(cmd.ErrOrStderr(), "note:", n)
+			}
+			dropped := "unknown"
+			if m.Dropped != nil {
+				dropped = fmt.Sprint(*m.Dropped)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "kcovdf record: %s: %d of %d words, %s records dropped\n", out, m.Fill, m.BufferWords, dropped)
+			if rec.ExitCode != 0 {
+				return exitCodeError{rec.ExitCode}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "trace.kdf", "trace file to write")
+	cmd.Flags().IntVar(&words, "words", 1<<20, "buffer size in words (rounded to whole pages, at most 16777216)")
+	cmd.Flags().StringVar(&path, "device", device.DefaultPath, "the kcov dataflow device")
+	return cmd
+}
