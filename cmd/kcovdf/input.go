@@ -58,45 +58,70 @@ func (f *inputFlags) open(path string) (*input, error) {
 	if f.layout == "" {
 		return in, nil
 	}
-	l, err := abi.LoadLayout(f.layout)
+	table, layout, notes, err := f.table(&tr.Meta)
+	in.notes = append(in.notes, notes...)
 	if err != nil {
 		return nil, err
 	}
-	in.layout = l
+	in.opt.Table, in.layout = table, layout
+	return in, nil
+}
+
+// linkTextStart is where x86-64 kernels link _text.
+const linkTextStart = 0xffffffff81000000
+
+// table loads the layout, gives its functions addresses from the symbols
+// and moves them to the traced boot: by the trace's KASLR offset, unless
+// the symbols are already that boot's (kallsyms), which their _text tells.
+func (f *inputFlags) table(meta *abi.Meta) (*abi.Table, *abi.Layout, []string, error) {
+	var notes []string
+	l, err := abi.LoadLayout(f.layout)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var symText uint64
 	if f.symbols != "" {
 		sf, err := os.Open(f.symbols)
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		syms, err := abi.ReadSymbols(sf, f.symbols)
 		sf.Close()
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
+		}
+		if t := syms["_text"]; len(t) == 1 {
+			symText = t[0]
 		}
 		bound, missing, ambiguous := l.Bind(syms)
-		in.notes = append(in.notes, fmt.Sprintf("layout: %d addresses bound from %s", bound, f.symbols))
+		notes = append(notes, fmt.Sprintf("layout: %d addresses bound from %s", bound, f.symbols))
 		if len(missing) > 0 {
-			in.notes = append(in.notes, fmt.Sprintf("layout: %d functions not in %s (inlined away or not built)", len(missing), f.symbols))
+			notes = append(notes, fmt.Sprintf("layout: %d functions not in %s (inlined away or not built)", len(missing), f.symbols))
 		}
 		if len(ambiguous) > 0 {
-			in.notes = append(in.notes, fmt.Sprintf("layout: %d static names with different shapes cannot be told apart by name: %v", len(ambiguous), head(ambiguous, 5)))
+			notes = append(notes, fmt.Sprintf("layout: %d static names with different shapes cannot be told apart by name: %v", len(ambiguous), head(ambiguous, 5)))
 		}
 	}
-	// Layout addresses are link-time; the trace's pcs carry the boot's
-	// KASLR offset.
-	slide, known := tr.Meta.Slide()
-	if !known && !tr.Raw && tr.Meta.KASLROffset == "" && f.symbols != "" {
-		in.notes = append(in.notes, "trace has no KASLR offset: assuming the symbols match the traced boot")
+	var slide uint64
+	if meta != nil {
+		s, known := meta.Slide()
+		switch {
+		case symText != 0 && known:
+			slide = linkTextStart + s - symText
+		case symText != 0 && symText != linkTextStart:
+			notes = append(notes, "trace has no KASLR offset: assuming the symbols are from the traced boot")
+		default:
+			slide = s
+		}
 	}
 	table, errs := abi.TableFromLayout(l, slide)
 	for _, e := range head(errs, 5) {
-		in.notes = append(in.notes, "layout: "+e.Error())
+		notes = append(notes, "layout: "+e.Error())
 	}
 	if table.Functions() == 0 {
-		return nil, fmt.Errorf("layout %s gives no function an address: pass --symbols System.map (or kallsyms) of the traced kernel", f.layout)
+		return nil, nil, notes, fmt.Errorf("layout %s gives no function an address: pass --symbols System.map (or kallsyms) of the traced kernel", f.layout)
 	}
-	in.opt.Table = table
-	return in, nil
+	return table, l, notes, nil
 }
 
 func head[T any](s []T, n int) []T {

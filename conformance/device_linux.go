@@ -1,0 +1,233 @@
+//go:build linux
+
+package conformance
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"runtime"
+	"syscall"
+	"unsafe"
+
+	"github.com/kcovdf/kcovdf/abi"
+	"golang.org/x/sys/unix"
+)
+
+// Device is a real kcov dataflow device as a Target. Its tasks are OS
+// threads: goroutines locked to a thread for their whole life.
+type Device struct{ Path string }
+
+func (d *Device) Name() string { return d.Path }
+
+func (d *Device) ClassicKcov() bool {
+	_, err := os.Stat("/sys/kernel/debug/kcov")
+	return err == nil
+}
+
+func (d *Device) Open() (File, error) {
+	fd, err := unix.Open(d.Path, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return &devFile{fd: fd}, nil
+}
+
+// thread runs functions on one locked OS thread.
+type thread struct {
+	do   chan func()
+	exit chan struct{}
+	done chan struct{}
+}
+
+func (d *Device) NewTask() (Task, error) {
+	t := &thread{do: make(chan func()), exit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		runtime.LockOSThread()
+		// Never unlocked: when this goroutine returns, its thread exits,
+		// which is how a task exits.
+		defer close(t.done)
+		for {
+			select {
+			case fn := <-t.do:
+				fn()
+			case <-t.exit:
+				return
+			}
+		}
+	}()
+	return t, nil
+}
+
+func (t *thread) run(fn func()) {
+	ran := make(chan struct{})
+	select {
+	case t.do <- func() { fn(); close(ran) }:
+		<-ran
+	case <-t.done:
+	}
+}
+
+// Work reads /proc/version n times: open, read, close, through fs/.
+func (t *thread) Work(n int) error {
+	var err error
+	t.run(func() {
+		buf := make([]byte, 256)
+		for range n {
+			fd, e := unix.Open("/proc/version", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if e != nil {
+				err = e
+				return
+			}
+			unix.Read(fd, buf)
+			unix.Close(fd)
+		}
+	})
+	return err
+}
+
+// ForkWork forks (clone from this very thread) a shell that does some
+// work, and waits for it.
+func (t *thread) ForkWork() error {
+	var err error
+	t.run(func() {
+		sh, e := exec.LookPath("sh")
+		if e != nil {
+			err = e
+			return
+		}
+		pid, e := syscall.ForkExec(sh, []string{"sh", "-c", "cat /proc/version /proc/self/stat >/dev/null; ls / >/dev/null"}, &syscall.ProcAttr{Files: []uintptr{0, 1, 2}})
+		if e != nil {
+			err = e
+			return
+		}
+		var ws syscall.WaitStatus
+		_, err = syscall.Wait4(pid, &ws, 0, nil)
+		if err == nil && ws.ExitStatus() != 0 {
+			err = errors.New("forked child failed")
+		}
+	})
+	return err
+}
+
+// Classic KCOV's ioctls (include/uapi/linux/kcov.h).
+const (
+	kcovInitTrace = 0x80086301 // _IOR('c', 1, unsigned long)
+	kcovEnable    = 0x6364     // _IO('c', 100)
+	kcovDisable   = 0x6365     // _IO('c', 101)
+	kcovTracePC   = 0
+)
+
+func (t *thread) ClassicKcov() (int, error) {
+	var n int
+	var err error
+	t.run(func() {
+		fd, e := unix.Open("/sys/kernel/debug/kcov", unix.O_RDWR|unix.O_CLOEXEC, 0)
+		if e != nil {
+			err = e
+			return
+		}
+		defer unix.Close(fd)
+		const words = 1 << 16
+		if e := ioctl(fd, kcovInitTrace, words); e != nil {
+			err = e
+			return
+		}
+		mem, e := unix.Mmap(fd, 0, words*8, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+		if e != nil {
+			err = e
+			return
+		}
+		defer unix.Munmap(mem)
+		cover := wordsOf(mem)
+		if e := ioctl(fd, kcovEnable, kcovTracePC); e != nil {
+			err = e
+			return
+		}
+		buf := make([]byte, 256)
+		for range 3 {
+			f, _ := unix.Open("/proc/version", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			unix.Read(f, buf)
+			unix.Close(f)
+		}
+		n = int(cover[0])
+		err = ioctl(fd, kcovDisable, 0)
+	})
+	return n, err
+}
+
+func (t *thread) Exit() {
+	select {
+	case <-t.done:
+		return
+	default:
+	}
+	close(t.exit)
+	<-t.done
+}
+
+// devFile keeps its mappings to undo them when closed, so that a run of
+// many cases does not pile up mapped buffers.
+type devFile struct {
+	fd   int
+	maps [][]byte
+}
+
+func (f *devFile) Ioctl(task Task, cmd uint32, arg uint64) (uint64, error) {
+	var out uint64
+	var err error
+	task.(*thread).run(func() {
+		if cmd == abi.IoctlGetDropped {
+			err = ioctlOut(f.fd, cmd, &out)
+			return
+		}
+		err = ioctl(f.fd, cmd, uintptr(arg))
+	})
+	return out, err
+}
+
+func (f *devFile) Mmap(off, length uint64, shared bool) ([]uint64, error) {
+	flags := unix.MAP_PRIVATE
+	if shared {
+		flags = unix.MAP_SHARED
+	}
+	mem, err := unix.Mmap(f.fd, int64(off), int(length), unix.PROT_READ|unix.PROT_WRITE, flags)
+	if err != nil {
+		return nil, err
+	}
+	f.maps = append(f.maps, mem)
+	return wordsOf(mem), nil
+}
+
+func (f *devFile) Close(task Task) error {
+	var err error
+	task.(*thread).run(func() { err = unix.Close(f.fd) })
+	for _, m := range f.maps {
+		unix.Munmap(m)
+	}
+	f.maps = nil
+	return err
+}
+
+func ioctl(fd int, cmd uint32, arg uintptr) error {
+	_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), uintptr(cmd), arg)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+func ioctlOut(fd int, cmd uint32, p *uint64) error {
+	_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), uintptr(cmd), uintptr(unsafe.Pointer(p)))
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+func wordsOf(b []byte) []uint64 {
+	if len(b) < 8 {
+		return nil
+	}
+	return unsafe.Slice((*uint64)(unsafe.Pointer(&b[0])), len(b)/8)
+}
