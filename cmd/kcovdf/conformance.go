@@ -16,6 +16,8 @@ func init() { subcommands = append(subcommands, newConformanceCommand) }
 func newConformanceCommand() *cobra.Command {
 	var path, layout, symbols string
 	var useModel bool
+	var stress time.Duration
+	var threads, words int
 	cmd := &cobra.Command{
 		Use:   "conformance [--device PATH | --model]",
 		Short: "Check a kcov dataflow device against the specification (TAP output)",
@@ -42,6 +44,17 @@ model. Both must pass the same table.`,
 				opt.Table = t
 			}
 			w := cmd.OutOrStdout()
+			if stress > 0 {
+				res, err := conformance.Stress(tg, threads, stress, words, opt)
+				for i, r := range res {
+					fmt.Fprintf(w, "thread %d: %d work units, %d records in %d words, %d dropped\n", i, r.Calls, r.Records, r.Words, r.Dropped)
+				}
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(w, "stress: %d threads for %v: every buffer gap-free, drops only when full\n", threads, stress)
+				return nil
+			}
 			start := time.Now()
 			res, err := conformance.Run(tg, opt)
 			if err != nil {
@@ -70,6 +83,9 @@ model. Both must pass the same table.`,
 	cmd.Flags().StringVar(&path, "device", device.DefaultPath, "device to check")
 	cmd.Flags().BoolVar(&useModel, "model", false, "check the executable model instead")
 	cmd.Flags().StringVar(&layout, "layout", "", "layout of the running kernel, to check records exactly")
+	cmd.Flags().DurationVar(&stress, "stress", 0, "instead of the table: hammer syscalls for this long on --threads threads, each with its own buffer")
+	cmd.Flags().IntVar(&threads, "threads", 8, "threads of a --stress run")
+	cmd.Flags().IntVar(&words, "words", 1<<16, "buffer size of each --stress thread")
 	cmd.Flags().StringVar(&symbols, "symbols", "/proc/kallsyms", "addresses for the layout's functions")
 	return cmd
 }
