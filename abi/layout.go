@@ -3,10 +3,12 @@ package abi
 import (
 	"bufio"
 	"bytes"
+	"debug/elf"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -171,9 +173,15 @@ func sameLengths(a, b *FuncShape) bool {
 	return a.Ret == nil || RecordWords(len(a.Ret.Fields)) == RecordWords(len(b.Ret.Fields))
 }
 
-// Symbols maps function names to their addresses, as System.map or
-// /proc/kallsyms list them (several addresses for a static name).
-type Symbols map[string][]uint64
+// Sym is one function symbol: its address and, when the symbol table
+// says (vmlinux's STT_FILE entries), the source file it was defined in.
+type Sym struct {
+	Addr uint64
+	File string // base name, e.g. "open.c"; empty when unknown
+}
+
+// Symbols maps function names to their symbols (several for a static name).
+type Symbols map[string][]Sym
 
 // ReadSymbols parses System.map or /proc/kallsyms text ("addr type name
 // [module]"), keeping text symbols.
@@ -197,23 +205,75 @@ func ReadSymbols(r io.Reader, name string) (Symbols, error) {
 		}
 		switch fs[1] {
 		case "t", "T", "w", "W":
-			syms[fs[2]] = append(syms[fs[2]], addr)
+			syms[fs[2]] = append(syms[fs[2]], Sym{Addr: addr})
 		}
 	}
 	return syms, sc.Err()
 }
 
+// ReadELFSymbols reads the function symbols of an ELF file (vmlinux),
+// with the source file of local ones from the STT_FILE entries before
+// them, so that static functions of one name are told apart.
+func ReadELFSymbols(path string) (Symbols, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	list, err := f.Symbols()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v (a vmlinux with its symbol table is needed)", path, err)
+	}
+	syms := Symbols{}
+	file := ""
+	for _, s := range list {
+		switch elf.ST_TYPE(s.Info) {
+		case elf.STT_FILE:
+			file = filepath.Base(s.Name)
+		case elf.STT_FUNC, elf.STT_NOTYPE:
+			if elf.ST_TYPE(s.Info) == elf.STT_NOTYPE && s.Name != "_text" {
+				continue // _text tells which addresses these are
+			}
+			sym := Sym{Addr: s.Value}
+			if elf.ST_BIND(s.Info) == elf.STB_LOCAL {
+				sym.File = file
+			}
+			syms[s.Name] = append(syms[s.Name], sym)
+		}
+	}
+	return syms, nil
+}
+
+// LoadSymbols reads symbols from an ELF file (vmlinux) or a System.map /
+// kallsyms text file, whichever path is.
+func LoadSymbols(path string) (Symbols, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var magic [4]byte
+	if n, _ := io.ReadFull(f, magic[:]); n == 4 && string(magic[:]) == elf.ELFMAG {
+		return ReadELFSymbols(path)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return ReadSymbols(f, path)
+}
+
 // Bind gives every named function without a pc its addresses from syms.
-// Static functions that share a name bind only when all their shapes give
-// the same record lengths; the others are returned as ambiguous (their
-// records then decode by re-synchronisation, and are reported).
+// Static functions that share a name are matched by source file when the
+// symbols know it (vmlinux); otherwise they bind only when all their
+// shapes give the same record lengths, and are returned as ambiguous when
+// not (their records then decode by re-synchronisation, and are reported).
 func (l *Layout) Bind(syms Symbols) (bound int, missing, ambiguous []string) {
 	for name, idx := range l.byName {
 		if l.Funcs[idx[0]].PC != "" {
 			continue
 		}
-		addrs := syms[name]
-		if len(addrs) == 0 {
+		cands := syms[name]
+		if len(cands) == 0 {
 			missing = append(missing, name)
 			continue
 		}
@@ -221,13 +281,37 @@ func (l *Layout) Bind(syms Symbols) (bound int, missing, ambiguous []string) {
 		for _, i := range idx[1:] {
 			agree = agree && sameLengths(&l.Funcs[idx[0]], &l.Funcs[i])
 		}
-		if !agree {
-			ambiguous = append(ambiguous, name)
+		if agree {
+			for _, c := range cands {
+				l.bindings = append(l.bindings, binding{pc: c.Addr, fn: idx[0]})
+				bound++
+			}
 			continue
 		}
-		for _, a := range addrs {
-			l.bindings = append(l.bindings, binding{pc: a, fn: idx[0]})
+		// Shapes differ: each symbol needs its own shape, by file.
+		unmatched := false
+		for _, c := range cands {
+			fn := -1
+			for _, i := range idx {
+				if c.File != "" && filepath.Base(l.Funcs[i].File) == c.File {
+					if fn >= 0 && !sameLengths(&l.Funcs[fn], &l.Funcs[i]) {
+						fn = -2 // two files of one base name disagree
+						break
+					}
+					if fn == -1 {
+						fn = i
+					}
+				}
+			}
+			if fn < 0 {
+				unmatched = true
+				continue
+			}
+			l.bindings = append(l.bindings, binding{pc: c.Addr, fn: fn})
 			bound++
+		}
+		if unmatched {
+			ambiguous = append(ambiguous, name)
 		}
 	}
 	sort.Strings(missing)

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/kcovdf/kcovdf/abi"
 	"github.com/spf13/cobra"
@@ -81,17 +80,12 @@ func (f *inputFlags) table(meta *abi.Meta) (*abi.Table, *abi.Layout, []string, e
 	}
 	var symText uint64
 	if f.symbols != "" {
-		sf, err := os.Open(f.symbols)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		syms, err := abi.ReadSymbols(sf, f.symbols)
-		sf.Close()
+		syms, err := abi.LoadSymbols(f.symbols)
 		if err != nil {
 			return nil, nil, nil, err
 		}
 		if t := syms["_text"]; len(t) == 1 {
-			symText = t[0]
+			symText = t[0].Addr
 		}
 		bound, missing, ambiguous := l.Bind(syms)
 		notes = append(notes, fmt.Sprintf("layout: %d addresses bound from %s", bound, f.symbols))

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"os"
 	"sort"
 
 	"github.com/kcovdf/kcovdf/abi"
@@ -28,12 +27,7 @@ func newLayoutCommand() *cobra.Command {
 				return err
 			}
 			if symbols != "" {
-				f, err := os.Open(symbols)
-				if err != nil {
-					return err
-				}
-				syms, err := abi.ReadSymbols(f, symbols)
-				f.Close()
+				syms, err := abi.LoadSymbols(symbols)
 				if err != nil {
 					return err
 				}
