@@ -518,6 +518,15 @@ Instrumenter::planFromArgs(const SourceParam &P,
   return Plan;
 }
 
+// Dead-argument elimination makes same-module callers of any function with
+// an exact definition pass poison for an unused argument, and turns the
+// argument's debug uses into poison. An argument with neither IR nor debug
+// uses may therefore hold garbage.
+bool isLive(const Argument *A) {
+  return !A->use_empty() || A->isUsedByMetadata() ||
+         A->hasPassPointeeByValueCopyAttr();
+}
+
 // True if the parameter's first debug records (one per fragment) all
 // describe it through the given arguments and nothing else.
 bool recordsConfirm(const SourceParam &P, ArrayRef<Argument *> Args) {
@@ -792,7 +801,8 @@ bool Instrumenter::instrument(Function &F, DISubprogram *SP) {
     for (unsigned I = 0; I < Params.size(); ++I) {
       const SourceParam &P = Params[I];
       std::optional<TracePlan> Plan;
-      if (Walked && (Trusted || recordsConfirm(P, Map[I])))
+      if (Walked && all_of(Map[I], isLive) &&
+          (Trusted || recordsConfirm(P, Map[I])))
         Plan = planFromArgs(P, Map[I]);
       if (!Plan && !Trusted)
         Plan = planFromRecord(P, Params);

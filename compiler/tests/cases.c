@@ -581,6 +581,10 @@ static NOINLINE int st_unused(int a, int unused, int c)
 }
 static NOINLINE long st_const(int k, long v) { return v * k; }
 static NOINLINE int st_struct(struct pair p, int k) { return p.a + k; }
+/* Same-file callers of an unused parameter may pass an undefined value. */
+NOINLINE int ext_unused(int a, int unused, int c) { return a * c; }
+NOINLINE int ext_unused_piece(struct ptrlen pl, int k) { return pl.n + k; }
+
 /* Optimised signatures: dead arguments removed, pointers promoted. */
 static NOINLINE int st_shift(struct pair s, int unused, int x)
 {
@@ -639,6 +643,28 @@ HARNESS static void test_linkage(void)
 			expect_fields(r, 8, 0, 2, pairs, v);
 	}
 	expect_arg(st_struct, 1, 4, 33, true);
+
+	begin("unused parameter of a global function, direct call");
+	sink = ext_unused(vol_a, vol_b, vol_c);
+	expect_arg(ext_unused, 0, 4, 11, true);
+	expect_arg(ext_unused, 1, 4, 22, false);
+	expect_arg(ext_unused, 2, 4, 33, true);
+	expect_ret(ext_unused, 4, 363);
+
+	begin("unused half of a two-register struct, direct call");
+	{
+		static const char text[] = "xyz";
+		struct ptrlen pl = { (const char *)hide((void *)text), vol_a };
+		const struct rt_record *r;
+		const u64 pairs[] = { 0, 8, 8, 8 }, v[] = { addr(text), 11 };
+
+		sink = ext_unused_piece(pl, vol_b);
+		r = find('E', ext_unused_piece, 0);
+		if (r)
+			expect_fields(r, 16, 0, 2, pairs, v);
+		expect_arg(ext_unused_piece, 1, 4, 22, true);
+		expect_ret(ext_unused_piece, 4, 33);
+	}
 
 	begin("static function, dead arguments removed");
 	sink = st_shift((struct pair){ vol_a, 2 }, vol_b, vol_c);
