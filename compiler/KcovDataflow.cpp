@@ -42,6 +42,7 @@
 #include "llvm/Support/xxhash.h"
 #include "llvm/TargetParser/Triple.h"
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -88,6 +89,7 @@ struct Shape {
   ShapeKind Kind = ShapeKind::Scalar;
   uint64_t Size = 0; // bytes; the arg_size/ret_size passed (8 for StructPtr)
   const DICompositeType *Struct = nullptr; // owner of the field table, if any
+  const std::vector<Field> *Fields = nullptr; // its table, when Struct is set
   bool PassByRef = false; // C++ types passed through a hidden reference
   std::string TypeName;
 };
@@ -176,7 +178,7 @@ std::string typeName(const DIType *T, unsigned Depth = 0) {
 }
 
 // One (offset, size) pair per direct non-static member in declaration order.
-std::vector<Field> fieldTable(const DICompositeType *CT) {
+std::vector<Field> computeFieldTable(const DICompositeType *CT) {
   std::vector<Field> Fields;
   for (const DINode *E : CT->getElements()) {
     auto *M = dyn_cast_or_null<DIDerivedType>(E);
@@ -195,7 +197,21 @@ std::vector<Field> fieldTable(const DICompositeType *CT) {
   return Fields;
 }
 
-Shape shapeOf(const DIType *T) {
+// Field tables by struct type; kernel structs are large and used often.
+class FieldTables {
+public:
+  const std::vector<Field> &get(const DICompositeType *CT) {
+    auto It = Cache.find(CT);
+    if (It == Cache.end())
+      It = Cache.emplace(CT, computeFieldTable(CT)).first;
+    return It->second;
+  }
+
+private:
+  std::map<const DICompositeType *, std::vector<Field>> Cache;
+};
+
+Shape shapeOf(const DIType *T, FieldTables &Tables) {
   Shape S;
   S.TypeName = typeName(T);
   const DIType *U = stripQualifiers(T);
@@ -210,9 +226,10 @@ Shape shapeOf(const DIType *T) {
       auto *Pointee =
           dyn_cast_or_null<DICompositeType>(stripQualifiers(D->getBaseType()));
       if (Pointee && isStructTag(Pointee->getTag()) &&
-          !fieldTable(Pointee).empty()) {
+          !Tables.get(Pointee).empty()) {
         S.Kind = ShapeKind::StructPtr;
         S.Struct = Pointee;
+        S.Fields = &Tables.get(Pointee);
       }
       return S;
     }
@@ -226,8 +243,10 @@ Shape shapeOf(const DIType *T) {
       return S;
     S.Kind = ShapeKind::Aggregate;
     S.PassByRef = C->getFlags() & DINode::FlagTypePassByReference;
-    if (isStructTag(Tag) && !fieldTable(C).empty())
+    if (isStructTag(Tag) && !Tables.get(C).empty()) {
       S.Struct = C;
+      S.Fields = &Tables.get(C);
+    }
     return S;
   }
   S.Size = (U->getSizeInBits() + 7) / 8;
@@ -260,8 +279,9 @@ void addRecord(SourceParam &P, ParamRecord R) {
     P.First = R;
   auto Key = [](const ParamRecord &X) {
     auto F = X.Expr->getFragmentInfo();
-    return F ? std::make_pair(uint64_t(F->OffsetInBits), uint64_t(F->SizeInBits))
-             : std::make_pair(~uint64_t(0), ~uint64_t(0));
+    if (!F)
+      return std::make_pair(~uint64_t(0), ~uint64_t(0));
+    return std::make_pair(uint64_t(F->OffsetInBits), uint64_t(F->SizeInBits));
   };
   for (const ParamRecord &Old : P.FirstPerFragment)
     if (Key(Old) == Key(R))
@@ -365,6 +385,7 @@ private:
   bool IsX86_64;
   Stats St;
   FunctionCallee TraceArgs, TraceRet;
+  FieldTables FieldTab;
   DenseMap<const DICompositeType *, GlobalVariable *> Tables;
   std::string Layout;
 
@@ -740,7 +761,7 @@ Value *Instrumenter::emitValuePointer(IRBuilder<> &B, const TracePlan &Plan,
 
 Constant *Instrumenter::tableFor(const DICompositeType *CT,
                                  unsigned &NumFields) {
-  std::vector<Field> Fields = fieldTable(CT);
+  const std::vector<Field> &Fields = FieldTab.get(CT);
   NumFields = Fields.size();
   auto &GV = Tables[CT];
   if (!GV) {
@@ -779,7 +800,7 @@ bool Instrumenter::instrument(Function &F, DISubprogram *SP) {
   for (unsigned I = 1; I < Types.size(); ++I) {
     SourceParam P;
     P.Idx = I - 1;
-    P.S = shapeOf(Types[I]);
+    P.S = shapeOf(Types[I], FieldTab);
     Params.push_back(std::move(P));
   }
   for (const DINode *N : SP->getRetainedNodes())
@@ -814,7 +835,8 @@ bool Instrumenter::instrument(Function &F, DISubprogram *SP) {
   }
 
   bool Marker = ClArgs && Emits.empty();
-  Shape RetShape = shapeOf(Types.size() == 0 ? nullptr : Types[0]);
+  Shape RetShape =
+      shapeOf(Types.size() == 0 ? nullptr : Types[0], FieldTab);
   bool RetVoid = Types.size() == 0 || !Types[0];
 
   SmallVector<std::pair<ReturnInst *, std::optional<TracePlan>>, 4> Rets;
@@ -951,9 +973,9 @@ std::string jsonString(StringRef S) {
 
 std::string jsonFields(const Shape &S) {
   std::string Out = "[";
-  if (S.Struct) {
+  if (S.Fields) {
     bool First = true;
-    for (const Field &F : fieldTable(S.Struct)) {
+    for (const Field &F : *S.Fields) {
       if (!First)
         Out += ",";
       First = false;
@@ -1006,9 +1028,9 @@ void Instrumenter::writeLayout() {
     return;
   std::string Key = M.getModuleIdentifier() + '\0' + M.getSourceFileName();
   SmallString<256> Path(ClLayoutDir);
-  sys::path::append(Path, "kcovdf-" + utohexstr(xxh3_64bits(Key), true, 16) +
-                              "-" + std::to_string(sys::Process::getProcessId()) +
-                              ".jsonl");
+  std::string Name = "kcovdf-" + utohexstr(xxh3_64bits(Key), true, 16) + "-" +
+                     std::to_string(sys::Process::getProcessId()) + ".jsonl";
+  sys::path::append(Path, Name);
   std::string Tmp = (Path + ".tmp").str();
   auto Fail = [&](const Twine &What, std::error_code EC) {
     Ctx.emitError("kcovdf-dataflow: " + What + ": " + EC.message() +

@@ -93,7 +93,8 @@ def main():
             func = symbols.get(key[1])
             rec = layout.get(func)
             if not func or not rec:
-                check(False, "call %s from %s has no layout" % (line.strip(), func))
+                check(False, "call %s from %s has no layout"
+                      % (line.strip(), func))
                 continue
             if kind == "E":
                 args = [a for a in rec["args"] if a["idx"] == key[2]]

@@ -35,20 +35,29 @@ tally() {
 	echo "$2: $line"
 }
 
-PLUGIN_FLAGS="-fplugin=$PLUGIN -fpass-plugin=$PLUGIN -mllvm -kcovdf-dataflow-stats"
+PLUGIN_FLAGS="-fplugin=$PLUGIN -fpass-plugin=$PLUGIN"
+PLUGIN_FLAGS="$PLUGIN_FLAGS -mllvm -kcovdf-dataflow-stats"
+
+# build NAME [FLAGS...]: compiles tests/NAME.c with the plugin into $d,
+# stderr (the stats line among it) into $d/NAME.stats.
+build() {
+	name=$1
+	shift
+	$CC $cflags "$@" $PLUGIN_FLAGS \
+		-mllvm -kcovdf-dataflow-layout-dir="$d/layout" \
+		-c "$HERE/$name.c" -o "$d/$name.o" 2>"$d/$name.stats" ||
+		{ cat "$d/$name.stats"; return 1; }
+}
 
 for opt in O0 O2; do
 	d=$OUT/$opt
 	rm -rf "$d"
 	mkdir -p "$d/layout"
-	cflags="-$opt -fsanitize-coverage=trace-pc -fno-pic -Wall -Wno-unused-function"
-	pflags="$PLUGIN_FLAGS -mllvm -kcovdf-dataflow-layout-dir=$d/layout"
+	cflags="-$opt -fsanitize-coverage=trace-pc -fno-pic -Wall"
 	if ! $CC -O2 -Wall -c "$HERE/runtime.c" -o "$d/runtime.o" ||
-	   ! $CC $cflags -g $pflags -c "$HERE/cases.c" -o "$d/cases.o" 2>"$d/cases.stats" ||
-	   ! $CC $cflags -g $pflags -c "$HERE/weak_override.c" -o "$d/weak_override.o" 2>/dev/null ||
-	   ! $CC $cflags $pflags -c "$HERE/nodebug.c" -o "$d/nodebug.o" 2>"$d/nodebug.stats" ||
-	   ! $CC -no-pie "$d/cases.o" "$d/weak_override.o" "$d/nodebug.o" "$d/runtime.o" -o "$d/cases"; then
-		cat "$d/cases.stats" 2>/dev/null
+	   ! build cases -g || ! build weak_override -g || ! build nodebug ||
+	   ! $CC -no-pie -o "$d/cases" "$d/cases.o" "$d/weak_override.o" \
+		"$d/nodebug.o" "$d/runtime.o"; then
 		fail "$opt: build"
 		continue
 	fi
@@ -80,7 +89,8 @@ for opt in O0 O2; do
 	# The weak definition names itself through a local symbol, never
 	# through the global one another object overrides; a strong function
 	# may use its own symbol.
-	"$OBJDUMP" -dr --disassemble-symbols=weak_overridden "$d/cases.o" >"$d/weak.dis"
+	"$OBJDUMP" -dr --disassemble-symbols=weak_overridden "$d/cases.o" \
+		>"$d/weak.dis"
 	if grep -q 'R_X86_64.*weak_overridden' "$d/weak.dis"; then
 		fail "$opt: weak function references its overridable symbol"
 	elif grep -q 'R_X86_64.*\.text' "$d/weak.dis"; then
