@@ -285,6 +285,8 @@ struct thread_arg {
 	int ret;
 	int err;
 	int enable;
+	int ret2;
+	int err2;
 };
 
 static void *thread_ioctl(void *p)
@@ -334,7 +336,7 @@ static void test_threads(void)
 static void *thread_traced(void *p)
 {
 	struct thread_arg *a = p;
-	int i;
+	int i, fd;
 
 	a->ret = ioctl(a->fd, KCOV_DF_ENABLE, 0);
 	a->err = errno;
@@ -343,6 +345,13 @@ static void *thread_traced(void *p)
 		workload();
 	for (i = 0; i < 100; i++)
 		workload();
+	/* The closed file no longer holds this thread. */
+	fd = open_dev();
+	ioctl(fd, KCOV_DF_INIT_TRACE, 1024UL);
+	a->ret2 = ioctl(fd, KCOV_DF_ENABLE, 0);
+	a->err2 = errno;
+	ioctl(fd, KCOV_DF_DISABLE, 0);
+	close(fd);
 	return NULL;
 }
 
@@ -361,6 +370,8 @@ static void test_close_while_traced(void)
 	pthread_join(th, NULL);
 	errno = a.err;
 	expect_ok(a.ret, "close from another thread while traced is safe");
+	errno = a.err2;
+	expect_ok(a.ret2, "after that close, the thread can ENABLE a new fd");
 }
 
 static void test_records(void)
