@@ -445,15 +445,18 @@ func (b *kernelBuild) configure(ctx context.Context, mk []string, obj string) (s
 	if err := os.WriteFile(filepath.Join(obj, "kcovdf.config"), []byte(frag), 0o644); err != nil {
 		return "", err
 	}
-	f, err := os.OpenFile(filepath.Join(obj, ".config"), os.O_APPEND|os.O_WRONLY, 0)
+	// tinyconfig's result plus our options, applied with allnoconfig: the
+	// symbols that our options make visible (everything under NET, say)
+	// stay off unless asked for, instead of taking their defaults.
+	tiny, err := os.ReadFile(filepath.Join(obj, ".config"))
 	if err != nil {
 		return "", err
 	}
-	_, err = f.WriteString(frag)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	all := filepath.Join(obj, "kcovdf.allconfig")
+	if err := os.WriteFile(all, append(tiny, frag...), 0o644); err != nil {
+		return "", err
 	}
-	if err != nil {
+	if err := c.run(ctx, "make", append(slices.Clone(mk), "KCONFIG_ALLCONFIG="+all, "allnoconfig")...); err != nil {
 		return "", err
 	}
 	if err := c.run(ctx, "make", append(slices.Clone(mk), "olddefconfig")...); err != nil {

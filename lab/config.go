@@ -35,7 +35,7 @@ var baseOptions = []string{
 	// Debug info: parameter names, struct members, line numbers.
 	"DEBUG_KERNEL", "DEBUG_INFO_DWARF5",
 	// The host share: 9p over virtio-pci.
-	"NET", "NET_9P", "NET_9P_VIRTIO", "9P_FS", "VIRTIO_MENU", "VIRTIO", "VIRTIO_PCI",
+	"NET", "NET_9P", "NET_9P_VIRTIO", "NETWORK_FILESYSTEMS", "9P_FS", "VIRTIO_MENU", "VIRTIO", "VIRTIO_PCI",
 }
 
 // dataflowOptions turn on the kernel side of kcov dataflow; they exist only
