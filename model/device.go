@@ -27,6 +27,9 @@ func NewDevice(mem *Memory) *Device {
 type buffer struct {
 	words   []uint64
 	dropped uint64
+	// closed: the last file reference is gone; a task still bound to the
+	// buffer records nothing more.
+	closed bool
 }
 
 // File is one open file description of the device.
@@ -86,6 +89,9 @@ func (f *File) Ioctl(t *Task, cmd uint32, arg uint64) (uint64, error) {
 		if f.buf == nil || f.task != nil {
 			return 0, syscall.EINVAL
 		}
+		if t.buf != nil && t.buf.closed {
+			t.unbind()
+		}
 		if t.file != nil {
 			// Already traced through another file: refuse rather than
 			// re-target silently (SPEC §5.8).
@@ -129,17 +135,23 @@ func (f *File) Mmap(offset, length uint64, shared bool) ([]uint64, error) {
 }
 
 // Close drops one reference; the last one releases the file. A traced
-// task that closes stops tracing first. When another task is traced, it
-// keeps its own reference to the buffer (SPEC §5.4) and goes on recording
-// into it, unreachable now, until it exits; until then it cannot be
-// enabled on another file (EBUSY), as with classic kcov.
+// task that closes stops tracing first. Another traced task cannot be
+// touched from here: its buffer is marked closed, it stops recording at
+// its next callback, and lets the buffer go at exit or at its next
+// ENABLE (so it never gets EBUSY for a closed file).
 func (f *File) Close(t *Task) error {
 	if f.refs <= 0 {
 		return syscall.EBADF
 	}
 	f.refs--
-	if f.refs == 0 && f.task == t {
+	if f.refs > 0 {
+		return nil
+	}
+	if f.task == t {
 		t.unbind()
+	}
+	if f.buf != nil {
+		f.buf.closed = true
 	}
 	return nil
 }
@@ -161,7 +173,7 @@ func (t *Task) Exit() {
 }
 
 // Tracing tells whether t's callbacks record.
-func (t *Task) Tracing() bool { return t.buf != nil }
+func (t *Task) Tracing() bool { return t.buf != nil && !t.buf.closed }
 
 // Interrupt runs fn as if in interrupt context on t's CPU: nothing it
 // triggers is recorded (SPEC §5.1).

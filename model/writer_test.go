@@ -2,7 +2,6 @@ package model
 
 import (
 	"slices"
-	"syscall"
 	"testing"
 
 	"github.com/kcovdf/kcovdf/abi"
@@ -168,18 +167,18 @@ func TestWriterContexts(t *testing.T) {
 	if area[0] != 0 || child.Tracing() {
 		t.Fatal("forked child writes into the parent's buffer")
 	}
-	// Close from another task: the traced task keeps its buffer and goes on
-	// recording into it; another file cannot take it over until it exits.
+	// Close from another task: the traced task stops at its next callback,
+	// and may trace through a new file.
 	other := dev.NewTask()
 	f.Close(other)
 	task.TraceArgs(tPC, 0, 8, tData, 0, 0)
-	if area[0] != 4 || !task.Tracing() {
-		t.Fatal("traced task lost its buffer when another task closed the file")
+	if area[0] != 0 || task.Tracing() {
+		t.Fatal("traced task kept writing after its file was closed")
 	}
 	g := dev.Open()
 	g.Ioctl(task, abi.IoctlInitTrace, 64)
-	if _, err := g.Ioctl(task, abi.IoctlEnable, 0); err != syscall.EBUSY {
-		t.Fatalf("enable on a new file while still bound: %v, want EBUSY", err)
+	if _, err := g.Ioctl(task, abi.IoctlEnable, 0); err != nil {
+		t.Fatalf("enable on a new file after the close: %v", err)
 	}
 	task.Exit()
 	if task.Tracing() {
