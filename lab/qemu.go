@@ -44,7 +44,8 @@ type RunOptions struct {
 	Serial io.Writer
 	// SerialLog is where the console is saved; empty: RunDir/serial.log.
 	SerialLog string
-	// Timeout bounds the whole boot and run; zero means 10 minutes.
+	// Timeout bounds the whole boot and run; zero means 10 minutes, and
+	// no limit for Shell.
 	Timeout time.Duration
 }
 
@@ -204,14 +205,17 @@ func (l *Lab) boot(ctx context.Context, m Machine, opts RunOptions, op, mode, sc
 			return res, err
 		}
 	}
+	interactive := mode == "shell"
 	timeout := opts.Timeout
 	if timeout <= 0 {
 		timeout = 10 * time.Minute
+		if interactive {
+			timeout = 100 * 365 * 24 * time.Hour
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	interactive := mode == "shell"
 	args := QEMUArgs(m, mode, ctl, host, res.SerialLog, interactive)
 	qlog := filepath.Join(runDir, "qemu.log")
 	cmdLine := QEMUBinary + " " + strings.Join(args, " ")

@@ -95,10 +95,10 @@ func newLabBuildCommand(f *labFlags) *cobra.Command {
 	}
 }
 
-func (f *labFlags) addMachineFlags(c *cobra.Command) {
+func (f *labFlags) addMachineFlags(c *cobra.Command, timeout time.Duration) {
 	c.Flags().StringVar(&f.memory, "mem", "1G", "guest memory")
 	c.Flags().IntVar(&f.cpus, "cpus", 2, "guest CPUs")
-	c.Flags().DurationVar(&f.timeout, "timeout", 10*time.Minute, "give up (and stop QEMU) after this long")
+	c.Flags().DurationVar(&f.timeout, "timeout", timeout, "give up and stop QEMU after this long (shell: 0 means no limit)")
 	c.Flags().StringVar(&f.serial, "serial-log", "", "write the serial console log here (default: a file under the cache's runs/)")
 	c.Flags().StringArrayVar(&f.files, "file", nil, "add HOST[:GUEST] to the initramfs (GUEST default /usr/local/bin/BASENAME); repeatable")
 	c.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "also copy the serial console to stderr")
@@ -171,7 +171,7 @@ console (BUG:, KASAN, WARNING:, lockdep, panics) make run fail.`,
 			return nil
 		},
 	}
-	f.addMachineFlags(c)
+	f.addMachineFlags(c, 10*time.Minute)
 	c.Flags().StringVar(&f.out, "out", "", "host directory shared as the guest's working directory (default: current directory)")
 	return c
 }
@@ -205,7 +205,7 @@ func newLabBootCommand(f *labFlags) *cobra.Command {
 			return nil
 		},
 	}
-	f.addMachineFlags(c)
+	f.addMachineFlags(c, 5*time.Minute)
 	return c
 }
 
@@ -234,7 +234,7 @@ func newLabShellCommand(f *labFlags) *cobra.Command {
 			return res.Check()
 		},
 	}
-	f.addMachineFlags(c)
+	f.addMachineFlags(c, 0)
 	c.Flags().StringVar(&f.out, "out", "", "host directory shared at /host (default: current directory)")
 	return c
 }
