@@ -1,6 +1,7 @@
 package abi_test
 
 import (
+	"bytes"
 	"sync"
 	"testing"
 
@@ -55,4 +56,42 @@ func BenchmarkDecodeV1Exact(b *testing.B) {
 func BenchmarkDecodeV1Resync(b *testing.B) {
 	res := benchBuffer(b)
 	benchDecode(b, abi.Options{Format: abi.FormatV1, BufferWords: len(res.Area)})
+}
+
+func BenchmarkDecodeV3(b *testing.B) {
+	res := benchBuffer(b)
+	area := []uint64{0}
+	for _, s := range res.Truth {
+		r := abi.V1RecordAt(res.Area, s.Offset, s.Words)
+		area = abi.EncodeV3(area, &r)
+	}
+	area[0] = uint64(len(area) - 1)
+	b.SetBytes(int64(len(area)) * 8)
+	for b.Loop() {
+		d := abi.NewDecoder(area, abi.Options{Format: abi.FormatV3})
+		n := 0
+		for d.Next() {
+			n++
+		}
+		if n != len(res.Truth) {
+			b.Fatalf("%d of %d records", n, len(res.Truth))
+		}
+	}
+}
+
+// BenchmarkParseTrace reads a 128 MiB trace file from memory (header,
+// metadata, copy of the words, checksum).
+func BenchmarkParseTrace(b *testing.B) {
+	res := benchBuffer(b)
+	var buf bytes.Buffer
+	if err := abi.WriteTrace(&buf, &abi.Trace{Words: res.Area}); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := abi.ParseTrace(data, "bench.kdf"); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
