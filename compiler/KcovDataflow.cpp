@@ -404,7 +404,7 @@ private:
                       std::vector<SourceParam> &Params) const;
   bool instrument(Function &F, DISubprogram *SP);
   Value *emitValuePointer(IRBuilder<> &B, const TracePlan &Plan,
-                          AllocaInst *Slot);
+                          AllocaInst *&Slot);
   Constant *tableFor(const DICompositeType *CT, unsigned &NumFields);
   Constant *pcOf(Function &F);
   void appendLayout(Function &F, ArrayRef<ArgEmit> Args, bool Marker,
@@ -739,8 +739,18 @@ bool Instrumenter::isCoercedPair(Value *V, uint64_t Size) const {
   return !isa<UndefValue>(Cur) || Set.size() == 2;
 }
 
+// Returns the pointer to pass for a planned value. Values that are not
+// already in memory go through one 16-byte stack slot per function, created
+// on first use at the top of the entry block; the callbacks read it before
+// the next store.
 Value *Instrumenter::emitValuePointer(IRBuilder<> &B, const TracePlan &Plan,
-                                      AllocaInst *Slot) {
+                                      AllocaInst *&Slot) {
+  if (Plan.How != Source::Pointer && !Slot) {
+    BasicBlock &Entry = B.GetInsertBlock()->getParent()->getEntryBlock();
+    IRBuilder<> AB(&Entry, Entry.begin());
+    Slot = AB.CreateAlloca(Type::getInt128Ty(Ctx), nullptr, "kcovdf.slot");
+    Slot->setAlignment(Align(16));
+  }
   switch (Plan.How) {
   case Source::Pointer:
     return Plan.Vals[0];
@@ -871,14 +881,13 @@ bool Instrumenter::instrument(Function &F, DISubprogram *SP) {
 
   // Emit.
   Constant *PC = pcOf(F);
-  IRBuilder<> B(&*F.getEntryBlock().getFirstInsertionPt());
+  // Entry calls go after the entry block's leading allocas.
+  BasicBlock &Entry = F.getEntryBlock();
+  BasicBlock::iterator IP = Entry.getFirstInsertionPt();
+  while (IP != Entry.end() && isa<AllocaInst>(*IP))
+    ++IP;
+  IRBuilder<> B(&Entry, IP);
   AllocaInst *Slot = nullptr;
-  {
-    IRBuilder<> AB(&F.getEntryBlock(), F.getEntryBlock().begin());
-    Slot = AB.CreateAlloca(Type::getInt128Ty(Ctx), nullptr, "kcovdf.slot");
-    Slot->setAlignment(Align(16));
-  }
-  B.SetInsertPoint(Slot->getNextNode());
   DebugLoc EntryLoc = DILocation::get(Ctx, 0, 0, SP);
   B.SetCurrentDebugLocation(EntryLoc);
   PointerType *PtrTy = B.getPtrTy();
