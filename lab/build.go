@@ -326,11 +326,14 @@ func (b *kernelBuild) buildPlugin(ctx context.Context, s *Step) (string, error) 
 	if _, err := os.Stat(so); err == nil {
 		return "cached", nil
 	}
-	tmp := dir + ".partial"
-	os.RemoveAll(tmp)
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return "", err
 	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), "partial-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
 	compiler := filepath.Join(b.l.repo, "compiler")
 	if _, err := os.Stat(filepath.Join(compiler, "Makefile")); err != nil {
 		return "", fmt.Errorf("lab build: %s has no Makefile, so the dataflow plugin cannot be built (use --instrument=none for a kernel without instrumentation)", compiler)
@@ -343,8 +346,10 @@ func (b *kernelBuild) buildPlugin(ctx context.Context, s *Step) (string, error) 
 		return "", &StepError{Op: "lab build", Step: "plugin", ExitCode: -1, Log: b.log,
 			Err: fmt.Errorf("make -C compiler did not produce kcovdf-dataflow.so in OUT")}
 	}
-	os.RemoveAll(dir)
 	if err := os.Rename(tmp, dir); err != nil {
+		if _, serr := os.Stat(so); serr == nil {
+			return "built by another process", nil
+		}
 		return "", err
 	}
 	return "built", nil

@@ -60,15 +60,25 @@ func (l *Lab) BuildInitramfs(ctx context.Context, opts InitramfsOptions) (*Initr
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, err
 	}
+	// Failed builds keep their directory (and log) for a day.
+	if ents, err := os.ReadDir(root); err == nil {
+		for _, e := range ents {
+			if info, err := e.Info(); err == nil && e.IsDir() && strings.HasPrefix(e.Name(), "build-") &&
+				time.Since(info.ModTime()) > 24*time.Hour {
+				os.RemoveAll(filepath.Join(root, e.Name()))
+			}
+		}
+	}
 	tmp, err := os.MkdirTemp(root, "build-")
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(tmp)
-	log := filepath.Join(root, "build.log")
-	os.Remove(log)
+	log := filepath.Join(tmp, "build.log")
 	s := l.progress.Begin("initramfs")
 	ir, err := l.buildInitramfs(ctx, s, opts, tmp, log)
+	if err == nil {
+		os.RemoveAll(tmp)
+	} // else keep the log the error names
 	note := ""
 	if ir != nil {
 		note = "cached"
