@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -138,7 +139,12 @@ that is the host directory --out (default: the current directory) shared over
 9p: files CMD writes there appear on the host. CMD's stdout and stderr are
 copied to ours, and run exits with CMD's status. Kernel reports on the serial
 console (BUG:, KASAN, WARNING:, lockdep, panics) make run fail.`,
-		Args: cobra.MinimumNArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return errors.New("lab run: no command given; usage: kcovdf lab run [flags] -- CMD [ARGS...]")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext(cmd.Context())
 			defer cancel()
