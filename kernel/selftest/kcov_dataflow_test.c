@@ -380,6 +380,7 @@ static void test_records(void)
 	uint32_t first = 0, last = 0, first2 = 0;
 	uint64_t dropped = ~0ULL, n;
 	struct trace t;
+	unsigned long i;
 	long count;
 
 	if (trace_open(&t, 64 * 1024)) {
@@ -394,6 +395,12 @@ static void test_records(void)
 	printf("# traced workload: %llu words\n", (unsigned long long)n);
 
 	count = parse(t.area, t.words, &first, &last, why, sizeof(why));
+	for (i = 1; i <= n && i <= 12; i += 4)
+		printf("# area[%lu..]: %#018llx %#018llx %#018llx %#018llx\n", i,
+		       (unsigned long long)t.area[i],
+		       (unsigned long long)t.area[i + 1],
+		       (unsigned long long)t.area[i + 2],
+		       (unsigned long long)t.area[i + 3]);
 	if (!no_records("traced syscalls yield records", n)) {
 		report(count > 0 && first == 1, "traced syscalls yield records "
 		       "with sequence 1, 2, 3, ... and kernel pcs", why);
