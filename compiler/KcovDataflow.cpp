@@ -385,12 +385,14 @@ private:
   bool IsX86_64;
   Stats St;
   FunctionCallee TraceArgs, TraceRet;
+  SmallPtrSet<const Function *, 32> AddressTaken; // before instrumenting
   FieldTables FieldTab;
   DenseMap<const DICompositeType *, GlobalVariable *> Tables;
   std::string Layout;
 
   bool shouldInstrument(Function &F);
   bool signatureUnchanged(Function &F) const;
+  bool noCallerPassesPoison(const Argument *A) const;
   bool abiWalk(Function &F, ArrayRef<SourceParam> Params,
                std::vector<SmallVector<Argument *, 2>> &Out) const;
   std::optional<TracePlan> planFromArgs(const SourceParam &P,
@@ -438,10 +440,53 @@ bool Instrumenter::shouldInstrument(Function &F) {
   return true;
 }
 
-// Interprocedural passes only rewrite signatures of local functions, and at
-// -O0 nothing does.
+// Interprocedural passes (dead-argument elimination, argument promotion,
+// constant propagation) only rewrite signatures of local functions whose
+// every use is a direct call, and at -O0 nothing does.
 bool Instrumenter::signatureUnchanged(Function &F) const {
-  return Level == OptimizationLevel::O0 || !F.hasLocalLinkage();
+  return Level == OptimizationLevel::O0 || !F.hasLocalLinkage() ||
+         AddressTaken.count(&F);
+}
+
+// True if some use of the value is not the callee of a call. SanitizerCoverage
+// tables (-fsanitize-coverage=pc-table), which may be built after the
+// interprocedural passes ran, do not count.
+bool hasNonCallUse(const Value *V, unsigned Depth = 0) {
+  for (const Use &U : V->uses()) {
+    const User *Usr = U.getUser();
+    if (auto *CB = dyn_cast<CallBase>(Usr)) {
+      if (CB->isCallee(&U))
+        continue;
+      return true;
+    }
+    if (auto *GV = dyn_cast<GlobalVariable>(Usr)) {
+      if (GV->getSection().starts_with("__sancov"))
+        continue;
+      return true;
+    }
+    if (isa<Constant>(Usr) && !isa<GlobalValue>(Usr) && Depth < 4) {
+      if (hasNonCallUse(Usr, Depth + 1))
+        return true;
+      continue;
+    }
+    return true;
+  }
+  return false;
+}
+
+// Dead-argument elimination makes the direct callers (in this module) of a
+// function pass poison for an argument the body does not use. Callers from
+// other modules, or through a pointer, always pass the real value.
+bool Instrumenter::noCallerPassesPoison(const Argument *A) const {
+  for (const Use &U : A->getParent()->uses()) {
+    auto *CB = dyn_cast<CallBase>(U.getUser());
+    if (!CB || !CB->isCallee(&U))
+      continue;
+    if (A->getArgNo() >= CB->arg_size() ||
+        isa<UndefValue>(CB->getArgOperand(A->getArgNo())))
+      return false;
+  }
+  return true;
 }
 
 // Maps source parameters to IR arguments the way clang lowers them for the
@@ -539,10 +584,9 @@ Instrumenter::planFromArgs(const SourceParam &P,
   return Plan;
 }
 
-// Dead-argument elimination makes same-module callers of any function with
-// an exact definition pass poison for an unused argument, and turns the
-// argument's debug uses into poison. An argument with neither IR nor debug
-// uses may therefore hold garbage.
+// An argument the body uses, or that its debug records still describe, was
+// not declared dead by dead-argument elimination (which turns the debug uses
+// of a dead argument into poison).
 bool isLive(const Argument *A) {
   return !A->use_empty() || A->isUsedByMetadata() ||
          A->hasPassPointeeByValueCopyAttr();
@@ -832,7 +876,10 @@ bool Instrumenter::instrument(Function &F, DISubprogram *SP) {
     for (unsigned I = 0; I < Params.size(); ++I) {
       const SourceParam &P = Params[I];
       std::optional<TracePlan> Plan;
-      if (Walked && all_of(Map[I], isLive) &&
+      auto Reliable = [&](const Argument *A) {
+        return isLive(A) || noCallerPassesPoison(A);
+      };
+      if (Walked && all_of(Map[I], Reliable) &&
           (Trusted || recordsConfirm(P, Map[I])))
         Plan = planFromArgs(P, Map[I]);
       if (!Plan && !Trusted)
@@ -1063,9 +1110,13 @@ void Instrumenter::writeLayout() {
 
 bool Instrumenter::run() {
   SmallVector<std::pair<Function *, DISubprogram *>, 64> Work;
-  for (Function &F : M)
-    if (shouldInstrument(F))
-      Work.push_back({&F, F.getSubprogram()});
+  for (Function &F : M) {
+    if (!shouldInstrument(F))
+      continue;
+    Work.push_back({&F, F.getSubprogram()});
+    if (F.hasLocalLinkage() && hasNonCallUse(&F))
+      AddressTaken.insert(&F);
+  }
 
   if (!Work.empty()) {
     Type *I32 = Type::getInt32Ty(Ctx), *I64 = Type::getInt64Ty(Ctx);

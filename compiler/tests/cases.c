@@ -585,6 +585,12 @@ static NOINLINE int st_struct(struct pair p, int k) { return p.a + k; }
 NOINLINE int ext_unused(int a, int unused, int c) { return a * c; }
 NOINLINE int ext_unused_piece(struct ptrlen pl, int k) { return pl.n + k; }
 
+/* Reached through pointers only: every caller passes real values. */
+NOINLINE int ext_indirect_unused(int a, int unused) { return a + 1; }
+static NOINLINE int cb_unused(int a, int unused) { return a * 2; }
+static NOINLINE int cb_mixed(int a, int unused) { return a * 3; }
+int (*volatile callbacks[])(int, int) = { cb_unused, cb_mixed };
+
 /* Optimised signatures: dead arguments removed, pointers promoted. */
 static NOINLINE int st_shift(struct pair s, int unused, int x)
 {
@@ -650,6 +656,25 @@ HARNESS static void test_linkage(void)
 	expect_arg(ext_unused, 1, 4, 22, false);
 	expect_arg(ext_unused, 2, 4, 33, true);
 	expect_ret(ext_unused, 4, 363);
+
+	begin("unused parameter of a global function, indirect call");
+	sink = CALL(ext_indirect_unused)(vol_a, vol_b);
+	expect_arg(ext_indirect_unused, 0, 4, 11, true);
+	expect_arg(ext_indirect_unused, 1, 4, 22, true);
+	expect_ret(ext_indirect_unused, 4, 12);
+
+	begin("unused parameter of a static callback");
+	sink = callbacks[0](vol_a, vol_b);
+	expect_arg(cb_unused, 0, 4, 11, true);
+	expect_arg(cb_unused, 1, 4, 22, true);
+	expect_ret(cb_unused, 4, 22);
+
+	begin("unused parameter of a static callback also called directly");
+	sink = cb_mixed(vol_c, vol_a);
+	sink = callbacks[1](vol_a, vol_b);
+	expect_arg(cb_mixed, 0, 4, 33, true);
+	expect_arg(cb_mixed, 1, 4, 11, false);
+	expect_ret(cb_mixed, 4, 99);
 
 	begin("unused half of a two-register struct, direct call");
 	{
