@@ -4,10 +4,12 @@ package conformance
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/kcovdf/kcovdf/abi"
@@ -38,15 +40,19 @@ type thread struct {
 	do   chan func()
 	exit chan struct{}
 	done chan struct{}
+	tid  int
 }
 
 func (d *Device) NewTask() (Task, error) {
 	t := &thread{do: make(chan func()), exit: make(chan struct{}), done: make(chan struct{})}
+	started := make(chan struct{})
 	go func() {
 		runtime.LockOSThread()
 		// Never unlocked: when this goroutine returns, its thread exits,
 		// which is how a task exits.
 		defer close(t.done)
+		t.tid = unix.Gettid()
+		close(started)
 		for {
 			select {
 			case fn := <-t.do:
@@ -56,6 +62,7 @@ func (d *Device) NewTask() (Task, error) {
 			}
 		}
 	}()
+	<-started
 	return t, nil
 }
 
@@ -164,6 +171,14 @@ func (t *thread) Exit() {
 	}
 	close(t.exit)
 	<-t.done
+	// The runtime ends the thread after the goroutine returns: wait until
+	// the kernel has seen it exit.
+	task := fmt.Sprintf("/proc/self/task/%d", t.tid)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if _, err := os.Stat(task); err != nil {
+			return
+		}
+	}
 }
 
 // devFile keeps its mappings to undo them when closed, so that a run of
