@@ -243,12 +243,16 @@ func (b *kernelBuild) run(ctx context.Context) (*Kernel, error) {
 	}); err != nil {
 		return nil, err
 	}
-	// kbuild tracks sources, headers, config symbols and command lines
-	// (the plugin path holds the plugin's hash), but not the layout dumps
-	// of objects it does not rebuild: start over when the plugin or the
-	// selection changes.
-	if state.Plugin != b.in.Plugin || state.Select != b.in.Select || state.UsePlugin != b.in.UsePlugin {
+	// kbuild tracks sources, headers, config symbols and command lines.
+	// The plugin's path holds its hash, so a new plugin recompiles exactly
+	// the instrumented objects, and each writes its dump anew: only the
+	// old dumps go. A new selection also recompiles the objects that enter
+	// or leave it, but those that stay keep their objects and would lose
+	// their dumps: start over.
+	if state.Select != b.in.Select || state.UsePlugin != b.in.UsePlugin {
 		os.RemoveAll(obj)
+		os.RemoveAll(layout)
+	} else if state.Plugin != b.in.Plugin {
 		os.RemoveAll(layout)
 	}
 	if _, err := os.Stat(filepath.Join(obj, "vmlinux")); err == nil {
