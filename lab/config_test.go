@@ -1,6 +1,8 @@
 package lab
 
 import (
+	"context"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -108,5 +110,18 @@ CONFIG_DEFAULT_HOSTNAME="(none)"
 	wantMissing := []string{"9P_FS=y (got absent)", "KASAN=y (got n)"}
 	if !slices.Equal(missing, wantMissing) {
 		t.Errorf("MissingOptions = %q, want %q", missing, wantMissing)
+	}
+}
+
+func TestMissingPackages(t *testing.T) {
+	if _, err := exec.LookPath("dpkg-query"); err != nil {
+		t.Skip("not a Debian host")
+	}
+	missing, err := MissingPackages(context.Background(), []string{"dpkg", "kcovdf-no-such-package"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(missing, []string{"kcovdf-no-such-package"}) {
+		t.Errorf("MissingPackages = %q, want only the made-up package", missing)
 	}
 }

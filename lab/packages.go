@@ -22,14 +22,22 @@ func MissingPackages(ctx context.Context, want []string) ([]string, error) {
 	if _, err := exec.LookPath("dpkg-query"); err != nil {
 		return nil, fmt.Errorf("dpkg-query not found: the lab needs a Debian host (packages: %s)", strings.Join(want, " "))
 	}
+	// One query for all; dpkg-query exits non-zero when it has never heard
+	// of one of them but still reports the others.
+	args := append([]string{"-W", "-f=${Package} ${db:Status-Status}\n"}, want...)
+	out, _ := exec.CommandContext(ctx, "dpkg-query", args...).Output()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	installed := map[string]bool{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[1] == "installed" {
+			installed[strings.SplitN(f[0], ":", 2)[0]] = true
+		}
+	}
 	var missing []string
 	for _, p := range want {
-		// dpkg-query exits non-zero for packages it has never heard of.
-		out, err := exec.CommandContext(ctx, "dpkg-query", "-W", "-f=${db:Status-Status}", p).Output()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		if err != nil || strings.TrimSpace(string(out)) != "installed" {
+		if !installed[p] {
 			missing = append(missing, p)
 		}
 	}
