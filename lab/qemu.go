@@ -58,6 +58,8 @@ type Result struct {
 	// BootTime is the time from starting QEMU to the guest's init being
 	// ready to run the command; Duration is the whole run.
 	BootTime, Duration time.Duration
+
+	op string // "lab run", "lab boot", "lab shell"
 }
 
 // FindingsError is a run whose serial console shows kernel reports.
@@ -85,7 +87,11 @@ func (r *Result) Check() error {
 	if len(r.Findings) == 0 {
 		return nil
 	}
-	return &FindingsError{Op: "lab run", SerialLog: r.SerialLog, Findings: r.Findings}
+	op := r.op
+	if op == "" {
+		op = "lab run"
+	}
+	return &FindingsError{Op: op, SerialLog: r.SerialLog, Findings: r.Findings}
 }
 
 // Run boots m, runs opts.Args in the guest and returns its exit status and
@@ -172,7 +178,7 @@ func (l *Lab) boot(ctx context.Context, m Machine, opts RunOptions, op, mode, sc
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{RunDir: runDir, ExitCode: -1}
+	res := &Result{RunDir: runDir, ExitCode: -1, op: op}
 	ctl := filepath.Join(runDir, "ctl")
 	if err := os.MkdirAll(ctl, 0o755); err != nil {
 		return res, err
