@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -500,7 +501,15 @@ func (b *kernelBuild) collect(obj, layout string) (string, error) {
 			return "", fmt.Errorf("lab build: collect %s: %v", c.to, err)
 		}
 	}
-	n, err := MergeLayouts(layout, filepath.Join(b.partial, "layout.jsonl"))
+	fix := LayoutFixups{SourceDir: filepath.Join(b.work, "src")}
+	if sm, err := os.Open(filepath.Join(b.partial, "System.map")); err == nil {
+		fix.Addrs, err = TextSymbols(sm)
+		sm.Close()
+		if err != nil {
+			return "", fmt.Errorf("lab build: read System.map: %v", err)
+		}
+	}
+	n, err := MergeLayouts(layout, filepath.Join(b.partial, "layout.jsonl"), fix)
 	if err != nil {
 		return "", fmt.Errorf("lab build: merge layout dumps of %s: %v", layout, err)
 	}
@@ -508,13 +517,23 @@ func (b *kernelBuild) collect(obj, layout string) (string, error) {
 	return fmt.Sprintf("%d layout records", n), nil
 }
 
+// LayoutFixups are the lab's post-processing of layout records.
+type LayoutFixups struct {
+	// SourceDir is the kernel tree the objects were compiled from; a
+	// "file" under it is made relative to it ("fs/open.c").
+	SourceDir string
+	// Addrs maps function names to addresses; records of those functions
+	// get "pc". See TextSymbols.
+	Addrs map[string]uint64
+}
+
 // MergeLayouts concatenates the plugin's JSON Lines dumps under dir (in
 // lexical order of their paths) into out, dropping blank lines and exact
-// duplicates. The plugin names a dump kcovdf-<module hash>-<pid>.jsonl, so
+// duplicates, and applies fix to every record. The plugin names a dump kcovdf-<module hash>-<pid>.jsonl, so
 // a module compiled again (an incremental build) leaves an older dump of
 // the same module: only the newest dump of each module is read. It returns
 // the number of records written.
-func MergeLayouts(dir, out string) (int, error) {
+func MergeLayouts(dir, out string, fix LayoutFixups) (int, error) {
 	type dump struct {
 		path string
 		mod  time.Time
@@ -572,6 +591,7 @@ func MergeLayouts(dir, out string) (int, error) {
 			seen[line] = true
 			if !strings.HasPrefix(line, "#") {
 				n++
+				line = fix.apply(line)
 			}
 			w.WriteString(line)
 			w.WriteByte('\n')
@@ -588,6 +608,50 @@ func MergeLayouts(dir, out string) (int, error) {
 		return n, err
 	}
 	return n, f.Close()
+}
+
+func (fix LayoutFixups) apply(line string) string {
+	if fix.SourceDir != "" {
+		prefix := `"file":"` + strings.TrimSuffix(fix.SourceDir, "/") + "/"
+		line = strings.Replace(line, prefix, `"file":"`, 1)
+	}
+	if fix.Addrs != nil && strings.HasPrefix(line, "{") && !strings.Contains(line, `"pc":`) {
+		if _, rest, ok := strings.Cut(line, `"func":"`); ok {
+			if name, _, ok := strings.Cut(rest, `"`); ok {
+				if addr, ok := fix.Addrs[name]; ok {
+					line = fmt.Sprintf(`{"pc":"0x%x",`, addr) + line[1:]
+				}
+			}
+		}
+	}
+	return line
+}
+
+// TextSymbols reads a System.map and returns the address of every text
+// symbol whose name occurs once (a static function defined in two files
+// has no single address by name alone).
+func TextSymbols(r io.Reader) (map[string]uint64, error) {
+	addrs := map[string]uint64{}
+	count := map[string]int{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) != 3 || !strings.ContainsAny(f[1], "tTwW") || len(f[1]) != 1 {
+			continue
+		}
+		addr, err := strconv.ParseUint(f[0], 16, 64)
+		if err != nil {
+			continue
+		}
+		count[f[2]]++
+		addrs[f[2]] = addr
+	}
+	for name, c := range count {
+		if c > 1 {
+			delete(addrs, name)
+		}
+	}
+	return addrs, sc.Err()
 }
 
 // dumpName matches the plugin's layout dump names; group 1 is the module.

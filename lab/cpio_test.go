@@ -118,7 +118,7 @@ func TestMergeLayouts(t *testing.T) {
 		os.Chtimes(p, f.mod, f.mod)
 	}
 	out := filepath.Join(t.TempDir(), "layout.jsonl")
-	n, err := MergeLayouts(dir, out)
+	n, err := MergeLayouts(dir, out, LayoutFixups{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,8 +129,41 @@ func TestMergeLayouts(t *testing.T) {
 		t.Errorf("merged (%d records):\n%s\nwant (3):\n%s", n, got, want)
 	}
 	// No dumps at all (an uninstrumented kernel): an empty layout.
-	n, err = MergeLayouts(filepath.Join(dir, "missing"), out)
+	n, err = MergeLayouts(filepath.Join(dir, "missing"), out, LayoutFixups{})
 	if got, _ := os.ReadFile(out); err != nil || n != 0 || len(got) != 0 {
 		t.Errorf("missing dir: n %d, err %v, %q", n, err, got)
+	}
+}
+
+func TestLayoutFixups(t *testing.T) {
+	smap := `ffffffff81000000 T _text
+ffffffff811a2b30 T do_sys_openat2
+ffffffff81200000 t show_map
+ffffffff81300000 t show_map
+ffffffff81400000 W arch_cpu_idle
+ffffffff82000000 D jiffies
+`
+	addrs, err := TextSymbols(strings.NewReader(smap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(addrs) != 3 || addrs["do_sys_openat2"] != 0xffffffff811a2b30 || addrs["arch_cpu_idle"] != 0xffffffff81400000 {
+		t.Errorf("TextSymbols = %x", addrs)
+	}
+	if _, ok := addrs["show_map"]; ok {
+		t.Error("a name defined twice got an address")
+	}
+	fix := LayoutFixups{SourceDir: "/cache/work/plain/src/", Addrs: addrs}
+	for _, c := range []struct{ in, want string }{
+		{`{"func":"do_sys_openat2","file":"/cache/work/plain/src/fs/open.c","static":false,"args":[]}`,
+			`{"pc":"0xffffffff811a2b30","func":"do_sys_openat2","file":"fs/open.c","static":false,"args":[]}`},
+		{`{"func":"show_map","file":"/cache/work/plain/src/fs/proc/task_mmu.c","static":true}`,
+			`{"func":"show_map","file":"fs/proc/task_mmu.c","static":true}`},
+		{`{"pc":"0x1","func":"do_sys_openat2","file":"fs/open.c"}`, `{"pc":"0x1","func":"do_sys_openat2","file":"fs/open.c"}`},
+		{`{"func":"gone","file":"/elsewhere/x.c"}`, `{"func":"gone","file":"/elsewhere/x.c"}`},
+	} {
+		if got := fix.apply(c.in); got != c.want {
+			t.Errorf("apply(%s) =\n  %s\nwant\n  %s", c.in, got, c.want)
+		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 
 // recipe changes whenever the way the lab builds a kernel changes in a way
 // that its inputs do not show; it invalidates every cached kernel.
-const recipe = "kernel-2"
+const recipe = "kernel-3"
 
 // KernelInputs is everything a kernel build depends on. Its hash is the
 // kernel's cache key.
