@@ -66,6 +66,8 @@ static cl::opt<bool>
 
 static constexpr StringRef TraceArgsName = "__sanitizer_cov_trace_args";
 static constexpr StringRef TraceRetName = "__sanitizer_cov_trace_ret";
+static constexpr uint64_t SlotSize = 16;
+static const Align SlotAlign(8);
 
 namespace {
 
@@ -402,6 +404,7 @@ private:
   std::optional<TracePlan> planRet(Function &F, ReturnInst &RI,
                                    const Shape &S) const;
   bool isCoercedPair(Value *V, uint64_t Size) const;
+  bool fitsSlot(const TracePlan &Plan) const;
   void collectRecords(Function &F, DISubprogram *SP,
                       std::vector<SourceParam> &Params) const;
   bool instrument(Function &F, DISubprogram *SP);
@@ -792,25 +795,39 @@ Value *Instrumenter::emitValuePointer(IRBuilder<> &B, const TracePlan &Plan,
   if (Plan.How != Source::Pointer && !Slot) {
     BasicBlock &Entry = B.GetInsertBlock()->getParent()->getEntryBlock();
     IRBuilder<> AB(&Entry, Entry.begin());
+    // 8-byte alignment: the kernel's stack is only 8-byte aligned, and a
+    // 16-byte aligned slot would force every frame to be realigned.
     Slot = AB.CreateAlloca(Type::getInt128Ty(Ctx), nullptr, "kcovdf.slot");
-    Slot->setAlignment(Align(16));
+    Slot->setAlignment(SlotAlign);
   }
   switch (Plan.How) {
   case Source::Pointer:
     return Plan.Vals[0];
   case Source::Spill:
-    B.CreateStore(Plan.Vals[0], Slot);
+    B.CreateAlignedStore(Plan.Vals[0], Slot, SlotAlign);
     return Slot;
   case Source::Pieces:
     // Padding bytes are never read (fields cover members only), but a zero
     // base keeps the slot contents deterministic.
-    B.CreateStore(ConstantInt::get(Type::getInt128Ty(Ctx), 0), Slot);
+    B.CreateAlignedStore(ConstantInt::get(Type::getInt128Ty(Ctx), 0), Slot,
+                         SlotAlign);
     for (unsigned I = 0; I < Plan.Vals.size(); ++I)
-      B.CreateStore(Plan.Vals[I], B.CreateConstInBoundsGEP1_64(
-                                      B.getInt8Ty(), Slot, 8 * I));
+      B.CreateAlignedStore(
+          Plan.Vals[I],
+          B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), Slot, 8 * I), SlotAlign);
     return Slot;
   }
   return Slot;
+}
+
+// True if the values a plan stores fit the 16-byte slot.
+bool Instrumenter::fitsSlot(const TracePlan &Plan) const {
+  if (Plan.How == Source::Pointer)
+    return true;
+  for (unsigned I = 0; I < Plan.Vals.size(); ++I)
+    if (8 * I + DL.getTypeStoreSize(Plan.Vals[I]->getType()) > SlotSize)
+      return false;
+  return true;
 }
 
 Constant *Instrumenter::tableFor(const DICompositeType *CT,
@@ -884,7 +901,7 @@ bool Instrumenter::instrument(Function &F, DISubprogram *SP) {
         Plan = planFromArgs(P, Map[I]);
       if (!Plan && !Trusted)
         Plan = planFromRecord(P, Params);
-      if (Plan)
+      if (Plan && fitsSlot(*Plan))
         Emits.push_back({&P, *Plan});
       else
         ++Skipped;
@@ -913,7 +930,7 @@ bool Instrumenter::instrument(Function &F, DISubprogram *SP) {
         continue;
       }
       std::optional<TracePlan> Plan = planRet(F, *RI, RetShape);
-      if (!Plan) {
+      if (!Plan || !fitsSlot(*Plan)) {
         ++RetsSkipped;
         continue;
       }
