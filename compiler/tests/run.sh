@@ -1,9 +1,11 @@
 #!/bin/sh
-# Builds the test programs with the plugin at -O0 and -O2, runs them, checks
-# the layout dump against the recorded calls and the weak-function pc scheme.
+# Builds the test programs with the plugin at -O0, -O2 and -Os (the kernel's
+# levels), runs them, checks the layout dump against the recorded calls and
+# the weak-function pc scheme.
 # Prints "N passed, N failed" last; exits non-zero on any failure.
 #
-# Environment: CC (clang-19), PLUGIN (the .so), OUT (scratch directory).
+# Environment: CC (clang-19), PLUGIN (the .so), OUT (scratch directory),
+# OPT_LEVELS (default "O0 O2 Os").
 set -u
 : "${CC:=clang-19}"
 : "${PLUGIN:?PLUGIN must name kcovdf-dataflow.so}"
@@ -49,7 +51,7 @@ build() {
 		{ cat "$d/$name.stats"; return 1; }
 }
 
-for opt in O0 O2; do
+for opt in ${OPT_LEVELS:-O0 O2 Os}; do
 	d=$OUT/$opt
 	rm -rf "$d"
 	mkdir -p "$d/layout"
