@@ -34,6 +34,7 @@ if [ ! -d "$src" ]; then
 fi
 
 extra=
+disable=
 makevars=
 testenv=
 case $kind in
@@ -45,7 +46,10 @@ df)
 	makevars="KCOV_DATAFLOW_PLUGIN=$PLUGIN"
 	;;
 kasan)
-	extra="DEBUG_KERNEL KASAN KASAN_GENERIC PROVE_LOCKING DEBUG_ATOMIC_SLEEP"
+	# KASAN depends on !SLUB_TINY, which tinyconfig sets.
+	disable=SLUB_TINY
+	extra="DEBUG_KERNEL KASAN KASAN_GENERIC KASAN_OUTLINE STACKTRACE"
+	extra="$extra PROVE_LOCKING DEBUG_ATOMIC_SLEEP"
 	makevars="KCOV_DATAFLOW_PLUGIN=$PLUGIN"
 	;;
 *)
@@ -60,6 +64,9 @@ fi
 
 if [ ! -f "$out/.config" ]; then
 	make -C "$src" LLVM=-19 O="$out" tinyconfig >/dev/null
+	for o in $disable; do
+		"$src"/scripts/config --file "$out/.config" -d "$o"
+	done
 	for o in 64BIT PRINTK TTY SERIAL_8250 SERIAL_8250_CONSOLE DEVTMPFS \
 		DEVTMPFS_MOUNT DEBUG_FS KCOV BLK_DEV_INITRD BINFMT_ELF \
 		BINFMT_SCRIPT PROC_FS SYSFS MULTIUSER FUTEX SHMEM TMPFS PCI SMP \
@@ -67,6 +74,14 @@ if [ ! -f "$out/.config" ]; then
 		"$src"/scripts/config --file "$out/.config" -e "$o"
 	done
 	make -C "$src" LLVM=-19 O="$out" olddefconfig >/dev/null
+	# olddefconfig silently drops an option whose dependencies fail.
+	for o in KCOV DEBUG_FS KCOV_DATAFLOW_ARGS KCOV_DATAFLOW_RET $extra; do
+		if ! grep -q "^CONFIG_$o=y" "$out/.config"; then
+			echo "CONFIG_$o did not stick in $out/.config" >&2
+			rm -f "$out/.config"
+			exit 1
+		fi
+	done
 fi
 
 start=$(date +%s)
