@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/lab"
+	"github.com/spf13/cobra"
+)
+
+// lab trace and lab bench: recording in the lab, from the host.
+
+func newLabTraceCommand(f *labFlags) *cobra.Command {
+	var output string
+	var words int
+	c := &cobra.Command{
+		Use:   "trace [flags] -- CMD [ARGS...]",
+		Short: "Trace CMD in the lab kernel and bring the trace back, decoded exactly",
+		Long: `trace boots the lab kernel, runs "kcovdf record -- CMD" in the guest, and
+leaves the trace file in --out (default: the current directory). It prints
+where the trace, the matching vmlinux and the build's layout are, and checks
+that the trace decodes exactly with them.`,
+		Example: `  kcovdf lab trace -- cat /etc/hostname
+  kcovdf decode --layout LAYOUT --symbols VMLINUX trace.kdf`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext(cmd.Context())
+			defer cancel()
+			l, m, err := f.machine(ctx)
+			if err != nil {
+				return err
+			}
+			out := f.out
+			if out == "" {
+				if out, err = os.Getwd(); err != nil {
+					return err
+				}
+			}
+			if strings.Contains(output, "/") {
+				return fmt.Errorf("lab trace: -o takes a file name in --out, not a path: %q", output)
+			}
+			guest := append([]string{"kcovdf", "record", "-o", output, "--words", fmt.Sprint(words), "--"}, args...)
+			res, err := l.Run(ctx, m, lab.RunOptions{Args: guest, Dir: out, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(), Timeout: f.timeout, SerialLog: f.serial})
+			if err != nil {
+				return err
+			}
+			if err := res.Check(); err != nil {
+				return err
+			}
+			path := filepath.Join(out, output)
+			tr, err := abi.LoadTrace(path)
+			if err != nil {
+				return fmt.Errorf("lab trace: the guest left no readable trace (command status %d): %v", res.ExitCode, err)
+			}
+			in := inputFlags{layout: m.Kernel.Layout, symbols: m.Kernel.Vmlinux}
+			table, _, notes, err := in.table(&tr.Meta)
+			if err != nil {
+				return err
+			}
+			d := abi.NewDecoder(tr.Words, abi.Options{Format: abi.FormatV1, Table: table, BufferWords: tr.Meta.BufferWords})
+			for d.Next() {
+			}
+			s := d.Summary()
+			w := tabwriter.NewWriter(cmd.ErrOrStderr(), 0, 4, 2, ' ', 0)
+			fmt.Fprintf(w, "trace\t%s\nvmlinux\t%s\nlayout\t%s\n", path, m.Kernel.Vmlinux, m.Kernel.Layout)
+			fmt.Fprintf(w, "records\t%d in %d words, %d unattributed; command status %d\n", s.Records, s.Count, s.Unattributed, res.ExitCode)
+			fmt.Fprintf(w, "decode\tkcovdf decode --layout %s --symbols %s %s\n", m.Kernel.Layout, m.Kernel.Vmlinux, path)
+			w.Flush()
+			for _, n := range notes {
+				fmt.Fprintln(cmd.ErrOrStderr(), "note:", n)
+			}
+			if !s.Exact() {
+				printAnomalies(cmd.ErrOrStderr(), s, 10)
+			}
+			if res.ExitCode != 0 {
+				return exitCodeError{res.ExitCode}
+			}
+			return nil
+		},
+	}
+	f.addMachineFlags(c, 10*time.Minute)
+	c.Flags().StringVar(&f.out, "out", "", "host directory the trace is written to (default: current directory)")
+	c.Flags().StringVarP(&output, "output", "o", "trace.kdf", "trace file name")
+	c.Flags().IntVar(&words, "words", 1<<22, "buffer size in words")
+	return c
+}
+
+// latencyRow is one line of "kcovdf latency --json".
+type latencyRow struct {
+	Name   string `json:"name"`
+	NS     int64  `json:"ns"`
+	Traced bool   `json:"traced"`
+}
+
+func newLabBenchCommand(f *labFlags) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "bench",
+		Short: "Syscall latency: uninstrumented kernel, instrumented with tracing off, and on",
+		Long: `bench boots an uninstrumented build and the instrumented build (one boot
+each), times getpid, open+close and a 4 KiB read with "kcovdf latency", on the
+instrumented kernel also with tracing on, and prints the medians and ratios.
+Under TCG every instruction is emulated: only the ratios mean anything, and
+even they overstate the callbacks' cost.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := signalContext(cmd.Context())
+			defer cancel()
+			run := func(instrument string, script string) ([]latencyRow, error) {
+				g := *f
+				g.instrument = instrument
+				l, m, err := g.machine(ctx)
+				if err != nil {
+					return nil, err
+				}
+				var stdout bytes.Buffer
+				res, err := l.Run(ctx, m, lab.RunOptions{Args: []string{"sh", "-c", script}, Stdout: &stdout, Stderr: cmd.ErrOrStderr(), Timeout: f.timeout})
+				if err != nil {
+					return nil, err
+				}
+				if err := res.Check(); err != nil {
+					return nil, err
+				}
+				if res.ExitCode != 0 {
+					return nil, fmt.Errorf("lab bench: latency on the %s kernel exited with %d", instrument, res.ExitCode)
+				}
+				return parseLatency(&stdout)
+			}
+			base, err := run("none", "kcovdf latency --json")
+			if err != nil {
+				return err
+			}
+			inst, err := run(f.instrument, "kcovdf latency --json && kcovdf latency --json --trace")
+			if err != nil {
+				return err
+			}
+			return printBench(cmd.OutOrStdout(), base, inst)
+		},
+	}
+	f.addMachineFlags(c, 15*time.Minute)
+	return c
+}
+
+func parseLatency(r io.Reader) ([]latencyRow, error) {
+	var rows []latencyRow
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if !strings.HasPrefix(line, "{") {
+			continue
+		}
+		var row latencyRow
+		if err := json.Unmarshal([]byte(line), &row); err != nil {
+			return nil, fmt.Errorf("lab bench: bad latency line %q: %v", line, err)
+		}
+		rows = append(rows, row)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("lab bench: the guest printed no latency")
+	}
+	return rows, sc.Err()
+}
+
+func printBench(w io.Writer, base, inst []latencyRow) error {
+	find := func(rows []latencyRow, name string, traced bool) int64 {
+		for _, r := range rows {
+			if r.Name == name && r.Traced == traced {
+				return r.NS
+			}
+		}
+		return 0
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "syscall\tuninstrumented\tinstrumented, off\tinstrumented, on\toff/base\ton/base\t\n")
+	for _, r := range base {
+		off, on := find(inst, r.Name, false), find(inst, r.Name, true)
+		if r.NS == 0 || off == 0 || on == 0 {
+			return fmt.Errorf("lab bench: %s missing from a run", r.Name)
+		}
+		fmt.Fprintf(tw, "%s\t%d ns\t%d ns\t%d ns\t%.2fx\t%.1fx\t\n", r.Name, r.NS, off, on, float64(off)/float64(r.NS), float64(on)/float64(r.NS))
+	}
+	fmt.Fprintln(tw, "(QEMU TCG: only the ratios mean anything)\t\t\t\t\t\t")
+	return tw.Flush()
+}
