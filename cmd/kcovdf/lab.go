@@ -51,7 +51,8 @@ over 9p, so files the command writes come back to the host.`,
 	pf.StringVar(&f.cache, "cache", "", "cache directory (default $KCOVDF_CACHE, $XDG_CACHE_HOME/kcovdf or ~/.cache/kcovdf)")
 	pf.StringVar(&f.repo, "repo", "", "kcovdf source tree (default: found from the working directory)")
 
-	cmd.AddCommand(newLabBuildCommand(f), newLabRunCommand(f), newLabBootCommand(f), newLabShellCommand(f))
+	cmd.AddCommand(newLabBuildCommand(f), newLabRunCommand(f), newLabBootCommand(f), newLabShellCommand(f),
+		newLabTraceCommand(f), newLabBenchCommand(f))
 	return cmd
 }
 
