@@ -3,9 +3,9 @@
  * with the plugin, called with known values, and the records the runtime
  * captured are compared with what was passed and returned.
  *
- * A parameter marked "optional" may be dropped by the plugin when the
- * optimiser removed it (static functions); if it is recorded, its value must
- * still be exact.
+ * A parameter checked with required=false may be dropped by the plugin when
+ * the optimiser removed it, or when callers in this file may pass an
+ * undefined value for it; if it is recorded, its value must still be exact.
  */
 #include <stdbool.h>
 #include <stddef.h>
