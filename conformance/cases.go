@@ -526,6 +526,11 @@ func Cases() []Case {
 				return skipError{"no /sys/kernel/debug/kcov"}
 			}
 			t := e.task()
+			if alone, err := t.ClassicKcov(); err != nil {
+				return fmt.Errorf("classic kcov alone: %v", err)
+			} else if alone == 0 {
+				return skipError{"classic kcov collects nothing on this kernel even alone (no object built with KCOV's trace-pc, e.g. KCOV_INSTRUMENT_ALL off)"}
+			}
 			f, area, err := e.traced(t, 1<<18)
 			if err != nil {
 				return err
