@@ -20,13 +20,20 @@ unit:
 plugin-test:
 	$(MAKE) -C compiler test
 
+# The lab's end-to-end tests (plain and KASAN kernels): the selftest, then
+# conformance, a stress run and an exact trace of a real command.
+KCOVDF_E2E_KASAN ?= 1
 e2e:
-	sh lab/e2e.sh
+	KCOVDF_E2E_KASAN=$(KCOVDF_E2E_KASAN) sh lab/e2e.sh
+	KCOVDF_E2E=1 KCOVDF_E2E_KASAN=$(KCOVDF_E2E_KASAN) $(GO) test -count=1 -timeout 60m -v ./e2e
 
+# A real trace from a real kernel: build (or find cached) and boot the lab
+# kernel, trace cat in it, and summarise the trace decoded exactly.
 demo: build
-	./kcovdf sim -o demo.kdf --layout-out demo.layout.jsonl
-	./kcovdf stats --layout demo.layout.jsonl demo.kdf
-	./kcovdf decode --layout demo.layout.jsonl demo.kdf | head -20
+	./kcovdf lab trace -o demo.kdf -- cat /etc/hostname
+	./kcovdf lab build >demo.kernel
+	./kcovdf stats --top 15 --layout "$$(awk '$$1=="layout"{print $$2}' demo.kernel)" \
+		--symbols "$$(awk '$$1=="vmlinux"{print $$2}' demo.kernel)" demo.kdf
 
 bench:
 	$(GO) test -run '^$$' -bench . -count 5 ./abi
