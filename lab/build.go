@@ -3,6 +3,7 @@ package lab
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -374,7 +375,20 @@ func (b *kernelBuild) prepareSource(ctx context.Context, s *Step, src string, st
 	note := "reused"
 	_, statErr := os.Stat(filepath.Join(src, "Makefile"))
 	fresh := statErr != nil || state.SourceVersion != b.in.SourceVersion
+	var before map[string]fileStamp
 	if !fresh && !slices.Equal(state.Patches, ids) {
+		// Files the old or the new series touch: those whose contents end
+		// up unchanged get their old times back, so that kbuild rebuilds
+		// only what the change of series really changed.
+		var touched []string
+		for _, id := range state.Patches {
+			name, _, _ := strings.Cut(id, " ")
+			touched = append(touched, patchedFiles(filepath.Join(applied, name))...)
+		}
+		for _, p := range patches {
+			touched = append(touched, patchedFiles(p)...)
+		}
+		before = stampFiles(src, touched)
 		// Undo the old series, newest first.
 		s.Status("reversing the previous patch series")
 		for i := len(state.Patches) - 1; i >= 0 && !fresh; i-- {
@@ -438,6 +452,16 @@ func (b *kernelBuild) prepareSource(ctx context.Context, s *Step, src string, st
 			state.Patches = append(state.Patches, ids[i])
 		}
 		note += fmt.Sprintf(", %d patches", len(ids))
+	}
+	if before != nil && !fresh {
+		kept := 0
+		for rel, st := range stampFiles(src, mapKeys(before)) {
+			if old := before[rel]; old.sum == st.sum {
+				os.Chtimes(filepath.Join(src, rel), old.mod, old.mod)
+				kept++
+			}
+		}
+		note += fmt.Sprintf(", %d of %d touched files unchanged", kept, len(before))
 	}
 	if err := writeJSON(stateFile, state); err != nil {
 		return "", err
@@ -652,6 +676,57 @@ func TextSymbols(r io.Reader) (map[string]uint64, error) {
 		}
 	}
 	return addrs, sc.Err()
+}
+
+// patchedFiles lists the files a patch changes (its "+++ b/..." lines).
+func patchedFiles(patch string) []string {
+	data, err := os.ReadFile(patch)
+	if err != nil {
+		return nil
+	}
+	var files []string
+	for _, line := range strings.Split(string(data), "\n") {
+		rest, ok := strings.CutPrefix(line, "+++ ")
+		if !ok {
+			continue
+		}
+		rest, _, _ = strings.Cut(rest, "\t")
+		if _, rel, ok := strings.Cut(rest, "/"); ok && rest != "/dev/null" {
+			files = append(files, rel)
+		}
+	}
+	return files
+}
+
+type fileStamp struct {
+	sum [32]byte
+	mod time.Time
+}
+
+// stampFiles hashes the files (relative to root) that exist.
+func stampFiles(root string, rels []string) map[string]fileStamp {
+	out := map[string]fileStamp{}
+	for _, rel := range rels {
+		p := filepath.Join(root, rel)
+		st, err := os.Stat(p)
+		if err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		out[rel] = fileStamp{sha256.Sum256(data), st.ModTime()}
+	}
+	return out
+}
+
+func mapKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	return keys
 }
 
 // dumpName matches the plugin's layout dump names; group 1 is the module.
