@@ -30,7 +30,7 @@ e2e:
 # A real trace from a real kernel: build (or find cached) and boot the lab
 # kernel, trace cat in it, and summarise the trace decoded exactly.
 demo: build
-	./kcovdf lab trace -o demo.kdf -- cat /etc/hostname
+	./kcovdf lab trace -o demo.kdf -- cat /etc/passwd
 	./kcovdf lab build >demo.kernel
 	./kcovdf stats --top 15 --layout "$$(awk '$$1=="layout"{print $$2}' demo.kernel)" \
 		--symbols "$$(awk '$$1=="vmlinux"{print $$2}' demo.kernel)" demo.kdf

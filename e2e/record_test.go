@@ -24,7 +24,7 @@ import (
 const guestScript = `set -e
 kcovdf conformance
 kcovdf conformance --stress 10s --threads 8
-kcovdf record -o cat.kdf -- cat /etc/hostname
+kcovdf record -o cat.kdf -- cat /etc/passwd
 `
 
 func TestRecordE2E(t *testing.T) {
@@ -82,7 +82,7 @@ func record(t *testing.T, opts lab.KernelOptions, script string) {
 	checkCatTrace(t, filepath.Join(dir, "cat.kdf"), k)
 }
 
-// checkCatTrace decodes the trace of "cat /etc/hostname" exactly with the
+// checkCatTrace decodes the trace of "cat /etc/passwd" exactly with the
 // build's layout and vmlinux, and finds the open of the file: AT_FDCWD,
 // flags O_RDONLY|O_LARGEFILE, mode 0, and a return value of fd 3.
 func checkCatTrace(t *testing.T, path string, k *lab.Kernel) {

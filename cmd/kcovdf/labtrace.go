@@ -29,7 +29,7 @@ func newLabTraceCommand(f *labFlags) *cobra.Command {
 leaves the trace file in --out (default: the current directory). It prints
 where the trace, the matching vmlinux and the build's layout are, and checks
 that the trace decodes exactly with them.`,
-		Example: `  kcovdf lab trace -- cat /etc/hostname
+		Example: `  kcovdf lab trace -- cat /etc/passwd
   kcovdf decode --layout LAYOUT --symbols VMLINUX trace.kdf`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
