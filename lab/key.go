@@ -43,7 +43,7 @@ func (in KernelInputs) Key() string {
 
 // HashTree hashes every regular file and symlink under dir (names relative
 // to dir, modes' executable bit, contents), skipping the relative paths in
-// skip and their contents. A missing dir hashes as empty.
+// skip, Markdown files and editor backups. A missing dir hashes as empty.
 func HashTree(dir string, skip ...string) (string, error) {
 	h := sha256.New()
 	var files []string
@@ -66,9 +66,10 @@ func HashTree(dir string, skip ...string) (string, error) {
 		if d.IsDir() {
 			return nil
 		}
-		// Editor droppings do not change a build.
+		// Editor droppings and documentation do not change a build.
 		base := d.Name()
-		if strings.HasSuffix(base, "~") || strings.HasPrefix(base, ".#") || strings.HasSuffix(base, ".swp") {
+		if strings.HasSuffix(base, "~") || strings.HasPrefix(base, ".#") || strings.HasSuffix(base, ".swp") ||
+			strings.HasSuffix(base, ".md") {
 			return nil
 		}
 		files = append(files, rel)
