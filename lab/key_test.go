@@ -62,6 +62,8 @@ func TestKernelKey(t *testing.T) {
 		{"editor backup", func(r string) { write(t, r, "compiler/KcovDataflow.cpp~", "old") }},
 		{"selftest (initramfs input)", func(r string) { write(t, r, "kernel/selftest/kcov_dataflow_test.c", "changed") }},
 		{"non-patch file in patches/", func(r string) { write(t, r, "kernel/patches/README", "notes") }},
+		{"plugin tests", func(r string) { write(t, r, "compiler/tests/a.c", "int x;\n") }},
+		{"plugin README", func(r string) { write(t, r, "compiler/README.md", "more words\n") }},
 	}
 	for _, c := range same {
 		r := fakeRepo(t)
@@ -80,7 +82,7 @@ func TestKernelKey(t *testing.T) {
 		clang string
 	}{
 		{name: "plugin source", edit: func(r string) { write(t, r, "compiler/KcovDataflow.cpp", "// pass v2\n") }},
-		{name: "new plugin file", edit: func(r string) { write(t, r, "compiler/tests/a.c", "int x;\n") }},
+		{name: "new plugin file", edit: func(r string) { write(t, r, "compiler/Helpers.h", "int x;\n") }},
 		{name: "plugin file made executable", edit: func(r string) {
 			os.Chmod(filepath.Join(r, "compiler/Makefile"), 0o755)
 		}},
