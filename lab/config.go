@@ -30,8 +30,10 @@ var baseOptions = []string{
 	"EPOLL", "EVENTFD", "TIMERFD", "SIGNALFD", "POSIX_TIMERS",
 	// Reports worth scanning for: tinyconfig turns BUG()/WARN() off.
 	"BUG", "KALLSYMS",
-	// Coverage and its debugfs files.
-	"DEBUG_FS", "KCOV",
+	// Coverage and its debugfs files. KCOV_INSTRUMENT_ALL keeps classic
+	// kcov working beside dataflow, and its -fsanitize-coverage flag is what
+	// brings __no_sanitize_coverage into the IR the plugin reads.
+	"DEBUG_FS", "KCOV", "KCOV_INSTRUMENT_ALL",
 	// Debug info: parameter names, struct members, line numbers.
 	"DEBUG_KERNEL", "DEBUG_INFO_DWARF5",
 	// The host share: 9p over virtio-pci.
