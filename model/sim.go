@@ -62,12 +62,11 @@ type simStruct struct {
 }
 
 type simParam struct {
-	kind   int // 0 scalar, 1 struct pointer, 2 by-value struct
-	size   uint32
-	st     *simStruct
-	name   string
-	ctype  string
-	lookup bool
+	kind  int // 0 scalar, 1 struct pointer, 2 by-value struct
+	size  uint32
+	st    *simStruct
+	name  string
+	ctype string
 }
 
 type simFunc struct {

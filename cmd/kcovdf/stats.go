@@ -30,9 +30,9 @@ func newStatsCommand() *cobra.Command {
 				src.layout.Addresses(func(pc uint64, fn *abi.FuncShape) { names[pc+slide] = fn.Func })
 			}
 			type fnStat struct {
-				pc           uint64
-				entry, ret   int
-				words, seen0 int
+				pc         uint64
+				entry, ret int
+				words      int
 			}
 			byPC := map[uint64]*fnStat{}
 			d := abi.NewDecoder(src.trace.Words, src.opt)
