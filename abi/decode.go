@@ -141,8 +141,11 @@ type Decoder struct {
 	learned *Table // v1 lengths learnt while re-synchronising
 	cands   []int
 	budget  int // steps left to the current proof (chain, reach)
-	sum     Summary
-	done    bool
+	// the last function looked up in opt.Table, and in learned
+	lastPC, learnPC   uint64
+	lastLen, learnLen *lengths
+	sum               Summary
+	done              bool
 }
 
 // NewDecoder starts decoding area (area[0] first). A FormatAuto option is
@@ -233,11 +236,13 @@ func (d *Decoder) fastV1(t *Table) bool {
 		return false
 	}
 	pc, meta := w[p+1], w[p+2]
-	b := t.lastLen
-	if pc != t.lastPC || b == nil {
+	// A function's entry records come in a row: remember the last one.
+	b := d.lastLen
+	if pc != d.lastPC || b == nil {
 		if b = t.block(pc, false); b == nil {
 			return false
 		}
+		d.lastPC, d.lastLen = pc, b
 	}
 	i := int(meta >> 56)
 	if h>>28 == uint64(KindReturn) {
@@ -455,8 +460,19 @@ func (d *Decoder) searchLen(p int) int {
 	h, pc, meta := w[p], w[p+1], w[p+2]
 	k, idx := Kind(h>>28), uint8(meta>>56)
 	next := int64(h+1) & SeqMask
-	if n := d.learned.RecordLen(pc, k, idx); n > 0 && d.boundary(p+n, next) {
-		return n
+	// The learnt table only grows, and its blocks never move: the last
+	// one looked up stays valid.
+	if pc != d.learnPC || d.learnLen == nil {
+		d.learnPC, d.learnLen = pc, d.learned.block(pc, false)
+	}
+	if b := d.learnLen; b != nil {
+		i := int(idx)
+		if k == KindReturn {
+			i = retSlot
+		}
+		if n := int(b[i]); n > 0 && d.boundary(p+n, next) {
+			return n
+		}
 	}
 	d.budget = searchBudget
 	d.cands = d.cands[:0]
@@ -483,6 +499,7 @@ func (d *Decoder) searchLen(p int) int {
 		return 0
 	}
 	n := d.cands[0] - p
+	d.learnLen = nil // the block may be new
 	if d.learned.Set(pc, k, idx, n) != nil {
 		// A length once proven differs: trust neither.
 		return 0

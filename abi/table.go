@@ -10,17 +10,15 @@ const retSlot = 256
 type lengths [retSlot + 1]uint32
 
 // Table answers "how long is the record of (pc, kind, arg_idx)" in a few
-// nanoseconds: open addressing on the pc with a one-entry cache, because a
-// map lookup per record is what made decoders slow. It is built from a
-// Layout for exact decoding and filled as it goes when re-synchronising.
+// nanoseconds: open addressing on the pc, because a map lookup per record
+// is what made decoders slow. It is built from a Layout for exact decoding
+// and filled as it goes when re-synchronising. Once built, any number of
+// decoders may read it at once.
 type Table struct {
-	keys   []uint64 // pc of each slot, 0 when empty
-	blocks []int32  // index into lens of each slot
-	lens   []lengths
+	keys   []uint64   // pc of each slot, 0 when empty
+	blocks []int32    // index into lens of each slot
+	lens   []*lengths // each allocated once: pointers to them stay valid
 	shift  uint
-	// the last hit, since a function's entry records come in a row
-	lastPC  uint64
-	lastLen *lengths
 }
 
 // NewTable makes an empty table sized for about n functions.
@@ -38,7 +36,6 @@ func (t *Table) alloc(slots int) {
 	t.keys = make([]uint64, 1<<bits)
 	t.blocks = make([]int32, 1<<bits)
 	t.shift = 64 - bits
-	t.lastPC, t.lastLen = 0, nil
 }
 
 func (t *Table) slot(pc uint64) int {
@@ -47,15 +44,11 @@ func (t *Table) slot(pc uint64) int {
 
 // block returns the lengths of pc, adding an empty one if create is set.
 func (t *Table) block(pc uint64, create bool) *lengths {
-	if pc == t.lastPC && t.lastLen != nil {
-		return t.lastLen
-	}
 	mask := len(t.keys) - 1
 	for i := t.slot(pc); ; i = (i + 1) & mask {
 		switch t.keys[i] {
 		case pc:
-			t.lastPC, t.lastLen = pc, &t.lens[t.blocks[i]]
-			return t.lastLen
+			return t.lens[t.blocks[i]]
 		case 0:
 			if !create || pc == 0 {
 				return nil
@@ -66,9 +59,8 @@ func (t *Table) block(pc uint64, create bool) *lengths {
 			}
 			t.keys[i] = pc
 			t.blocks[i] = int32(len(t.lens))
-			t.lens = append(t.lens, lengths{})
-			t.lastPC, t.lastLen = 0, nil // append may have moved lens
-			return &t.lens[len(t.lens)-1]
+			t.lens = append(t.lens, new(lengths))
+			return t.lens[len(t.lens)-1]
 		}
 	}
 }
