@@ -125,11 +125,3 @@ func patchSeries(dir string) ([]string, []string, error) {
 	}
 	return paths, ids, nil
 }
-
-func hashStrings(ss ...string) string {
-	h := sha256.New()
-	for _, s := range ss {
-		fmt.Fprintf(h, "%d\x00%s", len(s), s)
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
