@@ -135,7 +135,9 @@ type Decoder struct {
 	w       []uint64
 	end     int // one past the last counted word
 	p       int
-	rec     Record
+	rec     Record   // filled by the general path
+	batch   []Record // decoded records not yet returned: [bi, bn)
+	bi, bn  int
 	prevSeq int64 // -1 before the first record
 	prevEnd int
 	learned *Table // v1 lengths learnt while re-synchronising
@@ -192,19 +194,45 @@ func (d *Decoder) note(a Anomaly) {
 	}
 }
 
-// Record is the record Next found; it is overwritten by the next call.
-func (d *Decoder) Record() *Record { return &d.rec }
+// Record is the record Next found; it stays valid until the next call.
+func (d *Decoder) Record() *Record {
+	if d.bi == 0 {
+		return &d.rec // before the first Next: an empty record
+	}
+	return &d.batch[d.bi-1]
+}
 
 // Summary reports counts and anomalies; complete once Next returned false.
 func (d *Decoder) Summary() *Summary { return &d.sum }
 
+// batchSize is how many records the fast path decodes per refill: the
+// loop then runs without a call per record, which is most of its cost.
+const batchSize = 256
+
 // Next decodes the next record; false at the end of the buffer.
 func (d *Decoder) Next() bool {
+	if d.bi < d.bn {
+		d.bi++
+		return true
+	}
+	return d.refill()
+}
+
+// refill decodes the next records into the batch: many at once on the
+// exact v1 fast path, else one by the general path.
+func (d *Decoder) refill() bool {
 	if d.done {
 		return false
 	}
-	if t := d.opt.Table; t != nil && d.opt.Format == FormatV1 && d.fastV1(t) {
-		return true
+	if d.batch == nil {
+		d.batch = make([]Record, batchSize)
+	}
+	d.bi, d.bn = 0, 0
+	if t := d.opt.Table; t != nil && d.opt.Format == FormatV1 {
+		if d.bn = d.fastV1(t); d.bn > 0 {
+			d.bi = 1
+			return true
+		}
 	}
 	var ok bool
 	switch d.opt.Format {
@@ -220,51 +248,75 @@ func (d *Decoder) Next() bool {
 		return false
 	}
 	d.accept()
+	d.batch[0] = d.rec
+	d.bi, d.bn = 1, 1
 	return true
 }
 
-// fastV1 decodes the common case of an exact v1 decode in one go: a
-// record whose length the table knows, followed by a header or the end.
-// Anything else is left to nextV1, which explains it.
-func (d *Decoder) fastV1(t *Table) bool {
-	p, w, end := d.p, d.w, d.end
-	if p+HeaderWords >= end {
-		return false
-	}
-	h := w[p]
-	if !v1HeaderOK(h) {
-		return false
-	}
-	pc, meta := w[p+1], w[p+2]
-	// A function's entry records come in a row: remember the last one.
-	b := d.lastLen
-	if pc != d.lastPC || b == nil {
-		if b = t.block(pc, false); b == nil {
-			return false
+// fastV1 decodes, into the batch, the records of an exact v1 decode whose
+// length the table knows and that are followed by a header or the end. It
+// stops at anything else, which nextV1 then explains.
+func (d *Decoder) fastV1(t *Table) int {
+	w := d.w[:d.end]
+	p := d.p
+	batch := d.batch
+	lastPC, lastLen := d.lastPC, d.lastLen
+	prevSeq, prevEnd := d.prevSeq, d.prevEnd
+	words, maxWords := 0, d.sum.MaxRecordWords
+	n, entries := 0, 0
+	for n < len(batch) && p+HeaderWords < len(w) {
+		h, pc, meta := w[p], w[p+1], w[p+2]
+		if !v1HeaderOK(h) {
+			break
 		}
-		d.lastPC, d.lastLen = pc, b
+		// A function's entry records come in a row: remember the last one.
+		b := lastLen
+		if pc != lastPC || b == nil {
+			if b = t.block(pc, false); b == nil {
+				break
+			}
+			lastPC, lastLen = pc, b
+		}
+		i := int(meta >> 56)
+		if h>>28 == uint64(KindReturn) {
+			i = retSlot
+		}
+		l := int(b[i])
+		q := p + l
+		if l <= HeaderWords || q > len(w) || (q < len(w) && !v1HeaderOK(w[q])) {
+			break
+		}
+		seq := uint32(h) & SeqMask
+		if prevSeq >= 0 && prevEnd == p && uint32(prevSeq+1)&SeqMask != seq {
+			d.note(Anomaly{Kind: AnomalySeqGap, Offset: p, Detail: fmt.Sprintf("sequence %d follows %d", seq, prevSeq)})
+		}
+		r := &batch[n]
+		r.Offset = p
+		r.Kind = Kind(h >> 28)
+		r.Seq = seq
+		r.PC = pc
+		r.ArgIdx = uint8(meta >> 56)
+		r.Size = uint8(meta >> 48)
+		r.Ptr = Canonical(meta & v1PtrMask)
+		r.Values = w[p+HeaderWords : q : q]
+		if h>>28 == uint64(KindEntry) {
+			entries++
+		}
+		words += l
+		maxWords = max(maxWords, l)
+		prevSeq, prevEnd = int64(seq), q
+		p = q
+		n++
 	}
-	i := int(meta >> 56)
-	if h>>28 == uint64(KindReturn) {
-		i = retSlot
-	}
-	n := int(b[i])
-	q := p + n
-	if n == 0 || q > end || (q < end && !v1HeaderOK(w[q])) {
-		return false
-	}
-	r := &d.rec
-	r.Offset = p
-	r.Kind = Kind(h >> 28)
-	r.Seq = uint32(h) & SeqMask
-	r.PC = pc
-	r.ArgIdx = uint8(meta >> 56)
-	r.Size = uint8(meta >> 48)
-	r.Ptr = Canonical(meta & v1PtrMask)
-	r.Values = w[p+HeaderWords : q : q]
-	d.p = q
-	d.accept()
-	return true
+	d.p = p
+	d.lastPC, d.lastLen = lastPC, lastLen
+	d.prevSeq, d.prevEnd = prevSeq, prevEnd
+	d.sum.Records += n
+	d.sum.ByKind[KindEntry] += entries
+	d.sum.ByKind[KindReturn] += n - entries
+	d.sum.RecordWords += words
+	d.sum.MaxRecordWords = maxWords
+	return n
 }
 
 // accept books the record just filled in.
