@@ -13,10 +13,11 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kcovdf/kcovdf/abi"
 )
 
 // Source tarball of the kernel the lab builds, from the Debian package
@@ -657,27 +658,14 @@ func (fix LayoutFixups) apply(line string) string {
 // symbol whose name occurs once (a static function defined in two files
 // has no single address by name alone).
 func TextSymbols(r io.Reader) (map[string]uint64, error) {
+	syms, err := abi.ReadSymbols(r, "System.map")
 	addrs := map[string]uint64{}
-	count := map[string]int{}
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) != 3 || !strings.ContainsAny(f[1], "tTwW") || len(f[1]) != 1 {
-			continue
-		}
-		addr, err := strconv.ParseUint(f[0], 16, 64)
-		if err != nil {
-			continue
-		}
-		count[f[2]]++
-		addrs[f[2]] = addr
-	}
-	for name, c := range count {
-		if c > 1 {
-			delete(addrs, name)
+	for name, list := range syms {
+		if len(list) == 1 {
+			addrs[name] = list[0].Addr
 		}
 	}
-	return addrs, sc.Err()
+	return addrs, err
 }
 
 // patchedFiles lists the files a patch changes (its "+++ b/..." lines).

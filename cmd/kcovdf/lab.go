@@ -106,6 +106,15 @@ func (f *labFlags) addMachineFlags(c *cobra.Command, timeout time.Duration) {
 	c.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "also copy the serial console to stderr")
 }
 
+// outDir is the host directory shared with the guest: --out, else the
+// current directory.
+func (f *labFlags) outDir() (string, error) {
+	if f.out != "" {
+		return f.out, nil
+	}
+	return os.Getwd()
+}
+
 // machine builds (or finds) the kernel and initramfs for run/boot/shell.
 func (f *labFlags) machine(ctx context.Context) (*lab.Lab, lab.Machine, error) {
 	l, err := f.lab()
@@ -153,11 +162,9 @@ console (BUG:, KASAN, WARNING:, lockdep, panics) make run fail.`,
 			if err != nil {
 				return err
 			}
-			out := f.out
-			if out == "" {
-				if out, err = os.Getwd(); err != nil {
-					return err
-				}
+			out, err := f.outDir()
+			if err != nil {
+				return err
 			}
 			opts := lab.RunOptions{Args: args, Dir: out, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(),
 				Timeout: f.timeout, SerialLog: f.serial}
@@ -228,11 +235,9 @@ func newLabShellCommand(f *labFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out := f.out
-			if out == "" {
-				if out, err = os.Getwd(); err != nil {
-					return err
-				}
+			out, err := f.outDir()
+			if err != nil {
+				return err
 			}
 			res, err := l.Shell(ctx, m, lab.RunOptions{Dir: out, SerialLog: f.serial, Timeout: f.timeout})
 			if err != nil {

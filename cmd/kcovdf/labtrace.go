@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -39,11 +38,9 @@ that the trace decodes exactly with them.`,
 			if err != nil {
 				return err
 			}
-			out := f.out
-			if out == "" {
-				if out, err = os.Getwd(); err != nil {
-					return err
-				}
+			out, err := f.outDir()
+			if err != nil {
+				return err
 			}
 			if strings.Contains(output, "/") {
 				return fmt.Errorf("lab trace: -o takes a file name in --out, not a path: %q", output)
