@@ -180,7 +180,7 @@ console (BUG:, KASAN, WARNING:, lockdep, panics) make run fail.`,
 			}
 			if res.ExitCode != 0 {
 				// The guest command's own status, as a shell would.
-				os.Exit(res.ExitCode)
+				return exitCodeError{res.ExitCode}
 			}
 			return nil
 		},
@@ -214,7 +214,7 @@ func newLabBootCommand(f *labFlags) *cobra.Command {
 			}
 			if res.ExitCode != 0 {
 				// The guest command's own status, as a shell would.
-				os.Exit(res.ExitCode)
+				return exitCodeError{res.ExitCode}
 			}
 			return nil
 		},

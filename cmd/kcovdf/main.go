@@ -32,6 +32,12 @@ and builds a lab that boots a real instrumented kernel under QEMU.`,
 	return root
 }
 
+// exitCodeError makes kcovdf exit with the status of a command it ran
+// (record, lab run, lab trace), as a shell would.
+type exitCodeError struct{ code int }
+
+func (e exitCodeError) Error() string { return fmt.Sprintf("command exited with status %d", e.code) }
+
 func main() {
 	// In the child of "kcovdf record": enable tracing and exec the command.
 	device.ExecTracedChild()

@@ -13,11 +13,6 @@ import (
 
 func init() { subcommands = append(subcommands, newRecordCommand) }
 
-// exitCodeError makes kcovdf exit with the traced command's status.
-type exitCodeError struct{ code int }
-
-func (e exitCodeError) Error() string { return fmt.Sprintf("command exited with status %d", e.code) }
-
 func newRecordCommand() *cobra.Command {
 	var out, path string
 	var words int
