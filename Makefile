@@ -32,8 +32,7 @@ e2e:
 demo: build
 	./kcovdf lab trace -o demo.kdf -- cat /etc/passwd
 	./kcovdf lab build >demo.kernel
-	./kcovdf stats --top 15 --layout "$$(awk '$$1=="layout"{print $$2}' demo.kernel)" \
-		--symbols "$$(awk '$$1=="vmlinux"{print $$2}' demo.kernel)" demo.kdf
+	./kcovdf stats --top 15 --layout "$$(awk '$$1=="vmlinux"{print $$2}' demo.kernel)" demo.kdf
 
 bench:
 	$(GO) test -run '^$$' -bench . -count 5 ./abi

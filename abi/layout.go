@@ -15,29 +15,45 @@ import (
 )
 
 // Field is one (offset, size) pair of a field table, with its member name.
+// A bitfield is read widened to the bytes that hold it; BitOff and Bits say
+// where its bits are in the value read (least significant bit first).
 type Field struct {
-	Name string `json:"name,omitempty"`
-	Off  uint64 `json:"off"`
-	Size uint64 `json:"size"`
+	Name   string `json:"name,omitempty"`
+	Off    uint64 `json:"off"`
+	Size   uint64 `json:"size"`
+	BitOff uint64 `json:"bit_off,omitempty"`
+	Bits   uint64 `json:"bits,omitempty"`
+}
+
+// Value extracts the field from the word the kernel recorded for it: the
+// bitfield's bits for a bitfield, else the word itself.
+func (f *Field) Value(w uint64) uint64 {
+	if f.Bits == 0 || f.Bits >= 64 {
+		return w
+	}
+	return (w >> f.BitOff) & (1<<f.Bits - 1)
 }
 
 // ArgShape is one entry call a function emits (docs/layout.md).
 type ArgShape struct {
-	Idx    int     `json:"idx"`
-	Size   int     `json:"size"`
-	Marker bool    `json:"marker,omitempty"`
-	Name   string  `json:"name,omitempty"`
-	Type   string  `json:"type,omitempty"`
-	Struct string  `json:"struct,omitempty"`
-	Fields []Field `json:"fields"`
+	Idx  int `json:"idx"`
+	Size int `json:"size"`
+	// Clamped: Size is above 255, and the record's size field says 255.
+	Clamped bool    `json:"clamped,omitempty"`
+	Marker  bool    `json:"marker,omitempty"`
+	Name    string  `json:"name,omitempty"`
+	Type    string  `json:"type,omitempty"`
+	Struct  string  `json:"struct,omitempty"`
+	Fields  []Field `json:"fields"`
 }
 
 // RetShape is the shape of a function's return record.
 type RetShape struct {
-	Size   int     `json:"size"`
-	Type   string  `json:"type,omitempty"`
-	Struct string  `json:"struct,omitempty"`
-	Fields []Field `json:"fields"`
+	Size    int     `json:"size"`
+	Clamped bool    `json:"clamped,omitempty"`
+	Type    string  `json:"type,omitempty"`
+	Struct  string  `json:"struct,omitempty"`
+	Fields  []Field `json:"fields"`
 }
 
 // FuncShape is one line of a layout file: the records one instrumented
@@ -45,10 +61,22 @@ type RetShape struct {
 type FuncShape struct {
 	Func   string     `json:"func"`
 	File   string     `json:"file,omitempty"`
+	Line   int        `json:"line,omitempty"`
 	Static bool       `json:"static,omitempty"`
 	PC     string     `json:"pc,omitempty"`
 	Args   []ArgShape `json:"args"`
-	Ret    *RetShape  `json:"ret,omitempty"`
+	// Skipped lists the parameters the compiler could not record exactly
+	// (optimised out, or only partly kept), with the reason.
+	Skipped []SkippedParam `json:"skipped,omitempty"`
+	Ret     *RetShape      `json:"ret,omitempty"`
+}
+
+// SkippedParam is a parameter that has no entry record.
+type SkippedParam struct {
+	Idx  int    `json:"idx"`
+	Name string `json:"name,omitempty"`
+	Type string `json:"type,omitempty"`
+	Why  string `json:"why,omitempty"`
 }
 
 // Addr parses the optional pc; ok is false when the line has none.
@@ -104,13 +132,19 @@ func ReadLayout(r io.Reader, name string) (*Layout, error) {
 	return l, nil
 }
 
-// LoadLayout reads a layout file from disk.
+// LoadLayout reads a layout from disk: a JSON Lines file, or an ELF image
+// (vmlinux) whose .kcovdf_layout section binds each shape to its function's
+// address.
 func LoadLayout(path string) (*Layout, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	var magic [4]byte
+	if n, _ := f.ReadAt(magic[:], 0); n == 4 && string(magic[:]) == elf.ELFMAG {
+		return ReadLayoutELF(f, path)
+	}
 	return ReadLayout(f, path)
 }
 

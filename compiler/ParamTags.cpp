@@ -23,6 +23,7 @@
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/ADT/SmallSet.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/BinaryFormat/Dwarf.h"
 #include "llvm/IR/DebugProgramInstruction.h"
 #include "llvm/IR/IntrinsicInst.h"
 #include "llvm/Support/raw_ostream.h"
@@ -241,6 +242,9 @@ bool overlapping(ArrayRef<Piece> Pieces) {
 struct Declared {
   const DILocalVariable *Var;
   Value *Storage;
+  // The storage holds the address of the value (DW_OP_deref): clang keeps
+  // an indirectly passed argument's pointer in a slot at -O0.
+  bool Deref = false;
 };
 
 SmallVector<Declared, 8> declarations(Function &F, const DISubprogram *SP,
@@ -251,11 +255,13 @@ SmallVector<Declared, 8> declarations(Function &F, const DISubprogram *SP,
                    const DebugLoc &Loc, Value *Storage) {
     if (Storage)
       Variables.insert(Storage->stripPointerCasts());
+    bool Deref = Expr->getNumElements() == 1 &&
+                 Expr->getElement(0) == dwarf::DW_OP_deref;
     if (!Var || !Var->getArg() || Var->getScope() != SP ||
         (Loc && Loc->getInlinedAt()) || !Storage ||
-        Expr->getNumElements() != 0 || !Seen.insert(Var).second)
+        (Expr->getNumElements() != 0 && !Deref) || !Seen.insert(Var).second)
       return;
-    Out.push_back({Var, Storage});
+    Out.push_back({Var, Storage, Deref});
   };
   for (Instruction &I : F.getEntryBlock()) {
     for (DbgVariableRecord &DVR : filterDbgVars(I.getDbgRecordRange())) {
@@ -315,6 +321,20 @@ void tagFunction(Function &F, const DISubprogram *SP, FieldTables &Tables,
     }
     auto *X = dyn_cast<AllocaInst>(D.Storage);
     SmallVector<Piece, 4> Pieces;
+    if (D.Deref) {
+      // The slot must hold exactly one pointer argument, the value's address.
+      if (X && X->getParent() == End->getParent() &&
+          Reader.collect(X, End, 0, Pieces) && Pieces.size() == 1 &&
+          Pieces[0].Offset == 0 &&
+          Pieces[0].Arg->getType()->isPointerTy() &&
+          !Pieces[0].Arg->hasStructRetAttr()) {
+        ParamTag T;
+        T.Idx = Idx;
+        T.Indirect = true;
+        Add(Pieces[0].Arg, T);
+      }
+      continue;
+    }
     if (!X || X->getParent() != End->getParent() ||
         !Reader.collect(X, End, 0, Pieces) || Pieces.empty() ||
         overlapping(Pieces) || !covered(Pieces, S))

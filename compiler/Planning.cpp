@@ -200,8 +200,17 @@ bool hasUndefinedPart(Value *V, unsigned Depth = 0) {
       }
       break;
     }
-    if (isa<UndefValue>(Cur))
-      return !all_of(Set, [](bool B) { return B; });
+    // The elements no insertion set come from the base.
+    if (auto *C = dyn_cast<Constant>(Cur)) {
+      for (unsigned I = 0; I < N; ++I) {
+        if (Set[I])
+          continue;
+        Constant *E = C->getAggregateElement(I);
+        if (!E || hasUndefinedPart(E, Depth + 1))
+          return true;
+      }
+      return false;
+    }
     return hasUndefinedPart(Cur, Depth + 1);
   }
   return false;

@@ -5,8 +5,10 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"debug/elf"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,29 +85,35 @@ func record(t *testing.T, opts lab.KernelOptions, script string) {
 }
 
 // checkCatTrace decodes the trace of "cat /etc/passwd" exactly with the
-// build's layout and vmlinux, and finds the open of the file: AT_FDCWD,
+// layout records the vmlinux itself carries (each bound to its function's
+// address, no name matching), and finds the open of the file: AT_FDCWD,
 // flags O_RDONLY|O_LARGEFILE, mode 0, and a return value of fd 3.
 func checkCatTrace(t *testing.T, path string, k *lab.Kernel) {
 	tr, err := abi.LoadTrace(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	layout, err := abi.LoadLayout(k.Layout)
+	layout, err := abi.LoadLayout(k.Vmlinux)
 	if err != nil {
 		t.Fatal(err)
 	}
-	syms, err := abi.LoadSymbols(k.Vmlinux)
-	if err != nil {
-		t.Fatal(err)
-	}
-	layout.Bind(syms)
+	checkLayoutBinding(t, layout, k.Vmlinux)
 	slide, _ := tr.Meta.Slide()
-	table, _ := abi.TableFromLayout(layout, slide)
-	open := syms["do_sys_openat2"]
-	if len(open) != 1 {
-		t.Fatalf("do_sys_openat2 symbols: %v", open)
+	table, errs := abi.TableFromLayout(layout, slide)
+	if len(errs) > 0 {
+		t.Fatalf("layout records conflict: %v", errs)
 	}
-	openPC := open[0].Addr + slide
+	var openPC uint64
+	for _, f := range layout.Lookup("do_sys_openat2") {
+		pc, _, _ := f.Addr()
+		if openPC != 0 {
+			t.Fatalf("two layout records for do_sys_openat2")
+		}
+		openPC = pc + slide
+	}
+	if openPC == 0 {
+		t.Fatal("no layout record for do_sys_openat2")
+	}
 	d := abi.NewDecoder(tr.Words, abi.Options{Format: abi.FormatV1, Table: table, BufferWords: tr.Meta.BufferWords})
 	var args [3][]uint64
 	var ret []uint64
@@ -137,4 +145,46 @@ func checkCatTrace(t *testing.T, path string, k *lab.Kernel) {
 	if args[0][0] != atFDCWD || len(args[2]) != 3 || args[2][0] != 0x8000 || args[2][1] != 0 || ret == nil || ret[0] != 3 {
 		t.Fatalf("do_sys_openat2(dfd %#x, how %#x) = %#x, want (AT_FDCWD, {flags 0x8000 (O_RDONLY|O_LARGEFILE), mode 0, resolve 0}) = 3", args[0], args[2], ret)
 	}
+}
+
+// checkLayoutBinding checks the vmlinux's layout records against its symbol
+// table: every record sits at the address of a function of its name, and
+// static functions that share a name (the kernel's two type_show) each have
+// their own record at their own address.
+func checkLayoutBinding(t *testing.T, l *abi.Layout, vmlinux string) {
+	f, err := elf.Open(vmlinux)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[uint64][]string{}
+	for _, s := range syms {
+		if elf.ST_TYPE(s.Info) == elf.STT_FUNC {
+			names[s.Value] = append(names[s.Value], s.Name)
+		}
+	}
+	bad := 0
+	l.Addresses(func(pc uint64, fn *abi.FuncShape) {
+		if !slices.Contains(names[pc], fn.Func) {
+			if bad++; bad <= 5 {
+				t.Errorf("layout record of %s at %#x: the symbols there are %v", fn.Func, pc, names[pc])
+			}
+		}
+	})
+	if len(l.Funcs) < 1000 || bad > 0 {
+		t.Fatalf("%d layout records, %d not at a function of their name", len(l.Funcs), bad)
+	}
+	pcs := map[uint64]bool{}
+	for _, fn := range l.Lookup("type_show") {
+		pc, _, _ := fn.Addr()
+		pcs[pc] = true
+	}
+	if len(pcs) != 2 {
+		t.Errorf("type_show: %d distinct layout addresses, want the two static functions", len(pcs))
+	}
+	t.Logf("layout: %d records bound by address", len(l.Funcs))
 }

@@ -17,7 +17,7 @@ type inputFlags struct {
 
 func (f *inputFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.format, "format", "auto", "record layout: v1, v2, v3 or auto (from the trace file, else from the first header)")
-	cmd.Flags().StringVar(&f.layout, "layout", "", "layout file (JSON Lines of field tables, as the compiler plugin dumps them) for exact v1 decoding")
+	cmd.Flags().StringVar(&f.layout, "layout", "", "layout for exact v1 decoding: the traced kernel's vmlinux (its .kcovdf_layout records), or a JSON Lines dump of the compiler plugin")
 	cmd.Flags().StringVar(&f.symbols, "symbols", "", "System.map or /proc/kallsyms, to give addresses to layout functions that have none")
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -29,7 +30,7 @@ leaves the trace file in --out (default: the current directory). It prints
 where the trace, the matching vmlinux and the build's layout are, and checks
 that the trace decodes exactly with them.`,
 		Example: `  kcovdf lab trace -- cat /etc/passwd
-  kcovdf decode --layout LAYOUT --symbols VMLINUX trace.kdf`,
+  kcovdf decode --layout VMLINUX trace.kdf`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext(cmd.Context())
@@ -58,7 +59,12 @@ that the trace decodes exactly with them.`,
 			if err != nil {
 				return fmt.Errorf("lab trace: the guest left no readable trace (command status %d): %v", res.ExitCode, err)
 			}
-			in := inputFlags{layout: m.Kernel.Layout, symbols: m.Kernel.Vmlinux}
+			// The vmlinux binds every layout to its function's address;
+			// kernels built before the plugin did are bound by name.
+			in := inputFlags{layout: m.Kernel.Vmlinux}
+			if _, err := abi.LoadLayout(m.Kernel.Vmlinux); errors.Is(err, abi.ErrNoLayoutSection) {
+				in = inputFlags{layout: m.Kernel.Layout, symbols: m.Kernel.Vmlinux}
+			}
 			table, _, notes, err := in.table(&tr.Meta)
 			if err != nil {
 				return err
@@ -70,7 +76,11 @@ that the trace decodes exactly with them.`,
 			w := tabwriter.NewWriter(cmd.ErrOrStderr(), 0, 4, 2, ' ', 0)
 			fmt.Fprintf(w, "trace\t%s\nvmlinux\t%s\nlayout\t%s\n", path, m.Kernel.Vmlinux, m.Kernel.Layout)
 			fmt.Fprintf(w, "records\t%d in %d words, %d unattributed; command status %d\n", s.Records, s.Count, s.Unattributed, res.ExitCode)
-			fmt.Fprintf(w, "decode\tkcovdf decode --layout %s --symbols %s %s\n", m.Kernel.Layout, m.Kernel.Vmlinux, path)
+			if in.symbols != "" {
+				fmt.Fprintf(w, "decode\tkcovdf decode --layout %s --symbols %s %s\n", in.layout, in.symbols, path)
+			} else {
+				fmt.Fprintf(w, "decode\tkcovdf decode --layout %s %s\n", in.layout, path)
+			}
 			w.Flush()
 			for _, n := range notes {
 				fmt.Fprintln(cmd.ErrOrStderr(), "note:", n)

@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Checks a layout dump (docs/layout.md) against a recorded trace.
 
-usage: check_layout.py LAYOUT_DIR TRACE NM_OUTPUT EXCLUDED_NAME...
+usage: check_layout.py LAYOUT_DIR SECTION TRACE EXCLUDED_NAME...
 
-Every line must parse as JSON with the documented keys, and for every
-distinct call the instrumented binary made, the layout entry of its function
-must give the same arg_size/ret_size and as many fields as num_fields.
+Every line must parse as JSON with the documented keys. SECTION is the
+linked binary's .kcovdf_layout section (llvm-objcopy --dump-section): its
+records bind each layout to a function address. For every distinct call the
+instrumented binary made, the record at the call's pc must give the same
+arg_size/ret_size and as many fields as num_fields, and every record must be
+a line of the dump.
 """
 import json
 import os
+import struct
 import sys
 
 passed = failed = 0
@@ -36,8 +40,30 @@ def shape(rec):
             ret and (ret["size"], len(ret["fields"])))
 
 
+def read_section(path):
+    """pc -> layout record, from the .kcovdf_layout records."""
+    data = open(path, "rb").read()
+    out = {}
+    off = 0
+    while off + 16 <= len(data):
+        pc, n, ver = struct.unpack_from("<QII", data, off)
+        if pc == 0 and n == 0 and ver == 0:
+            off += 8
+            continue
+        check(ver == 1 and n > 0, "section record at %#x: version %d length %d"
+              % (off, ver, n))
+        text = data[off + 16:off + 16 + n]
+        off += 16 + (n + 7) // 8 * 8
+        rec = json.loads(text)
+        check(pc not in out, "two records at pc %#x" % pc)
+        out[pc] = rec
+    check(off == len(data) or not data[off:].strip(b"\0"),
+          "section ends with a torn record")
+    return out
+
+
 def main():
-    layout_dir, trace_path, nm_path = sys.argv[1:4]
+    layout_dir, section_path, trace_path = sys.argv[1:4]
     excluded = sys.argv[4:]
     layout = {}
     names = sorted(os.listdir(layout_dir))
@@ -75,12 +101,13 @@ def main():
                       % (where, rec.get("func")))
                 layout[rec.get("func")] = rec
 
-    symbols = {}
-    with open(nm_path) as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) == 3 and parts[1] in "tTwW":
-                symbols[int(parts[0], 16)] = parts[2]
+    by_pc = read_section(section_path)
+    dumped = set(json.dumps(r, sort_keys=True) for r in layout.values())
+    for pc, rec in by_pc.items():
+        check(json.dumps(rec, sort_keys=True) in dumped or
+              rec.get("func") in layout,
+              "section record of %s at %#x is not in the dump"
+              % (rec.get("func"), pc))
 
     seen = set()
     with open(trace_path) as f:
@@ -90,12 +117,12 @@ def main():
             if key in seen:
                 continue
             seen.add(key)
-            func = symbols.get(key[1])
-            rec = layout.get(func)
-            if not func or not rec:
-                check(False, "call %s from %s has no layout"
-                      % (line.strip(), func))
+            rec = by_pc.get(key[1])
+            if not rec:
+                check(False, "call %s has no layout record at its pc"
+                      % line.strip())
                 continue
+            func = rec["func"]
             if kind == "E":
                 args = [a for a in rec["args"] if a["idx"] == key[2]]
                 check(len(args) == 1 and args[0]["size"] == key[3]

@@ -14,8 +14,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 BINDIR=$(dirname "$(command -v "$CC")")
 OBJDUMP=$BINDIR/llvm-objdump
 [ -x "$OBJDUMP" ] || OBJDUMP=llvm-objdump-19
-NM=$BINDIR/llvm-nm
-[ -x "$NM" ] || NM=llvm-nm-19
+OBJCOPY=$BINDIR/llvm-objcopy
+[ -x "$OBJCOPY" ] || OBJCOPY=llvm-objcopy-19
 
 PASSED=0
 FAILED=0
@@ -74,8 +74,9 @@ for opt in ${OPT_LEVELS:-O0 O2 Os}; do
 	[ $rc -eq 0 ] || fail "$opt: cases exited with $rc"
 
 	# Layout dump against the trace.
-	"$NM" "$d/cases" >"$d/cases.nm"
-	python3 "$HERE/check_layout.py" "$d/layout" "$d/trace.txt" "$d/cases.nm" \
+	"$OBJCOPY" --dump-section .kcovdf_layout="$d/cases.layout" "$d/cases" \
+		/dev/null
+	python3 "$HERE/check_layout.py" "$d/layout" "$d/cases.layout" "$d/trace.txt" \
 		ex_nocov ex_nosan ex_noinstr ex_naked ex_variadic nodebug_fn \
 		>"$d/layout.out" 2>&1
 	grep '^FAIL' "$d/layout.out"
