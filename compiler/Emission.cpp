@@ -95,9 +95,12 @@ Value *Emitter::valuePointer(IRBuilder<> &B, const TracePlan &Plan,
   // base keeps the slot's contents deterministic.
   B.CreateAlignedStore(ConstantInt::get(Type::getInt128Ty(Ctx), 0), Slot,
                        SlotAlign);
-  for (unsigned I = 0; I < Plan.Vals.size(); ++I)
-    B.CreateStore(Plan.Vals[I], B.CreateConstInBoundsGEP1_64(
-                                    B.getInt8Ty(), Slot, Plan.Offsets[I]));
+  for (unsigned I = 0; I < Plan.Vals.size(); ++I) {
+    Value *At = Slot;
+    if (Plan.Offsets[I])
+      At = B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), Slot, Plan.Offsets[I]);
+    B.CreateStore(Plan.Vals[I], At);
+  }
   return Slot;
 }
 

@@ -86,14 +86,19 @@ AllocaInst *allocaBase(Value *Ptr, const DataLayout &DL, int64_t &Off) {
   return dyn_cast<AllocaInst>(Base);
 }
 
-// The argument a prologue store writes: the argument itself, or a _Bool
-// argument widened to its in-memory byte.
-Argument *storedArgument(Value *V) {
+// The argument a prologue store writes: the argument itself, a _Bool
+// argument widened to its in-memory byte, or on a little-endian target the
+// low bytes of a wider one (a 3-byte struct coerced to i64), which are the
+// first bytes of the argument stored whole.
+Argument *storedArgument(Value *V, const DataLayout &DL) {
   if (auto *A = dyn_cast<Argument>(V))
     return A;
   if (auto *Z = dyn_cast<ZExtInst>(V))
     if (Z->getSrcTy()->isIntegerTy(1))
       return dyn_cast<Argument>(Z->getOperand(0));
+  if (auto *T = dyn_cast<TruncInst>(V))
+    if (DL.isLittleEndian() && !T->getDestTy()->isIntegerTy(1))
+      return dyn_cast<Argument>(T->getOperand(0));
   return nullptr;
 }
 
@@ -133,14 +138,12 @@ bool PrologueReader::fromTemporary(Value *SrcPtr, Instruction *At,
   SmallVector<Piece, 4> Inner;
   if (!collect(Y, At, 0, Inner, Depth + 1))
     return false;
-  for (const Piece &P : Inner) {
-    if (P.Offset + P.Size <= Bytes) {
-      Out.push_back({P.Arg, P.Offset + Shift, P.Size});
-      continue;
-    }
+  // A piece the copy cuts short (a 3-byte struct coerced to i64) still
+  // lands whole in the slot: the bytes past the copy are never read, as
+  // the fields and scalars read lie within the parameter.
+  for (const Piece &P : Inner)
     if (P.Offset < Bytes)
-      return false; // only part of the argument is copied
-  }
+      Out.push_back({P.Arg, P.Offset + Shift, P.Size});
   return true;
 }
 
@@ -163,7 +166,7 @@ bool PrologueReader::collect(AllocaInst *X, Instruction *Limit, uint64_t Shift,
         return false;
       Value *V = S->getValueOperand();
       uint64_t Size = DL.getTypeStoreSize(V->getType());
-      if (Argument *A = storedArgument(V)) {
+      if (Argument *A = storedArgument(V, DL)) {
         Out.push_back({A, Shift + Off, DL.getTypeStoreSize(A->getType())});
         continue;
       }

@@ -135,7 +135,7 @@ std::optional<TracePlan> planParam(Function &F, unsigned Idx, const Shape &S,
       Plan.Vals.push_back(Mine.front().second);
       return Plan;
     }
-    if (Single && !fitsClass(T0, S.Class)) {
+    if (Single && T0->isSingleValueType() && !fitsClass(T0, S.Class)) {
       Why = SkipReason::Mismatch;
       return std::nullopt;
     }

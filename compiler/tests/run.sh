@@ -5,7 +5,7 @@
 # Prints "N passed, N failed" last; exits non-zero on any failure.
 #
 # Environment: CC (clang-19), PLUGIN (the .so), OUT (scratch directory),
-# OPT_LEVELS (default "O0 O2 Os").
+# OPT_LEVELS (default "O0 O1 O2 O3 Os").
 set -u
 : "${CC:=clang-19}"
 : "${PLUGIN:?PLUGIN must name kcovdf-dataflow.so}"
@@ -14,6 +14,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 BINDIR=$(dirname "$(command -v "$CC")")
 OBJDUMP=$BINDIR/llvm-objdump
 [ -x "$OBJDUMP" ] || OBJDUMP=llvm-objdump-19
+FILECHECK=$BINDIR/FileCheck
+[ -x "$FILECHECK" ] || FILECHECK=FileCheck-19
 OBJCOPY=$BINDIR/llvm-objcopy
 [ -x "$OBJCOPY" ] || OBJCOPY=llvm-objcopy-19
 
@@ -51,13 +53,14 @@ build() {
 		{ cat "$d/$name.stats"; return 1; }
 }
 
-for opt in ${OPT_LEVELS:-O0 O2 Os}; do
+for opt in ${OPT_LEVELS:-O0 O1 O2 O3 Os}; do
 	d=$OUT/$opt
 	rm -rf "$d"
 	mkdir -p "$d/layout"
 	cflags="-$opt -fsanitize-coverage=trace-pc -fno-pic -Wall"
 	if ! $CC -O2 -Wall -c "$HERE/runtime.c" -o "$d/runtime.o" ||
 	   ! build cases -g || ! build weak_override -g || ! build nodebug ||
+	   ! build lineonly -gline-tables-only ||
 	   ! $CC -no-pie -o "$d/cases" "$d/cases.o" "$d/weak_override.o" \
 		"$d/nodebug.o" "$d/runtime.o"; then
 		fail "$opt: build"
@@ -82,11 +85,27 @@ for opt in ${OPT_LEVELS:-O0 O2 Os}; do
 	grep '^FAIL' "$d/layout.out"
 	tally "$d/layout.out" "$opt layout"
 
-	# Functions without debug info are skipped and counted.
-	if grep -q 'instrumented 0, .*no debug info 1)' "$d/nodebug.stats"; then
+	# Functions without debug info, or with line tables only (no types),
+	# are skipped and counted, and leave no layout record.
+	for u in nodebug lineonly; do
+		if grep -q 'instrumented 0, .*no debug info 1); args 0 .*rets 0 ' \
+			"$d/$u.stats" &&
+		   ! "$OBJDUMP" -h "$d/$u.o" | grep -q kcovdf_layout; then
+			pass
+		else
+			fail "$opt: $u.c stats: $(cat "$d/$u.stats")"
+		fi
+	done
+
+	# The stats line of the test module, asserted whole.
+	want=$(sed -n "s/^$opt: //p" "$HERE/cases.stats")
+	got=$(grep -o 'functions .*' "$d/cases.stats")
+	if [ -z "$want" ]; then
+		fail "$opt: tests/cases.stats has no line for $opt"
+	elif [ "$got" = "$want" ]; then
 		pass
 	else
-		fail "$opt: nodebug.c stats: $(cat "$d/nodebug.stats")"
+		fail "$opt: stats changed: got '$got', want '$want'"
 	fi
 
 	# The weak definition names itself through a local symbol, never
@@ -106,6 +125,60 @@ for opt in ${OPT_LEVELS:-O0 O2 Os}; do
 		pass
 	else
 		fail "$opt: strong function pc reference not found"
+	fi
+done
+
+# Another target: aarch64 lowers parameters differently (HFAs, [2 x i64],
+# structs above 16 bytes by reference). Its values must be exact too; run
+# under qemu-user when the cross libc and qemu-aarch64 are installed.
+XTARGET=aarch64-linux-gnu
+if command -v qemu-aarch64 >/dev/null &&
+   [ -d /usr/aarch64-linux-gnu/lib ]; then
+	for opt in ${OPT_LEVELS:-O0 O1 O2 O3 Os}; do
+		d=$OUT/$XTARGET-$opt
+		rm -rf "$d"
+		mkdir -p "$d/layout"
+		cflags="--target=$XTARGET -$opt -fsanitize-coverage=trace-pc -Wall"
+		if ! $CC --target=$XTARGET -O2 -c "$HERE/runtime.c" \
+			-o "$d/runtime.o" ||
+		   ! build cases -g || ! build weak_override -g ||
+		   ! build nodebug ||
+		   ! $CC --target=$XTARGET -fuse-ld=lld -static -o "$d/cases" \
+			"$d/cases.o" "$d/weak_override.o" "$d/nodebug.o" \
+			"$d/runtime.o"; then
+			fail "$XTARGET $opt: build"
+			continue
+		fi
+		KCOVDF_TRACE_OUT=$d/trace.txt qemu-aarch64 "$d/cases" \
+			>"$d/cases.out" 2>&1
+		rc=$?
+		grep '^FAIL' "$d/cases.out"
+		tally "$d/cases.out" "$XTARGET $opt cases"
+		[ $rc -eq 0 ] || fail "$XTARGET $opt: cases exited with $rc"
+		"$OBJCOPY" --dump-section .kcovdf_layout="$d/cases.layout" \
+			"$d/cases" /dev/null
+		python3 "$HERE/check_layout.py" "$d/layout" "$d/cases.layout" \
+			"$d/trace.txt" ex_nocov ex_nosan ex_noinstr ex_naked \
+			ex_variadic nodebug_fn >"$d/layout.out" 2>&1
+		grep '^FAIL' "$d/layout.out"
+		tally "$d/layout.out" "$XTARGET $opt layout"
+	done
+else
+	echo "$XTARGET: skipped (needs qemu-user and libc6-dev-arm64-cross)"
+fi
+
+# IR-level checks of the emitted calls (FileCheck), one file each, with the
+# clang flags its "// FLAGS:" line gives.
+for f in "$HERE"/ir/*.c; do
+	flags=$(sed -n 's|^// FLAGS: ||p' "$f")
+	name=$(basename "$f" .c)
+	if $CC $flags -g -fsanitize-coverage=trace-pc $PLUGIN_FLAGS -S -emit-llvm \
+		-o "$OUT/ir-$name.ll" "$f" 2>"$OUT/ir-$name.err" &&
+	   "$FILECHECK" --input-file="$OUT/ir-$name.ll" "$f" \
+		>"$OUT/ir-$name.out" 2>&1; then
+		pass
+	else
+		fail "ir/$name.c: $(cat "$OUT/ir-$name.err" "$OUT/ir-$name.out" | head -20)"
 	fi
 done
 
