@@ -10,7 +10,8 @@
 #
 # Environment: PLUGIN (path of kcovdf-dataflow.so, needed by df and kasan),
 # SELECT (KCOV_DATAFLOW_SELECT for kasan), SRC_TAR (kernel source tarball),
-# JOBS (make -j, default 2).
+# JOBS (make -j, default 2), STATS=1 (the plugin's per-object counts in the
+# build log).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,6 +21,7 @@ SRC_TAR=${SRC_TAR:-/usr/src/linux-source-6.12.tar.xz}
 JOBS=${JOBS:-2}
 SELECT=${SELECT:-fs/ kernel/ mm/ lib/ ipc/ security/}
 PLUGIN=${PLUGIN:-}
+STATS=${STATS:-}
 
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
@@ -57,6 +59,9 @@ kasan)
 	exit 2
 	;;
 esac
+if [ -n "$STATS" ]; then
+	makevars="$makevars KCOV_DATAFLOW_STATS=1"
+fi
 if [ "$kind" != plain ] && [ ! -f "$PLUGIN" ]; then
 	echo "set PLUGIN to the kcovdf-dataflow.so pass plugin" >&2
 	exit 2
