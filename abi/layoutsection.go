@@ -45,8 +45,10 @@ func ParseLayoutSection(data []byte, order binary.ByteOrder, name string) ([]Fun
 		pc := order.Uint64(data[off:])
 		n := int(order.Uint32(data[off+8:]))
 		ver := order.Uint32(data[off+12:])
-		if pc == 0 && n == 0 && ver == 0 {
-			off += 8 // padding
+		if pc == 0 && ver != layoutRecordVersion {
+			// Zero padding between input sections: a record whose function
+			// was discarded also has pc 0, but a version.
+			off += 8
 			continue
 		}
 		if ver != layoutRecordVersion {
@@ -97,6 +99,9 @@ func ReadLayoutELF(r io.ReaderAt, name string) (*Layout, error) {
 		return nil, fmt.Errorf("%s: %s: %v", name, LayoutSection, err)
 	}
 	funcs, err := ParseLayoutSection(data, f.ByteOrder, name)
+	if err == nil && len(funcs) == 0 && f.Type == elf.ET_DYN && !allZero(data) {
+		return nil, fmt.Errorf("%s: a position-independent image: its layout pcs are dynamic relocations; link it with -no-pie", name)
+	}
 	l := &Layout{}
 	for _, fn := range funcs {
 		l.Add(fn)
