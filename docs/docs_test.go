@@ -108,7 +108,7 @@ func TestConstants(t *testing.T) {
 		{"records.md", fmt.Sprintf("clamped to %d", abi.MaxSize)},
 		{"records.md", fmt.Sprintf("top %s addresses", commas(abi.MaxErrno))},
 		{"records.md", fmt.Sprintf("`0x%X`", abi.BadAddr)},
-		{"records.md", fmt.Sprintf("type `0x%X` comparison, `0x%X` entry, `0x%X` return", uint8(abi.KindCompare), uint8(abi.KindEntry), uint8(abi.KindReturn))},
+		{"records.md", fmt.Sprintf("type `0x%X` entry, `0x%X` return, `0x%X` comparison", uint8(abi.KindEntry), uint8(abi.KindReturn), uint8(abi.KindCompare))},
 		{"tracefile.md", "`" + abi.TraceMagic + "`"},
 		{"tracefile.md", fmt.Sprintf("format version, u32: %d", abi.TraceVersion)},
 	} {
