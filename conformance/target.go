@@ -1,4 +1,4 @@
-// Package conformance checks a kcov dataflow device against SPEC §2–§5
+// Package conformance checks a kcov dataflow device against docs/device.md
 // with one table of cases that runs against the real device and against
 // the model alike: where they disagree, one of them has a bug.
 package conformance

@@ -1,7 +1,7 @@
 // Package model is an executable model of the kernel side of kcov
 // dataflow: the device's state machine with the errno of every call
-// (SPEC §2), and the record writer (SPEC §3) over a simulated kernel
-// address space with unmapped pages. It is the reference the decoder, the
+// (docs/device.md), and the record writer (docs/records.md) over a
+// simulated kernel address space with unmapped pages. It is the reference the decoder, the
 // conformance suite and `kcovdf sim` are checked against.
 package model
 
