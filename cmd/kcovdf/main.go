@@ -41,12 +41,12 @@ func (e exitCodeError) Error() string { return fmt.Sprintf("command exited with 
 func main() {
 	// In the child of "kcovdf record": enable tracing and exec the command.
 	device.ExecTracedChild()
-	if err := newRootCommand().Execute(); err != nil {
+	if cmd, err := newRootCommand().ExecuteC(); err != nil {
 		var code exitCodeError
 		if errors.As(err, &code) {
 			os.Exit(code.code)
 		}
-		fmt.Fprintln(os.Stderr, "kcovdf:", err)
+		fmt.Fprintln(os.Stderr, "kcovdf:", hint(cmd, err))
 		os.Exit(1)
 	}
 }
