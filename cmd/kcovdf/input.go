@@ -49,7 +49,7 @@ func (f *inputFlags) open(path string) (*input, error) {
 	in.trace = tr
 	format, err := abi.ParseFormat(f.format)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--format: %w", err)
 	}
 	if format == abi.FormatAuto && !tr.Raw {
 		if ff, err := abi.ParseFormat(tr.Meta.Format); err == nil {
