@@ -24,8 +24,8 @@ one thread and execs CMD on that same thread, so that every instrumented
 kernel function CMD reaches is recorded from its first instruction on. When
 CMD ends, the buffer goes to a trace file with the kernel release, the KASLR
 offset, the buffer's fill and the drop counter. kcovdf exits with CMD's status.`,
-		Example: `  kcovdf record -o cat.kdf -- cat /etc/hostname
-  kcovdf lab run -- kcovdf record -o cat.kdf -- cat /etc/hostname`,
+		Example: `  kcovdf record -o cat.kdf -- cat /etc/passwd
+  kcovdf lab run -- kcovdf record -o cat.kdf -- cat /etc/passwd`,
 		Args: argsCommand,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rec, err := device.RecordCommand(cmd.Context(), path, words, args, os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr())
