@@ -48,6 +48,7 @@ func (d *Device) fd() int { return int(d.f.Fd()) }
 // SizeReason says why a buffer size differs from the one requested.
 type SizeReason int
 
+// Why a size changed; the kernel maps whole pages and bounds the size.
 const (
 	SizeAsRequested SizeReason = iota
 	SizeRaised                 // below one page: mmap maps whole pages

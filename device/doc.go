@@ -15,5 +15,5 @@
 // ErrNoMemory with errors.Is, and unwrap to the errno itself.
 //
 // The device exists on Linux only; elsewhere the package holds just the
-// types shared with the host side (Latency).
+// types a host reads results with: Latency, OpError and the sentinels.
 package device
