@@ -12,6 +12,7 @@ import (
 
 	"github.com/kcovdf/kcovdf/internal/golden"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // The CLI's output, kept under testdata/golden/ and rewritten with
@@ -181,6 +182,40 @@ func TestUsageLines(t *testing.T) {
 			if n := strings.Count(u, "[flags]"); n > 1 || n == 1 && !strings.HasPrefix(u, c.CommandPath()+" [flags]") {
 				t.Errorf("usage line %q: want %q once, right after the name", u, "[flags]")
 			}
+		}
+		for _, s := range c.Commands() {
+			walk(s)
+		}
+	}
+	walk(newRootCommand())
+}
+
+// TestFlagConventions: one meaning and one default for each shared flag,
+// on every command, lab's included.
+func TestFlagConventions(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			where := c.CommandPath() + " --" + f.Name
+			switch {
+			case len(f.Name) == 1:
+				t.Errorf("%s: a one-letter long flag", where)
+			case f.Name == "output" && f.Shorthand != "o", f.Shorthand == "o" && f.Name != "output":
+				t.Errorf("%s: -o is --output, and --output is -o", where)
+			case f.Name == "words" && f.DefValue != fmt.Sprint(defaultWords):
+				t.Errorf("%s: default %s, want %d as everywhere", where, f.DefValue, defaultWords)
+			case f.Name == "symbols" && f.DefValue != "":
+				t.Errorf("%s: default %q, want none as everywhere", where, f.DefValue)
+			case f.Name == "format" && !strings.Contains(f.Usage, "of the input"):
+				t.Errorf("%s: --format is the input's record format only (%q)", where, f.Usage)
+			case f.Name == "json" && f.Value.Type() != "bool":
+				t.Errorf("%s: --json is a switch", where)
+			}
+		})
+		if !strings.HasPrefix(c.CommandPath(), "kcovdf lab") {
+			c.InheritedFlags().VisitAll(func(f *pflag.Flag) {
+				t.Errorf("%s: inherits --%s; lab's flags stay on lab", c.CommandPath(), f.Name)
+			})
 		}
 		for _, s := range c.Commands() {
 			walk(s)
