@@ -29,7 +29,7 @@ func iow(typ, nr, size uint32) uint32 { return ioc(iocWrite, typ, nr, size) }
 // The ioctl namespace of kcov dataflow.
 const ioctlType = 'd'
 
-// Ioctl numbers. v1 (SPEC §2) plus our drop counter, and v3's additions,
+// Ioctl numbers (docs/device.md). v1 plus our drop counter, and v3's additions,
 // which kcovdf knows by name so that it can explain them.
 var (
 	// IoctlInitTrace allocates the buffer: argument is its size in words.

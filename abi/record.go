@@ -144,7 +144,7 @@ func (r *Record) Append(b []byte) []byte {
 	return append(b, ']')
 }
 
-// Header and meta words of v1 (SPEC §3).
+// Header and meta words of v1 (docs/records.md).
 
 // V1Header builds a v1 header word.
 func V1Header(k Kind, seq uint32) uint64 { return uint64(k)<<28 | uint64(seq&SeqMask) }

@@ -57,7 +57,7 @@ func (s skipError) Is(err error) bool {
 func Run(tg Target, opt Options) ([]Result, error) {
 	f, err := tg.Open()
 	if err != nil {
-		return nil, fmt.Errorf("conformance: open %s: %v (is this a kernel with kcov dataflow? try \"kcovdf lab run -- kcovdf conformance\")", tg.Name(), err)
+		return nil, fmt.Errorf("conformance: open %s: %w", tg.Name(), err)
 	}
 	if t, err := tg.NewTask(); err == nil {
 		f.Close(t)

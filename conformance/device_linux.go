@@ -10,9 +10,9 @@ import (
 	"runtime"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/internal/rawdev"
 	"golang.org/x/sys/unix"
 )
 
@@ -28,7 +28,7 @@ func (d *Device) ClassicKcov() bool {
 }
 
 func (d *Device) Open() (File, error) {
-	fd, err := unix.Open(d.Path, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	fd, err := rawdev.Open(d.Path)
 	if err != nil {
 		return nil, err
 	}
@@ -129,25 +129,25 @@ func (t *thread) ClassicKcov() (int, error) {
 	var n int
 	var err error
 	t.run(func() {
-		fd, e := unix.Open("/sys/kernel/debug/kcov", unix.O_RDWR|unix.O_CLOEXEC, 0)
+		fd, e := rawdev.Open("/sys/kernel/debug/kcov")
 		if e != nil {
 			err = e
 			return
 		}
 		defer unix.Close(fd)
 		const words = 1 << 16
-		if e := ioctl(fd, kcovInitTrace, words); e != nil {
+		if e := rawdev.Ioctl(fd, kcovInitTrace, words); e != nil {
 			err = e
 			return
 		}
-		mem, e := unix.Mmap(fd, 0, words*8, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+		m, e := rawdev.Mmap(fd, 0, words*8, true)
 		if e != nil {
 			err = e
 			return
 		}
-		defer unix.Munmap(mem)
-		cover := wordsOf(mem)
-		if e := ioctl(fd, kcovEnable, kcovTracePC); e != nil {
+		defer m.Munmap()
+		cover := m.Words
+		if e := rawdev.Ioctl(fd, kcovEnable, kcovTracePC); e != nil {
 			err = e
 			return
 		}
@@ -158,7 +158,7 @@ func (t *thread) ClassicKcov() (int, error) {
 			unix.Close(f)
 		}
 		n = int(cover[0])
-		err = ioctl(fd, kcovDisable, 0)
+		err = rawdev.Ioctl(fd, kcovDisable, 0)
 	})
 	return n, err
 }
@@ -185,7 +185,7 @@ func (t *thread) Exit() {
 // many cases does not pile up mapped buffers.
 type devFile struct {
 	fd   int
-	maps [][]byte
+	maps []rawdev.Mapping
 }
 
 func (f *devFile) Ioctl(task Task, cmd uint32, arg uint64) (uint64, error) {
@@ -193,56 +193,29 @@ func (f *devFile) Ioctl(task Task, cmd uint32, arg uint64) (uint64, error) {
 	var err error
 	task.(*thread).run(func() {
 		if cmd == abi.IoctlGetDropped {
-			err = ioctlOut(f.fd, cmd, &out)
+			out, err = rawdev.Dropped(f.fd)
 			return
 		}
-		err = ioctl(f.fd, cmd, uintptr(arg))
+		err = rawdev.Ioctl(f.fd, cmd, uintptr(arg))
 	})
 	return out, err
 }
 
 func (f *devFile) Mmap(off, length uint64, shared bool) ([]uint64, error) {
-	flags := unix.MAP_PRIVATE
-	if shared {
-		flags = unix.MAP_SHARED
-	}
-	mem, err := unix.Mmap(f.fd, int64(off), int(length), unix.PROT_READ|unix.PROT_WRITE, flags)
+	m, err := rawdev.Mmap(f.fd, int64(off), int(length), shared)
 	if err != nil {
 		return nil, err
 	}
-	f.maps = append(f.maps, mem)
-	return wordsOf(mem), nil
+	f.maps = append(f.maps, m)
+	return m.Words, nil
 }
 
 func (f *devFile) Close(task Task) error {
 	var err error
 	task.(*thread).run(func() { err = unix.Close(f.fd) })
-	for _, m := range f.maps {
-		unix.Munmap(m)
+	for i := range f.maps {
+		f.maps[i].Munmap()
 	}
 	f.maps = nil
 	return err
-}
-
-func ioctl(fd int, cmd uint32, arg uintptr) error {
-	_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), uintptr(cmd), arg)
-	if e != 0 {
-		return e
-	}
-	return nil
-}
-
-func ioctlOut(fd int, cmd uint32, p *uint64) error {
-	_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), uintptr(cmd), uintptr(unsafe.Pointer(p)))
-	if e != 0 {
-		return e
-	}
-	return nil
-}
-
-func wordsOf(b []byte) []uint64 {
-	if len(b) < 8 {
-		return nil
-	}
-	return unsafe.Slice((*uint64)(unsafe.Pointer(&b[0])), len(b)/8)
 }

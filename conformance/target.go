@@ -1,6 +1,3 @@
-// Package conformance checks a kcov dataflow device against SPEC §2–§5
-// with one table of cases that runs against the real device and against
-// the model alike: where they disagree, one of them has a bug.
 package conformance
 
 // Target is a device under test.

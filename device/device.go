@@ -1,25 +1,15 @@
 //go:build linux
 
-// Package device is the client of /sys/kernel/debug/kcov_dataflow: it
-// allocates and maps a buffer, binds it to the calling thread, and takes
-// consistent snapshots of what the kernel wrote.
-//
-// Tracing is per kernel task, that is per OS thread. A goroutine moves
-// between threads whenever the Go scheduler likes, so Enable, the code to
-// trace and Disable must run on one goroutine locked to its thread with
-// runtime.LockOSThread; Collect does that. Goroutines the traced code
-// starts run on other threads and are not traced.
 package device
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
 	"sync/atomic"
 
 	"github.com/kcovdf/kcovdf/abi"
-	"golang.org/x/sys/unix"
+	"github.com/kcovdf/kcovdf/internal/rawdev"
 )
 
 // DefaultPath is where debugfs shows the device.
@@ -29,155 +19,145 @@ const DefaultPath = "/sys/kernel/debug/kcov_dataflow"
 // so a mappable buffer is a multiple of it.
 var wordsPerPage = os.Getpagesize() / 8
 
-// ErrNoDropCounter is returned by Dropped on kernels without the
-// KCOV_DF_GET_DROPPED extension.
-var ErrNoDropCounter = errors.New("this kernel has no drop counter (KCOV_DF_GET_DROPPED)")
-
 // Device is one open file description of the device, with at most one
 // buffer and one traced thread.
 type Device struct {
 	path string
 	f    *os.File
-	mem  []byte
-	area []uint64
+	m    rawdev.Mapping
 }
 
-// Open opens the device at path (DefaultPath when empty).
+// Open opens the device at path (DefaultPath when empty). Errors are
+// *OpError: errors.Is(err, ErrNoDevice) when the kernel lacks it.
 func Open(path string) (*Device, error) {
 	if path == "" {
 		path = DefaultPath
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	fd, err := rawdev.Open(path)
 	if err != nil {
-		return nil, explainOpen(path, err)
+		return nil, opError("open", path, 0, err)
 	}
-	return &Device{path: path, f: f}, nil
+	return &Device{path: path, f: os.NewFile(uintptr(fd), path)}, nil
 }
 
-func explainOpen(path string, err error) error {
-	switch {
-	case errors.Is(err, unix.ENOENT):
-		return fmt.Errorf("open %s: no such file (this kernel lacks kcov dataflow, or debugfs is not mounted: mount -t debugfs none /sys/kernel/debug; for a kernel that has it, try \"kcovdf lab run\")", path)
-	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
-		return fmt.Errorf("open %s: permission denied (the device is mode 0600: run as root)", path)
+// Path is the device file this Device opened.
+func (d *Device) Path() string { return d.path }
+
+func (d *Device) fd() int { return int(d.f.Fd()) }
+
+// SizeReason says why a buffer size differs from the one requested.
+type SizeReason int
+
+// Why a size changed; the kernel maps whole pages and bounds the size.
+const (
+	SizeAsRequested SizeReason = iota
+	SizeRaised                 // below one page: mmap maps whole pages
+	SizeRoundedUp              // not a whole number of pages
+	SizeCapped                 // above the kernel's maximum, abi.MaxWords
+)
+
+func (r SizeReason) String() string {
+	switch r {
+	case SizeAsRequested:
+		return "as requested"
+	case SizeRaised:
+		return "raised to one page"
+	case SizeRoundedUp:
+		return "rounded up to whole pages"
+	case SizeCapped:
+		return "lowered to the kernel's maximum"
 	}
-	return fmt.Errorf("open %s: %v", path, err)
+	return fmt.Sprintf("SizeReason(%d)", int(r))
 }
 
-// RoundWords returns the buffer size Init will ask for when given n, and
-// why it differs: the kernel maps whole pages only, and bounds the size.
-func RoundWords(n int) (int, string) {
+// Sizing is the buffer size Setup uses for a request, and why.
+type Sizing struct {
+	Requested int // words asked for
+	Words     int // words allocated and mapped
+	Reason    SizeReason
+}
+
+func (s Sizing) String() string {
+	if s.Reason == SizeAsRequested {
+		return fmt.Sprintf("%d words", s.Words)
+	}
+	return fmt.Sprintf("%d words, not %d: %v (a page holds %d words; the maximum is %d)", s.Words, s.Requested, s.Reason, wordsPerPage, abi.MaxWords)
+}
+
+// RoundWords returns the buffer size Setup will use when asked for n
+// words: the kernel maps whole pages only, and bounds the size.
+func RoundWords(n int) Sizing {
+	s := Sizing{Requested: n, Words: n}
 	switch {
 	case n < wordsPerPage:
-		return wordsPerPage, fmt.Sprintf("raised to %d words: mmap maps whole pages (%d words each)", wordsPerPage, wordsPerPage)
+		s.Words, s.Reason = wordsPerPage, SizeRaised
 	case n > abi.MaxWords:
-		return abi.MaxWords, fmt.Sprintf("lowered to the kernel's maximum of %d words (128 MiB)", abi.MaxWords)
+		s.Words, s.Reason = abi.MaxWords, SizeCapped
 	case n%wordsPerPage != 0:
-		r := (n + wordsPerPage - 1) / wordsPerPage * wordsPerPage
-		return r, fmt.Sprintf("rounded up to %d words: mmap maps whole pages (%d words each)", r, wordsPerPage)
+		s.Words, s.Reason = (n+wordsPerPage-1)/wordsPerPage*wordsPerPage, SizeRoundedUp
 	}
-	return n, ""
+	return s
 }
 
 // Setup allocates a buffer of about n words (see RoundWords) and maps it.
-// It returns the size used and the reason when it is not n.
-func (d *Device) Setup(n int) (int, string, error) {
-	words, why := RoundWords(n)
-	if err := d.ioctl(abi.IoctlInitTrace, uintptr(words)); err != nil {
-		switch {
-		case errors.Is(err, unix.EBUSY):
-			return 0, "", fmt.Errorf("%s: INIT_TRACE: this file already has a buffer (open the device again for another)", d.path)
-		case errors.Is(err, unix.EINVAL):
-			return 0, "", fmt.Errorf("%s: INIT_TRACE(%d): size outside %d..%d words", d.path, words, abi.MinWords, abi.MaxWords)
-		case errors.Is(err, unix.ENOMEM):
-			return 0, "", fmt.Errorf("%s: INIT_TRACE(%d): the kernel is out of memory for %d MiB (ask for fewer words)", d.path, words, words*8>>20)
-		}
-		return 0, "", fmt.Errorf("%s: INIT_TRACE(%d): %v", d.path, words, err)
+func (d *Device) Setup(n int) (Sizing, error) {
+	s := RoundWords(n)
+	if err := rawdev.Init(d.fd(), s.Words); err != nil {
+		return s, opError("INIT_TRACE", d.path, s.Words, err)
 	}
-	mem, err := unix.Mmap(int(d.f.Fd()), 0, words*8, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	m, err := rawdev.Mmap(d.fd(), 0, s.Words*8, true)
 	if err != nil {
-		return 0, "", fmt.Errorf("%s: mmap of %d words: %v (the buffer must be a whole number of pages, mapped shared at offset 0)", d.path, words, err)
+		return s, opError("mmap", d.path, s.Words, err)
 	}
-	d.mem = mem
-	d.area = wordsOf(mem)
-	return words, why, nil
-}
-
-func (d *Device) ioctl(cmd uint32, arg uintptr) error {
-	_, _, e := unix.Syscall(unix.SYS_IOCTL, d.f.Fd(), uintptr(cmd), arg)
-	if e != 0 {
-		return e
-	}
-	return nil
+	d.m = m
+	return s, nil
 }
 
 // Enable binds the calling thread to the buffer and restarts its sequence
 // numbers at 1. The caller must hold its thread (runtime.LockOSThread)
 // until Disable.
-func (d *Device) Enable() error {
-	err := d.ioctl(abi.IoctlEnable, 0)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, unix.EINVAL):
-		return fmt.Errorf("%s: ENABLE: no buffer yet (call Setup), or this file already traces a thread", d.path)
-	case errors.Is(err, unix.EBUSY):
-		return fmt.Errorf("%s: ENABLE: this thread is already traced through another kcov_dataflow file (disable that one first)", d.path)
-	}
-	return fmt.Errorf("%s: ENABLE: %v", d.path, err)
-}
+func (d *Device) Enable() error { return opError("ENABLE", d.path, 0, rawdev.Enable(d.fd())) }
 
 // Disable unbinds the calling thread, which must be the one that enabled.
-func (d *Device) Disable() error {
-	err := d.ioctl(abi.IoctlDisable, 0)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, unix.EINVAL):
-		return fmt.Errorf("%s: DISABLE: this thread is not the traced one (in Go, Enable and Disable must run on one goroutine locked with runtime.LockOSThread)", d.path)
-	}
-	return fmt.Errorf("%s: DISABLE: %v", d.path, err)
-}
+func (d *Device) Disable() error { return opError("DISABLE", d.path, 0, rawdev.Disable(d.fd())) }
 
 // Dropped returns how many records the traced thread dropped since
-// Enable because the buffer was full.
+// Enable because the buffer was full. Kernels without the drop counter
+// fail with ErrNotSupported.
 func (d *Device) Dropped() (uint64, error) {
-	var n uint64
-	err := ioctlOut(d.f.Fd(), abi.IoctlGetDropped, &n)
-	if errors.Is(err, unix.ENOTTY) {
-		return 0, ErrNoDropCounter
-	}
-	return n, err
+	n, err := rawdev.Dropped(d.fd())
+	return n, opError("GET_DROPPED", d.path, 0, err)
 }
 
 // Words is the mapped area (area[0] is the count); nil before Setup. The
 // kernel writes into it while a thread is traced.
-func (d *Device) Words() []uint64 { return d.area }
+func (d *Device) Words() []uint64 { return d.m.Words }
 
 // Count reads area[0] with acquire ordering: every word it counts has been
 // written.
 func (d *Device) Count() uint64 {
-	if d.area == nil {
+	if d.m.Words == nil {
 		return 0
 	}
-	return atomic.LoadUint64(&d.area[0])
+	return atomic.LoadUint64(&d.m.Words[0])
 }
 
 // Reset restarts the collection: the kernel writes from area[1] again.
 func (d *Device) Reset() {
-	if d.area != nil {
-		atomic.StoreUint64(&d.area[0], 0)
+	if d.m.Words != nil {
+		atomic.StoreUint64(&d.m.Words[0], 0)
 	}
 }
 
 // Snapshot copies area[0] and the words it counts (clamped to the buffer).
 func (d *Device) Snapshot() []uint64 {
-	if d.area == nil {
+	area := d.m.Words
+	if area == nil {
 		return nil
 	}
-	n := min(d.Count(), uint64(len(d.area)-1))
+	n := min(d.Count(), uint64(len(area)-1))
 	out := make([]uint64, n+1)
-	copy(out[1:], d.area[1:1+n])
+	copy(out[1:], area[1:1+n])
 	out[0] = n
 	return out
 }
@@ -188,10 +168,7 @@ func (d *Device) File() *os.File { return d.f }
 // Close unmaps and closes. A thread still traced through this file
 // stops first when it is the caller.
 func (d *Device) Close() error {
-	if d.mem != nil {
-		unix.Munmap(d.mem)
-		d.mem, d.area = nil, nil
-	}
+	d.m.Munmap()
 	return d.f.Close()
 }
 

@@ -4,6 +4,7 @@ package device
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,9 @@ import (
 // trace; the device is its file descriptor 3.
 const childEnv = "KCOVDF_EXEC_TRACED"
 
+// childDeviceEnv names the device file behind descriptor 3, for errors.
+const childDeviceEnv = "KCOVDF_EXEC_DEVICE"
+
 // ExecTracedChild must be called first thing in main by programs that use
 // RecordCommand: in the re-executed child it enables tracing on its
 // thread and execs the command on that same thread, so the command is
@@ -39,7 +43,7 @@ func ExecTracedChild() {
 	}
 	env := make([]string, 0, len(os.Environ()))
 	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, childEnv+"=") {
+		if !strings.HasPrefix(e, childEnv+"=") && !strings.HasPrefix(e, childDeviceEnv+"=") {
 			env = append(env, e)
 		}
 	}
@@ -49,7 +53,8 @@ func ExecTracedChild() {
 	if _, err := unix.FcntlInt(fd, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
 		fail("device descriptor: %v", err)
 	}
-	d := &Device{path: DefaultPath, f: os.NewFile(fd, DefaultPath)}
+	dev := cmp.Or(os.Getenv(childDeviceEnv), DefaultPath)
+	d := &Device{path: dev, f: os.NewFile(fd, dev)}
 	if err := d.Enable(); err != nil {
 		fail("%v", err)
 	}
@@ -60,10 +65,11 @@ func ExecTracedChild() {
 // Recording is the result of RecordCommand.
 type Recording struct {
 	Trace    *abi.Trace
-	ExitCode int // the command's exit status; -1 when killed by a signal
-	// Notes are facts the user should know (size rounding, unknown KASLR
-	// offset, no drop counter).
-	Notes []string
+	ExitCode int    // the command's exit status; -1 when killed by a signal
+	Sizing   Sizing // the buffer size used, and why when not the one asked for
+	// NoDropCounter: the kernel has no drop counter, so Meta.Overflowed
+	// is judged from the free space left and Meta.Dropped is nil.
+	NoDropCounter bool
 }
 
 // RecordCommand traces argv from its first instruction with a buffer of
@@ -77,11 +83,11 @@ func RecordCommand(ctx context.Context, path string, words int, argv []string, s
 	}
 	bin, err := exec.LookPath(argv[0])
 	if err != nil {
-		return nil, fmt.Errorf("record: %v", err)
+		return nil, fmt.Errorf("record: %w", err)
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return nil, fmt.Errorf("record: cannot re-execute kcovdf: %v", err)
+		return nil, fmt.Errorf("record: cannot re-execute this program: %w", err)
 	}
 	d, err := Open(path)
 	if err != nil {
@@ -89,17 +95,14 @@ func RecordCommand(ctx context.Context, path string, words int, argv []string, s
 	}
 	defer d.Close()
 	rec := &Recording{}
-	words, why, err := d.Setup(words)
-	if err != nil {
+	if rec.Sizing, err = d.Setup(words); err != nil {
 		return nil, err
 	}
-	if why != "" {
-		rec.Notes = append(rec.Notes, "buffer "+why)
-	}
+	words = rec.Sizing.Words
 	cmd := exec.CommandContext(ctx, self, argv...)
 	cmd.Args = argv // argv[0] as the user wrote it
 	cmd.Path = self
-	cmd.Env = append(os.Environ(), childEnv+"="+bin)
+	cmd.Env = append(os.Environ(), childEnv+"="+bin, childDeviceEnv+"="+d.Path())
 	cmd.ExtraFiles = []*os.File{d.File()}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	started := time.Now().UTC()
@@ -110,21 +113,21 @@ func RecordCommand(ctx context.Context, path string, words int, argv []string, s
 	case errors.As(err, &exitErr):
 		rec.ExitCode = exitErr.ExitCode()
 	default:
-		return nil, fmt.Errorf("record: run %s: %v", argv[0], err)
+		return nil, fmt.Errorf("record: run %s: %w", argv[0], err)
 	}
 	words0 := d.Snapshot()
-	meta := CaptureMeta(words, words0[0])
+	meta := CaptureMeta(d.Path(), words, words0[0])
 	meta.Command = argv
 	meta.Captured = started
-	if n, err := d.Dropped(); err == nil {
+	switch n, err := d.Dropped(); {
+	case err == nil:
 		meta.Dropped = &n
 		meta.Overflowed = n > 0
-	} else {
-		rec.Notes = append(rec.Notes, err.Error()+": overflow is judged from the free space left")
+	case errors.Is(err, ErrNotSupported):
+		rec.NoDropCounter = true
 		meta.Overflowed = uint64(words-1)-words0[0] < abi.HeaderWords+1
-	}
-	if meta.KASLROffset == "" {
-		rec.Notes = append(rec.Notes, "KASLR offset unknown (/proc/kallsyms hides addresses): symbolize against this boot's kallsyms")
+	default:
+		return nil, err
 	}
 	rec.Trace = &abi.Trace{Meta: meta, Words: words0}
 	return rec, nil
@@ -134,10 +137,11 @@ func RecordCommand(ctx context.Context, path string, words int, argv []string, s
 // (__START_KERNEL_map + the default CONFIG_PHYSICAL_START).
 const linkTextStart = 0xffffffff81000000
 
-// CaptureMeta describes a capture on this machine: kernel release and
-// KASLR offset, buffer size and fill.
-func CaptureMeta(bufferWords int, fill uint64) abi.Meta {
-	m := abi.Meta{Format: abi.FormatV1.String(), BufferWords: bufferWords, Fill: fill, Source: DefaultPath}
+// CaptureMeta describes a capture through the device file source on this
+// machine: kernel release and KASLR offset (empty when /proc/kallsyms
+// hides addresses), buffer size and fill.
+func CaptureMeta(source string, bufferWords int, fill uint64) abi.Meta {
+	m := abi.Meta{Format: abi.FormatV1.String(), BufferWords: bufferWords, Fill: fill, Source: source}
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {
 		m.KernelRelease = unix.ByteSliceToString(u.Release[:])

@@ -3,6 +3,7 @@
 package device
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,12 +13,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// Latency is the median time of one syscall, over several rounds.
-type Latency struct {
-	Name string        `json:"name"`
-	Per  time.Duration `json:"ns"`
-}
 
 // syscalls are the operations MeasureSyscalls times.
 var syscalls = []struct {
@@ -38,18 +33,25 @@ var syscalls = []struct {
 	}},
 }
 
+// ErrBufferFull: a traced round of MeasureSyscalls filled the buffer, so
+// its time would flatter tracing; use fewer calls or more words.
+var ErrBufferFull = errors.New("trace buffer full")
+
 // MeasureSyscalls times getpid, open+close and a 4 KiB read on one locked
 // thread, each in rounds of n calls, and returns the median per call.
 // With d non-nil the thread is traced into d's buffer meanwhile (which
 // is reset before each round so it never fills).
 func MeasureSyscalls(d *Device, n, rounds int) ([]Latency, error) {
+	if n < 1 || rounds < 1 {
+		return nil, fmt.Errorf("latency: %d calls in %d rounds: want at least one of each", n, rounds)
+	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	// A 4 KiB file on tmpfs: reads hit the page cache, not a device.
 	path := filepath.Join(os.TempDir(), fmt.Sprintf("kcovdf-latency-%d", unix.Getpid()))
 	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %v (set TMPDIR to a writable directory)", path, err)
+		return nil, fmt.Errorf("latency: create %s: %w", path, err)
 	}
 	defer unix.Unlink(path)
 	defer unix.Close(fd)
@@ -73,7 +75,7 @@ func MeasureSyscalls(d *Device, n, rounds int) ([]Latency, error) {
 			start := time.Now()
 			for range n {
 				if err := s.run(buf, fd); err != nil {
-					return nil, fmt.Errorf("%s: %v", s.name, err)
+					return nil, fmt.Errorf("latency: %s: %w", s.name, err)
 				}
 			}
 			times = append(times, time.Since(start)/time.Duration(n))
@@ -81,12 +83,12 @@ func MeasureSyscalls(d *Device, n, rounds int) ([]Latency, error) {
 				// A full buffer drops records, which is cheaper than
 				// writing them: the round would flatter tracing.
 				if dropped, err := d.Dropped(); err == nil && dropped > 0 {
-					return nil, fmt.Errorf("%s: the buffer filled during a round of %d calls (%d records dropped): use fewer calls or more words", s.name, n, dropped)
+					return nil, fmt.Errorf("latency: %s: the buffer filled during a round of %d calls (%d records dropped): %w", s.name, n, dropped, ErrBufferFull)
 				}
 			}
 		}
 		slices.Sort(times)
-		out = append(out, Latency{Name: s.name, Per: times[len(times)/2]})
+		out = append(out, Latency{Name: s.name, NS: times[len(times)/2].Nanoseconds(), Traced: d != nil})
 	}
 	return out, nil
 }

@@ -18,7 +18,7 @@ import (
 )
 
 // These tests build (or find cached) and boot lab kernels; they run only
-// when asked, as lab/e2e.sh does:
+// when asked, as "make e2e" does after lab/e2e.sh:
 //
 //	KCOVDF_E2E=1 go test ./e2e            # plain kernel
 //	KCOVDF_E2E_KASAN=1 go test ./e2e      # KASAN + lockdep kernel

@@ -57,8 +57,8 @@ func TestCommandScript(t *testing.T) {
 		want string
 	}{
 		{[]string{"kcov_dataflow_test"}, "exec kcov_dataflow_test\n"},
-		{[]string{"kcovdf", "record", "--out=trace.kdf", "--", "cat", "/proc/version"},
-			"exec kcovdf record --out=trace.kdf -- cat /proc/version\n"},
+		{[]string{"kcovdf", "record", "--output=trace.kdf", "--", "cat", "/proc/version"},
+			"exec kcovdf record --output=trace.kdf -- cat /proc/version\n"},
 		{[]string{"sh", "-c", "echo 'hi' $HOME; exit 3"}, `exec sh -c 'echo '\''hi'\'' $HOME; exit 3'` + "\n"},
 		{[]string{"printf", "%s\n", ""}, "exec printf '%s\n' ''\n"},
 	} {

@@ -23,7 +23,7 @@ func NewDevice(mem *Memory) *Device {
 
 // buffer is a vmalloc'd area shared by a file, its mappings and the task
 // writing into it; in the kernel it is reference counted so that it
-// outlives every writer (SPEC §5.4), which Go's collector gives us here.
+// outlives every writer (docs/device.md), which Go's collector gives us here.
 type buffer struct {
 	words   []uint64
 	dropped uint64
@@ -48,9 +48,9 @@ type Task struct {
 	file *File
 	buf  *buffer
 	seq  uint32
-	// inIRQ models interrupt context: in_task() is false (SPEC §5.1).
+	// inIRQ models interrupt context: in_task() is false (docs/device.md).
 	inIRQ bool
-	// inCallback guards re-entry (SPEC §5.9).
+	// inCallback guards re-entry (docs/device.md).
 	inCallback bool
 	exited     bool
 	// OnRecord, when set, sees the offset and length of every record
@@ -94,7 +94,7 @@ func (f *File) Ioctl(t *Task, cmd uint32, arg uint64) (uint64, error) {
 		}
 		if t.file != nil {
 			// Already traced through another file: refuse rather than
-			// re-target silently (SPEC §5.8).
+			// re-target silently (docs/device.md).
 			return 0, syscall.EBUSY
 		}
 		f.task = t
@@ -163,10 +163,10 @@ func (t *Task) unbind() {
 	t.file, t.buf = nil, nil
 }
 
-// Fork returns a child of t. The child is not traced (SPEC §5.2).
+// Fork returns a child of t. The child is not traced (docs/device.md).
 func (t *Task) Fork() *Task { return t.dev.NewTask() }
 
-// Exit ends t and unbinds its file (SPEC §5.3).
+// Exit ends t and unbinds its file (docs/device.md).
 func (t *Task) Exit() {
 	t.unbind()
 	t.exited = true
@@ -176,7 +176,7 @@ func (t *Task) Exit() {
 func (t *Task) Tracing() bool { return t.buf != nil && !t.buf.closed }
 
 // Interrupt runs fn as if in interrupt context on t's CPU: nothing it
-// triggers is recorded (SPEC §5.1).
+// triggers is recorded (docs/device.md).
 func (t *Task) Interrupt(fn func()) {
 	old := t.inIRQ
 	t.inIRQ = true

@@ -1,8 +1,3 @@
-// Package model is an executable model of the kernel side of kcov
-// dataflow: the device's state machine with the errno of every call
-// (SPEC §2), and the record writer (SPEC §3) over a simulated kernel
-// address space with unmapped pages. It is the reference the decoder, the
-// conformance suite and `kcovdf sim` are checked against.
 package model
 
 import "encoding/binary"

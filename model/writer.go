@@ -16,7 +16,7 @@ func (t *Task) TraceRet(pc uint64, retSize uint32, retPtr, offsets uint64, numFi
 	t.write(abi.KindReturn, pc, meta, retSize, retPtr, offsets, numFields)
 }
 
-// write is the kernel's record writer (SPEC §3 with the fixes of §5).
+// write is the kernel's record writer (docs/records.md, write rules).
 func (t *Task) write(k abi.Kind, pc, meta uint64, size uint32, ptr, offsets uint64, n uint32) {
 	if t.inIRQ || t.inCallback || t.buf == nil || t.buf.closed {
 		return

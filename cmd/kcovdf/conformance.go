@@ -14,27 +14,27 @@ import (
 func init() { subcommands = append(subcommands, newConformanceCommand) }
 
 func newConformanceCommand() *cobra.Command {
-	var path, layout, symbols string
+	var path string
+	var in inputFlags
 	var useModel bool
 	var stress time.Duration
 	var threads, words int
 	cmd := &cobra.Command{
-		Use:   "conformance [--device PATH | --model]",
+		Use:   "conformance [flags]",
 		Short: "Check a kcov dataflow device against the specification (TAP output)",
 		Long: `conformance runs one table of cases — every errno, size and mmap rule, two
 files and two tasks, isolation, fork, exit, close from another task, overflow,
 reset, re-enable, and classic kcov alongside — against the real device or the
 model. Both must pass the same table.`,
-		Args: cobra.NoArgs,
+		Args: argsExactly(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var tg conformance.Target = &conformance.Device{Path: path}
 			if useModel {
 				tg = conformance.NewModel()
 			}
 			var opt conformance.Options
-			if layout != "" {
-				fl := inputFlags{layout: layout, symbols: symbols}
-				t, _, notes, err := fl.table(nil)
+			if in.layout != "" {
+				t, _, notes, err := in.table(nil)
 				for _, n := range notes {
 					fmt.Fprintln(cmd.ErrOrStderr(), "note:", n)
 				}
@@ -80,12 +80,12 @@ model. Both must pass the same table.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&path, "device", device.DefaultPath, "device to check")
+	cmd.Flags().StringVar(&path, "device", device.DefaultPath, deviceUsage+" to check")
 	cmd.Flags().BoolVar(&useModel, "model", false, "check the executable model instead")
-	cmd.Flags().StringVar(&layout, "layout", "", "layout of the running kernel, to check records exactly")
+	in.registerLayout(cmd)
 	cmd.Flags().DurationVar(&stress, "stress", 0, "instead of the table: hammer syscalls for this long on --threads threads, each with its own buffer")
 	cmd.Flags().IntVar(&threads, "threads", 8, "threads of a --stress run")
-	cmd.Flags().IntVar(&words, "words", 1<<16, "buffer size of each --stress thread")
-	cmd.Flags().StringVar(&symbols, "symbols", "/proc/kallsyms", "addresses for the layout's functions")
+	// Small on purpose: a stress run must fill its buffers to check drops.
+	cmd.Flags().IntVar(&words, "stress-words", 1<<16, "buffer size in words of each --stress thread")
 	return cmd
 }

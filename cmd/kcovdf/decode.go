@@ -28,7 +28,7 @@ reports every word it could not attribute, rather than guess.`,
 		Example: `  kcovdf decode trace.kdf
   kcovdf decode --layout layout.jsonl --symbols System.map trace.kdf
   kcovdf decode --json --format v3 area.bin`,
-		Args: cobra.ExactArgs(1),
+		Args: argsExactly("FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src, err := in.open(args[0])
 			if err != nil {
@@ -66,6 +66,7 @@ reports every word it could not attribute, rather than guess.`,
 	in.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object a line")
 	cmd.Flags().IntVar(&bench, "bench", 0, "decode N times without printing and report the median throughput")
+	cmd.Flags().MarkHidden("bench") // for measuring the decoder, not for users
 	return cmd
 }
 

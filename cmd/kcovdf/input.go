@@ -16,9 +16,15 @@ type inputFlags struct {
 }
 
 func (f *inputFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.format, "format", "auto", "record layout: v1, v2, v3 or auto (from the trace file, else from the first header)")
+	cmd.Flags().StringVar(&f.format, "format", "auto", "record format of the input: v1, v2, v3 or auto (from the trace file, else from the first header)")
+	f.registerLayout(cmd)
+}
+
+// registerLayout adds --layout and --symbols alone, for commands that
+// read no trace.
+func (f *inputFlags) registerLayout(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.layout, "layout", "", "layout for exact v1 decoding: the traced kernel's vmlinux (its .kcovdf_layout records), or a JSON Lines dump of the compiler plugin")
-	cmd.Flags().StringVar(&f.symbols, "symbols", "", "System.map or /proc/kallsyms, to give addresses to layout functions that have none")
+	cmd.Flags().StringVar(&f.symbols, "symbols", "", symbolsUsage)
 }
 
 // input is an opened trace with everything needed to decode it.
@@ -43,7 +49,7 @@ func (f *inputFlags) open(path string) (*input, error) {
 	in.trace = tr
 	format, err := abi.ParseFormat(f.format)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--format: %w", err)
 	}
 	if format == abi.FormatAuto && !tr.Raw {
 		if ff, err := abi.ParseFormat(tr.Meta.Format); err == nil {

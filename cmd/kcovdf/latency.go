@@ -14,16 +14,16 @@ func init() { subcommands = append(subcommands, newLatencyCommand) }
 
 func newLatencyCommand() *cobra.Command {
 	var trace, asJSON bool
-	var n, rounds, words int
+	var calls, rounds, words int
 	var path string
 	cmd := &cobra.Command{
-		Use:   "latency [--trace]",
+		Use:   "latency [flags]",
 		Short: "Time a few syscalls on this kernel, optionally with kcov dataflow tracing on",
 		Long: `latency times getpid, open+close and a 4 KiB read (medians of rounds of calls)
 on one thread. With --trace the thread is traced into a buffer meanwhile.
 "kcovdf lab bench" runs it on an uninstrumented and an instrumented kernel and
 prints the ratios.`,
-		Args: cobra.NoArgs,
+		Args: argsExactly(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var d *device.Device
 			if trace {
@@ -32,21 +32,24 @@ prints the ratios.`,
 					return err
 				}
 				defer d.Close()
-				if _, _, err := d.Setup(words); err != nil {
+				if _, err := d.Setup(words); err != nil {
 					return err
 				}
 			}
-			res, err := device.MeasureSyscalls(d, n, rounds)
+			res, err := device.MeasureSyscalls(d, calls, rounds)
 			if err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
 			for _, r := range res {
 				if asJSON {
-					b, _ := json.Marshal(map[string]any{"name": r.Name, "ns": r.Per.Nanoseconds(), "traced": trace})
+					b, err := json.Marshal(r)
+					if err != nil {
+						return err
+					}
 					fmt.Fprintln(w, string(b))
 				} else {
-					fmt.Fprintf(w, "%-12s %8d ns\n", r.Name, r.Per.Nanoseconds())
+					fmt.Fprintf(w, "%-12s %8d ns\n", r.Name, r.NS)
 				}
 			}
 			return nil
@@ -54,9 +57,9 @@ prints the ratios.`,
 	}
 	cmd.Flags().BoolVar(&trace, "trace", false, "trace the measuring thread")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object a line")
-	cmd.Flags().IntVar(&n, "n", 300, "calls per round")
+	cmd.Flags().IntVar(&calls, "calls", 300, "calls per round")
 	cmd.Flags().IntVar(&rounds, "rounds", 9, "rounds (the median is kept)")
-	cmd.Flags().IntVar(&words, "words", 1<<23, "trace buffer size in words (reset every round; 64 MiB)")
-	cmd.Flags().StringVar(&path, "device", device.DefaultPath, "the kcov dataflow device")
+	cmd.Flags().IntVar(&words, "words", defaultWords, wordsUsage+"; reset every round")
+	cmd.Flags().StringVar(&path, "device", device.DefaultPath, deviceUsage)
 	return cmd
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"sort"
 
@@ -15,12 +16,15 @@ func newLayoutCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "layout",
 		Short: "Inspect layout files (the field tables that make v1 decoding exact)",
+		Args:  argsSubcommand,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	var symbols string
+	var asJSON bool
 	lengths := &cobra.Command{
-		Use:   "lengths [--symbols System.map] LAYOUT",
+		Use:   "lengths [flags] LAYOUT",
 		Short: `Print the record length of every (pc, kind, arg) as "pc kind arg words" lines`,
-		Args:  cobra.ExactArgs(1),
+		Args:  argsExactly("LAYOUT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			l, err := abi.LoadLayout(args[0])
 			if err != nil {
@@ -58,13 +62,29 @@ func newLayoutCommand() *cobra.Command {
 				return a.arg < b.arg
 			})
 			w := bufio.NewWriter(cmd.OutOrStdout())
+			enc := json.NewEncoder(w)
 			for _, r := range rows {
+				if asJSON {
+					if err := enc.Encode(lengthJSON{fmt.Sprintf("%#x", r.pc), r.kind.String(), r.arg, r.size}); err != nil {
+						return err
+					}
+					continue
+				}
 				fmt.Fprintf(w, "%#x %d %d %d\n", r.pc, r.kind, r.arg, r.size)
 			}
 			return w.Flush()
 		},
 	}
-	lengths.Flags().StringVar(&symbols, "symbols", "", "System.map or kallsyms giving addresses to named functions")
+	lengths.Flags().StringVar(&symbols, "symbols", "", symbolsUsage)
+	lengths.Flags().BoolVar(&asJSON, "json", false, "one JSON object a line")
 	cmd.AddCommand(lengths)
 	return cmd
+}
+
+// lengthJSON is a line of "layout lengths --json".
+type lengthJSON struct {
+	PC    string `json:"pc"`
+	Kind  string `json:"kind"`
+	Arg   int    `json:"arg"`
+	Words int    `json:"words"`
 }

@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/kcovdf/kcovdf/device"
@@ -41,12 +42,20 @@ func (e exitCodeError) Error() string { return fmt.Sprintf("command exited with 
 func main() {
 	// In the child of "kcovdf record": enable tracing and exec the command.
 	device.ExecTracedChild()
-	if err := newRootCommand().Execute(); err != nil {
-		var code exitCodeError
-		if errors.As(err, &code) {
-			os.Exit(code.code)
-		}
-		fmt.Fprintln(os.Stderr, "kcovdf:", err)
-		os.Exit(1)
+	cmd, err := newRootCommand().ExecuteC()
+	os.Exit(exitStatus(os.Stderr, cmd, err))
+}
+
+// exitStatus reports err of cmd on w as kcovdf does, and returns the
+// status to exit with.
+func exitStatus(w io.Writer, cmd *cobra.Command, err error) int {
+	if err == nil {
+		return 0
 	}
+	var code exitCodeError
+	if errors.As(err, &code) {
+		return code.code
+	}
+	fmt.Fprintln(w, "kcovdf:", hint(cmd, err))
+	return 1
 }

@@ -17,16 +17,16 @@ func newRecordCommand() *cobra.Command {
 	var out, path string
 	var words int
 	cmd := &cobra.Command{
-		Use:   "record [-o FILE] [--words N] -- CMD [ARGS...]",
+		Use:   "record [flags] -- CMD [ARGS...]",
 		Short: "Trace a command from its first instruction into a trace file",
 		Long: `record allocates a buffer on /sys/kernel/debug/kcov_dataflow, enables it on
 one thread and execs CMD on that same thread, so that every instrumented
 kernel function CMD reaches is recorded from its first instruction on. When
 CMD ends, the buffer goes to a trace file with the kernel release, the KASLR
 offset, the buffer's fill and the drop counter. kcovdf exits with CMD's status.`,
-		Example: `  kcovdf record -o cat.kdf -- cat /etc/hostname
-  kcovdf lab run -- kcovdf record -o cat.kdf -- cat /etc/hostname`,
-		Args: cobra.MinimumNArgs(1),
+		Example: `  kcovdf record -o cat.kdf -- cat /etc/passwd
+  kcovdf lab run -- kcovdf record -o cat.kdf -- cat /etc/passwd`,
+		Args: argsCommand,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rec, err := device.RecordCommand(cmd.Context(), path, words, args, os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			if err != nil {
@@ -36,22 +36,31 @@ offset, the buffer's fill and the drop counter. kcovdf exits with CMD's status.`
 				return err
 			}
 			m := rec.Trace.Meta
-			for _, n := range rec.Notes {
-				fmt.Fprintln(cmd.ErrOrStderr(), "note:", n)
+			stderr := cmd.ErrOrStderr()
+			if rec.Sizing.Reason != device.SizeAsRequested {
+				fmt.Fprintln(stderr, "note: buffer of", rec.Sizing)
+			}
+			if rec.NoDropCounter {
+				fmt.Fprintln(stderr, "note: this kernel has no drop counter (KCOV_DF_GET_DROPPED): overflow is judged from the free space left")
+			}
+			if m.KASLROffset == "" {
+				fmt.Fprintln(stderr, "note: KASLR offset unknown (/proc/kallsyms hides addresses): symbolize against this boot's kallsyms")
 			}
 			dropped := "unknown"
 			if m.Dropped != nil {
 				dropped = fmt.Sprint(*m.Dropped)
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "kcovdf record: %s: %d of %d words, %s records dropped\n", out, m.Fill, m.BufferWords, dropped)
+			fmt.Fprintf(stderr, "kcovdf record: %s: %d of %d words, %s records dropped\n", out, m.Fill, m.BufferWords, dropped)
 			if rec.ExitCode != 0 {
 				return exitCodeError{rec.ExitCode}
 			}
 			return nil
 		},
 	}
+	// Everything after CMD is CMD's: "record ls -l" must not read -l.
+	cmd.Flags().SetInterspersed(false)
 	cmd.Flags().StringVarP(&out, "output", "o", "trace.kdf", "trace file to write")
-	cmd.Flags().IntVar(&words, "words", 1<<20, "buffer size in words (rounded to whole pages, at most 16777216)")
-	cmd.Flags().StringVar(&path, "device", device.DefaultPath, "the kcov dataflow device")
+	cmd.Flags().IntVar(&words, "words", defaultWords, wordsUsage)
+	cmd.Flags().StringVar(&path, "device", device.DefaultPath, deviceUsage)
 	return cmd
 }

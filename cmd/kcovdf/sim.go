@@ -14,7 +14,7 @@ func init() { subcommands = append(subcommands, newSimCommand) }
 
 func newSimCommand() *cobra.Command {
 	cfg := model.DefaultSimConfig()
-	var out, layoutOut, rawOut, format string
+	var out, layoutOut, rawOut, outFormat string
 	cmd := &cobra.Command{
 		Use:   "sim [flags]",
 		Short: "Generate a realistic trace from the executable kernel model",
@@ -23,11 +23,11 @@ ERR_PTRs, interrupts, a full buffer) through the model of our kernel's
 record writer, and writes the trace, its layout and optionally a raw dump.`,
 		Example: `  kcovdf sim -o sim.kdf --layout-out sim.jsonl
   kcovdf decode --layout sim.jsonl sim.kdf`,
-		Args: cobra.NoArgs,
+		Args: argsExactly(),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f, err := abi.ParseFormat(format)
+			f, err := abi.ParseFormat(outFormat)
 			if err != nil || f == abi.FormatAuto {
-				return fmt.Errorf("--format: want v1, v2 or v3")
+				return fmt.Errorf("sim: --out-format %q: want v1, v2 or v3", outFormat)
 			}
 			res, err := model.Simulate(cfg)
 			if err != nil {
@@ -72,7 +72,8 @@ record writer, and writes the trace, its layout and optionally a raw dump.`,
 	}
 	fl := cmd.Flags()
 	fl.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed (same seed, same trace)")
-	fl.IntVar(&cfg.Words, "words", cfg.Words, "buffer size in words")
+	cfg.Words = defaultWords
+	fl.IntVar(&cfg.Words, "words", cfg.Words, wordsUsage)
 	fl.IntVar(&cfg.Functions, "functions", cfg.Functions, "synthetic functions")
 	fl.IntVar(&cfg.Calls, "calls", 0, "top-level calls (0: until the buffer overflows)")
 	fl.IntVar(&cfg.MaxDepth, "depth", cfg.MaxDepth, "maximum call nesting")
@@ -84,7 +85,7 @@ record writer, and writes the trace, its layout and optionally a raw dump.`,
 	fl.StringVarP(&out, "output", "o", "sim.kdf", "trace file to write (empty: none)")
 	fl.StringVar(&layoutOut, "layout-out", "", "write the layout of the synthetic functions here")
 	fl.StringVar(&rawOut, "raw-out", "", "also write a raw dump of the area here")
-	fl.StringVar(&format, "format", "v1", "record layout to write: v1 (our kernel), v2 or v3")
+	fl.StringVar(&outFormat, "out-format", "v1", "record format to write: v1 (our kernel), v2 or v3")
 	return cmd
 }
 

@@ -15,10 +15,11 @@ func init() { subcommands = append(subcommands, newStatsCommand) }
 func newStatsCommand() *cobra.Command {
 	var in inputFlags
 	var top int
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "stats [flags] FILE",
 		Short: "Summarise a trace: records by kind and function, buffer fill, anomalies",
-		Args:  cobra.ExactArgs(1),
+		Args:  argsExactly("FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src, err := in.open(args[0])
 			if err != nil {
@@ -28,11 +29,6 @@ func newStatsCommand() *cobra.Command {
 			if src.layout != nil {
 				slide, _ := src.trace.Meta.Slide()
 				src.layout.Addresses(func(pc uint64, fn *abi.FuncShape) { names[pc+slide] = fn.Func })
-			}
-			type fnStat struct {
-				pc         uint64
-				entry, ret int
-				words      int
 			}
 			byPC := map[uint64]*fnStat{}
 			d := abi.NewDecoder(src.trace.Words, src.opt)
@@ -51,6 +47,21 @@ func newStatsCommand() *cobra.Command {
 				s.words += r.Words()
 			}
 			sum := d.Summary()
+			stats := make([]*fnStat, 0, len(byPC))
+			for _, s := range byPC {
+				stats = append(stats, s)
+			}
+			slices.SortFunc(stats, func(a, b *fnStat) int {
+				return cmp.Or(cmp.Compare(b.entry+b.ret, a.entry+a.ret), cmp.Compare(a.pc, b.pc))
+			})
+			if asJSON {
+				if err := writeStatsJSON(cmd.OutOrStdout(), args[0], src, sum, stats, names, top); err != nil {
+					return err
+				}
+				printSetup(cmd.ErrOrStderr(), src)
+				printAnomalies(cmd.ErrOrStderr(), sum, 10)
+				return src.fileErr
+			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			m := src.trace.Meta
 			fmt.Fprintf(w, "file\t%s\n", args[0])
@@ -86,13 +97,6 @@ func newStatsCommand() *cobra.Command {
 				}
 			}
 			fmt.Fprintln(w)
-			stats := make([]*fnStat, 0, len(byPC))
-			for _, s := range byPC {
-				stats = append(stats, s)
-			}
-			slices.SortFunc(stats, func(a, b *fnStat) int {
-				return cmp.Or(cmp.Compare(b.entry+b.ret, a.entry+a.ret), cmp.Compare(a.pc, b.pc))
-			})
 			fmt.Fprintf(w, "pc\tfunction\tentry\treturn\twords\n")
 			for i, s := range stats {
 				if i == top {
@@ -111,5 +115,13 @@ func newStatsCommand() *cobra.Command {
 	}
 	in.register(cmd)
 	cmd.Flags().IntVar(&top, "top", 20, "functions to list")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object")
 	return cmd
+}
+
+// fnStat counts the records of one function.
+type fnStat struct {
+	pc         uint64
+	entry, ret int
+	words      int
 }

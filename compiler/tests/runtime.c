@@ -1,6 +1,6 @@
 /*
  * The two dataflow callbacks, implemented the way the kernel does
- * (SPEC §3): scalars read min(size, 8) bytes; struct fields read
+ * (docs/records.md): scalars read min(size, 8) bytes; struct fields read
  * min(size_i, 8) bytes at ptr + offset_i; ERR_PTR pointers give 0xBADADD85
  * per field; NULL and unmapped low addresses read as 0.
  *

@@ -1,4 +1,4 @@
-/* User-space stand-in for the kernel side of kcov dataflow (SPEC §3). */
+/* User-space stand-in for the kernel side of kcov dataflow (docs/records.md). */
 #ifndef KCOVDF_TEST_RUNTIME_H
 #define KCOVDF_TEST_RUNTIME_H
 
