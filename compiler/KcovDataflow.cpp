@@ -42,6 +42,12 @@ static cl::opt<bool> ClLayoutSection(
     cl::desc("kcov dataflow: bind each function's layout to its address in "
              "the .kcovdf_layout section"),
     cl::init(true));
+// Tags the arguments and removes the tags, nothing else: shows that tagging
+// changes no generated code (compare objects built with and without it).
+static cl::opt<bool> ClTagOnly(
+    "kcovdf-dataflow-tag-only", cl::Hidden,
+    cl::desc("kcov dataflow: tag and untag arguments, instrument nothing"),
+    cl::init(false));
 static cl::opt<bool>
     ClStats("kcovdf-dataflow-stats",
             cl::desc("kcov dataflow: print per-module counts to stderr"),
@@ -180,7 +186,7 @@ bool instrumentModule(Module &M) {
 class TagPass : public PassInfoMixin<TagPass> {
 public:
   PreservedAnalyses run(Module &M, ModuleAnalysisManager &) {
-    if (!ClArgs && !ClRet)
+    if (!ClArgs && !ClRet && !ClTagOnly)
       return PreservedAnalyses::all();
     TagStats St;
     // Attributes only: no analysis result changes.
@@ -193,7 +199,7 @@ public:
 class DataflowPass : public PassInfoMixin<DataflowPass> {
 public:
   PreservedAnalyses run(Module &M, ModuleAnalysisManager &) {
-    if (!ClArgs && !ClRet) {
+    if (ClTagOnly || (!ClArgs && !ClRet)) {
       stripTags(M);
       return PreservedAnalyses::all();
     }
@@ -216,7 +222,7 @@ extern "C" LLVM_ATTRIBUTE_WEAK PassPluginLibraryInfo llvmGetPassPluginInfo() {
                 [](ModulePassManager &MPM, OptimizationLevel Level) {
                   // Functions GlobalDCE would delete after this point must
                   // not be described: their layout records would keep them.
-                  if (Level != OptimizationLevel::O0)
+                  if (Level != OptimizationLevel::O0 && !ClTagOnly)
                     MPM.addPass(GlobalDCEPass());
                   MPM.addPass(DataflowPass());
                 });

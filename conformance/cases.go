@@ -16,7 +16,7 @@ const pageWords = 512
 // Case is one conformance check.
 type Case struct {
 	Name string
-	// Spec names the rule it checks.
+	// Spec names the rule it checks: the page of docs/ and its section.
 	Spec string
 	Run  func(*env) error
 }
@@ -202,7 +202,7 @@ func (e *env) records(area []uint64, first uint32) (int, uint32, error) {
 func Cases() []Case {
 	E := syscall.Errno(0)
 	return []Case{
-		{"INIT_TRACE size bounds", "§2 INIT_TRACE", func(e *env) error {
+		{"INIT_TRACE size bounds", "device.md: Errors, INIT_TRACE", func(e *env) error {
 			t, f := e.task(), e.open()
 			defer f.Close(t)
 			return steps(
@@ -221,7 +221,7 @@ func Cases() []Case {
 				},
 			)
 		}},
-		{"INIT_TRACE of the maximum maps", "§2 INIT_TRACE, mmap", func(e *env) error {
+		{"INIT_TRACE of the maximum maps", "device.md: INIT_TRACE, Mapping", func(e *env) error {
 			t, f := e.task(), e.open()
 			defer f.Close(t)
 			if _, err := f.Ioctl(t, abi.IoctlInitTrace, abi.MaxWords); err != nil {
@@ -230,7 +230,7 @@ func Cases() []Case {
 			_, err := f.Mmap(0, abi.MaxWords*8, true)
 			return want("mmap of 128 MiB", err, E)
 		}},
-		{"mmap: offset 0, the buffer's length, shared", "§2 mmap", func(e *env) error {
+		{"mmap: offset 0, the buffer's length, shared", "device.md: Mapping", func(e *env) error {
 			t, f := e.task(), e.open()
 			defer f.Close(t)
 			return steps(
@@ -251,7 +251,7 @@ func Cases() []Case {
 				func() error { _, err := f.Mmap(0, pageWords*8, true); return want("mmap", err, E) },
 			)
 		}},
-		{"mmap needs a whole number of pages", "§2 mmap", func(e *env) error {
+		{"mmap needs a whole number of pages", "device.md: Mapping", func(e *env) error {
 			t, f := e.task(), e.open()
 			defer f.Close(t)
 			if _, err := f.Ioctl(t, abi.IoctlInitTrace, 100); err != nil {
@@ -260,7 +260,7 @@ func Cases() []Case {
 			_, err := f.Mmap(0, 800, true)
 			return want("mmap of 100 words", err, syscall.EINVAL)
 		}},
-		{"ENABLE and DISABLE", "§2 ENABLE, DISABLE", func(e *env) error {
+		{"ENABLE and DISABLE", "device.md: ENABLE, DISABLE", func(e *env) error {
 			t, u, f := e.task(), e.task(), e.open()
 			defer f.Close(t)
 			return steps(
@@ -298,7 +298,7 @@ func Cases() []Case {
 				func() error { _, err := f.Ioctl(u, abi.IoctlDisable, 0); return want("its DISABLE", err, E) },
 			)
 		}},
-		{"unknown ioctls", "§2 anything else", func(e *env) error {
+		{"unknown ioctls", "device.md: Errors", func(e *env) error {
 			t, f := e.task(), e.open()
 			defer f.Close(t)
 			return steps(
@@ -313,7 +313,7 @@ func Cases() []Case {
 				},
 			)
 		}},
-		{"ENABLE on a second file from a traced task", "§5.8", func(e *env) error {
+		{"ENABLE on a second file from a traced task", "device.md: EBUSY on a second file", func(e *env) error {
 			t := e.task()
 			f, _, err := e.traced(t, pageWords)
 			if err != nil {
@@ -336,7 +336,7 @@ func Cases() []Case {
 				func() error { _, err := g.Ioctl(t, abi.IoctlDisable, 0); return want("DISABLE it", err, E) },
 			)
 		}},
-		{"records: sequence 1, 2, 3, … and pcs in kernel text", "§3", func(e *env) error {
+		{"records: sequence 1, 2, 3, … and pcs in kernel text", "records.md: Sequence numbers", func(e *env) error {
 			t := e.task()
 			f, area, err := e.traced(t, 1<<16)
 			if err != nil {
@@ -353,7 +353,7 @@ func Cases() []Case {
 			}
 			return err
 		}},
-		{"two files, two tasks, each its own records", "§2, per-task isolation", func(e *env) error {
+		{"two files, two tasks, each its own records", "device.md: The file", func(e *env) error {
 			var wg sync.WaitGroup
 			errs := make([]error, 2)
 			for i := range 2 {
@@ -383,7 +383,7 @@ func Cases() []Case {
 			wg.Wait()
 			return errors.Join(errs...)
 		}},
-		{"overflow drops whole records and counts them", "§3 write rules, drop counter", func(e *env) error {
+		{"overflow drops whole records and counts them", "records.md: Write rules, drop counter", func(e *env) error {
 			t := e.task()
 			f, area, err := e.traced(t, pageWords)
 			if err != nil {
@@ -406,7 +406,7 @@ func Cases() []Case {
 			}
 			return nil
 		}},
-		{"reset by storing 0 into area[0]", "§2", func(e *env) error {
+		{"reset by storing 0 into area[0]", "device.md: Reading the buffer", func(e *env) error {
 			t := e.task()
 			f, area, err := e.traced(t, 1<<16)
 			if err != nil {
@@ -430,7 +430,7 @@ func Cases() []Case {
 			_, _, err = e.records(area, 0)
 			return err
 		}},
-		{"re-enable restarts the sequence at 1 and the drop counter at 0", "§2 ENABLE", func(e *env) error {
+		{"re-enable restarts the sequence at 1 and the drop counter at 0", "device.md: ENABLE", func(e *env) error {
 			t := e.task()
 			// Room for the syscalls between ENABLE and GET_DROPPED (a Go
 			// thread makes some of its own), yet small enough to overflow.
@@ -456,7 +456,7 @@ func Cases() []Case {
 			_, _, err = e.records(area, 1)
 			return err
 		}},
-		{"a forked child is not traced", "§5.2", func(e *env) error {
+		{"a forked child is not traced", "device.md: Task life cycle, fork", func(e *env) error {
 			t := e.task()
 			f, area, err := e.traced(t, 1<<18)
 			if err != nil {
@@ -471,7 +471,7 @@ func Cases() []Case {
 			_, _, err = e.records(area, 1)
 			return err
 		}},
-		{"a traced task that exits unbinds the file", "§5.3", func(e *env) error {
+		{"a traced task that exits unbinds the file", "device.md: Task life cycle, exit", func(e *env) error {
 			t, err := e.tg.NewTask()
 			if err != nil {
 				return err
@@ -493,7 +493,7 @@ func Cases() []Case {
 				func() error { _, err := f.Ioctl(u, abi.IoctlDisable, 0); return want("its DISABLE", err, E) },
 			)
 		}},
-		{"close from another task while the traced task runs", "§5.4", func(e *env) error {
+		{"close from another task while the traced task runs", "device.md: Task life cycle, close", func(e *env) error {
 			t, u := e.task(), e.task()
 			f := e.open()
 			if _, err := f.Ioctl(t, abi.IoctlInitTrace, pageWords); err != nil {
@@ -521,7 +521,7 @@ func Cases() []Case {
 				func() error { _, err := g.Ioctl(t, abi.IoctlDisable, 0); return want("its DISABLE", err, E) },
 			)
 		}},
-		{"classic kcov keeps working in the same task", "§2 independence", func(e *env) error {
+		{"classic kcov keeps working in the same task", "device.md: The file, classic kcov", func(e *env) error {
 			if !e.tg.ClassicKcov() {
 				return skipError{"no /sys/kernel/debug/kcov"}
 			}
