@@ -2,7 +2,7 @@
 # Sums the plugin's -kcovdf-dataflow-stats lines of a build log (kbuild with
 # KCOV_DATAFLOW_STATS=1) into one line per counter.
 #
-# usage: compiler/sum-stats.sh BUILD_LOG
+# usage: compiler/tests/sum-stats.sh BUILD_LOG
 grep -o 'kcovdf-dataflow: .*: functions .*' "$1" | awk '
 {
 	modules++

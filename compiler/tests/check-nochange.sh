@@ -4,22 +4,28 @@
 # from kbuild's .o.cmd files) without the plugin and with the plugin in
 # -kcovdf-dataflow-tag-only mode, and compares their disassembly.
 #
-# usage: compiler/check-nochange.sh OBJDIR PLUGIN [MAX_OBJECTS]
+# usage: compiler/tests/check-nochange.sh OBJDIR PLUGIN [MAX_OBJECTS [DIR...]]
 #   OBJDIR  a configured and built kernel object directory (make O=...)
+#   DIR     only objects under these subdirectories of OBJDIR
 # Prints one line per differing object and a summary; exits 1 on any
 # difference.
 set -u
 obj=$(cd "$1" && pwd)
 plugin=$2
 max=${3:-100000}
+shift 2
+[ $# -gt 0 ] && shift
+dirs=${*:-.}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=0 same=0 differ=0 failed=0
-for cmdf in $(cd "$obj" && find . -name '*.o.cmd' | sort); do
+for cmdf in $(cd "$obj" && find $dirs -name '*.o.cmd' | sort); do
 	[ "$n" -ge "$max" ] && break
 	o=${cmdf%.cmd}
 	o=$(dirname "$o")/$(basename "$o" | sed 's/^\.//')
 	line=$(sed -n 's/^savedcmd_[^ ]* := //p' "$obj/$cmdf" | head -1)
+	line=${line%%;*} # kbuild runs objtool and others after a ";"
+	line=$(printf "%s" "$line" | sed "s/[[:space:]]*$//")
 	case $line in
 	*clang*" -c "*".c") ;;
 	*) continue ;;
