@@ -34,6 +34,9 @@ type Meta struct {
 	// KASLROffset is the runtime address minus the link-time address of
 	// kernel text, as a hex string; empty when it could not be read.
 	KASLROffset string `json:"kaslr_offset,omitempty"`
+	// BuildID is the traced kernel's GNU build id (hex), to check a
+	// vmlinux against; empty when unknown.
+	BuildID string `json:"build_id,omitempty"`
 	// BufferWords is the size given to INIT_TRACE.
 	BufferWords int `json:"buffer_words"`
 	// Fill is area[0] at capture time.

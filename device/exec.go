@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/debuginfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -130,10 +131,6 @@ func RecordCommand(ctx context.Context, path string, words int, argv []string, s
 	return rec, nil
 }
 
-// linkTextStart is where x86-64 kernels link _text without KASLR
-// (__START_KERNEL_map + the default CONFIG_PHYSICAL_START).
-const linkTextStart = 0xffffffff81000000
-
 // CaptureMeta describes a capture on this machine: kernel release and
 // KASLR offset, buffer size and fill.
 func CaptureMeta(bufferWords int, fill uint64) abi.Meta {
@@ -142,8 +139,11 @@ func CaptureMeta(bufferWords int, fill uint64) abi.Meta {
 	if unix.Uname(&u) == nil {
 		m.KernelRelease = unix.ByteSliceToString(u.Release[:])
 	}
-	if text, ok := kallsymsText(); ok && text >= linkTextStart {
-		m.KASLROffset = fmt.Sprintf("%#x", text-linkTextStart)
+	if text, ok := kallsymsText(); ok && text >= debuginfo.LinkText {
+		m.KASLROffset = fmt.Sprintf("%#x", text-debuginfo.LinkText)
+	}
+	if id, err := debuginfo.ReadBuildID("/sys/kernel/notes"); err == nil {
+		m.BuildID = id
 	}
 	return m
 }

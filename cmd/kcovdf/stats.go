@@ -24,11 +24,6 @@ func newStatsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			names := map[uint64]string{}
-			if src.layout != nil {
-				slide, _ := src.trace.Meta.Slide()
-				src.layout.Addresses(func(pc uint64, fn *abi.FuncShape) { names[pc+slide] = fn.Func })
-			}
 			type fnStat struct {
 				pc         uint64
 				entry, ret int
@@ -99,7 +94,7 @@ func newStatsCommand() *cobra.Command {
 					fmt.Fprintf(w, "...\t%d more\t\t\t\n", len(stats)-top)
 					break
 				}
-				fmt.Fprintf(w, "%#x\t%s\t%d\t%d\t%d\n", s.pc, cmp.Or(names[s.pc], "?"), s.entry, s.ret, s.words)
+				fmt.Fprintf(w, "%#x\t%s\t%d\t%d\t%d\n", s.pc, cmp.Or(src.names.name(s.pc), "?"), s.entry, s.ret, s.words)
 			}
 			if err := w.Flush(); err != nil {
 				return err

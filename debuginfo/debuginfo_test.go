@@ -1,0 +1,293 @@
+package debuginfo
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/kcovdf/kcovdf/abi"
+)
+
+const fixture = "testdata/fixture.elf"
+
+func openFixture(t testing.TB) *Index {
+	t.Helper()
+	ix, err := Open(fixture, Options{CacheDir: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ix
+}
+
+func one(t testing.TB, ix *Index, name string) *Func {
+	t.Helper()
+	fs := ix.ByName(name)
+	if len(fs) != 1 {
+		t.Fatalf("%s: %d functions", name, len(fs))
+	}
+	return fs[0]
+}
+
+func TestOpenFixture(t *testing.T) {
+	ix := openFixture(t)
+	if ix.Source != SourceDWARF || ix.Stats.Units != 2 {
+		t.Fatalf("source %s, %d units", ix.Source, ix.Stats.Units)
+	}
+	if len(ix.BuildID) != 40 {
+		t.Errorf("build id %q", ix.BuildID)
+	}
+	sigs := map[string]string{
+		"do_open":   "long do_open(int dfd, const char * filename, struct open_how * how)",
+		"set_flags": "bool set_flags(struct flags * f, enum state s, umode_t mode)",
+		"no_args":   "void no_args()",
+		"by_value":  "long by_value(struct open_how how, union word w, signed char c)",
+		"fb":        "int fb(void * p)",
+	}
+	for name, want := range sigs {
+		if got := ix.Signature(one(t, ix, name)); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+	f := one(t, ix, "do_open")
+	if f.File != "fixture_a.c" && !strings.HasSuffix(f.File, "/fixture_a.c") || f.Line != 26 || f.Static {
+		t.Errorf("do_open at %s:%d static %v", f.File, f.Line, f.Static)
+	}
+	if f.High <= f.Low {
+		t.Errorf("do_open range %#x-%#x", f.Low, f.High)
+	}
+	helpers := ix.ByName("helper")
+	if len(helpers) != 2 || !helpers[0].Static || filepath.Base(helpers[0].File) == filepath.Base(helpers[1].File) {
+		t.Fatalf("helper: %+v", helpers)
+	}
+	// Members with bit positions.
+	st := ix.StructOf(one(t, ix, "set_flags").Params[0].Type)
+	if st == nil || st.Tag != "flags" {
+		t.Fatalf("set_flags f: %+v", st)
+	}
+	want := []struct {
+		name            string
+		off, size       uint64
+		bitOff, bitSize uint64
+		kind            Kind
+	}{
+		{"ro", 0, 1, 0, 1, KindUint},
+		{"mode", 0, 1, 1, 3, KindUint},
+		{"delta", 0, 2, 4, 5, KindInt},
+		{"tail", 2, 1, 0, 0, KindUint},
+		{"inner", 8, 24, 0, 0, KindStruct},
+		{"empty", 32, 0, 0, 0, KindArray},
+	}
+	if len(st.Members) != len(want) {
+		t.Fatalf("members %+v", st.Members)
+	}
+	for i, w := range want {
+		m := st.Members[i]
+		if m.Name != w.name || m.Off != w.off || m.Size != w.size || m.BitOff != w.bitOff || m.BitSize != w.bitSize || ix.Type(m.Type).Kind != w.kind {
+			t.Errorf("member %d: %+v (%s), want %+v", i, m, ix.Type(m.Type).Kind, w)
+		}
+	}
+	// A nested struct member keeps its name and size, not its members.
+	if in := ix.Type(st.Members[4].Type); in.Name != "struct open_how" || len(in.Members) != 0 {
+		t.Errorf("nested member type %+v", in)
+	}
+	en := ix.Type(one(t, ix, "set_flags").Params[1].Type)
+	wantEnum := []Enumerator{{"STATE_IDLE", 0}, {"STATE_RUN", 3}, {"STATE_DEAD", -1}}
+	if en.Kind != KindEnum || !reflect.DeepEqual(en.Enumerators, wantEnum) {
+		t.Errorf("enum state: %+v", en)
+	}
+	if mt := ix.Type(one(t, ix, "set_flags").Params[2].Type); mt.Kind != KindUint || mt.Size != 2 || mt.Name != "umode_t" {
+		t.Errorf("umode_t: %+v", mt)
+	}
+	if c := ix.Type(one(t, ix, "by_value").Params[2].Type); c.Kind != KindInt || c.Size != 1 {
+		t.Errorf("signed char: %+v", c)
+	}
+}
+
+func TestLookup(t *testing.T) {
+	ix := openFixture(t)
+	f := one(t, ix, "set_flags")
+	for _, pc := range []uint64{f.Low, f.Low + 1, f.High - 1} {
+		if got := ix.Lookup(pc); got != f {
+			t.Errorf("Lookup(%#x) = %v", pc, got)
+		}
+	}
+	if ix.At(f.Low+1) != nil || ix.At(f.Low) != f {
+		t.Error("At must match starts only")
+	}
+	if ix.Lookup(0x1000) != nil || ix.Lookup(^uint64(0)) != nil {
+		t.Error("addresses outside every function must not be named")
+	}
+}
+
+func TestCache(t *testing.T) {
+	dir := t.TempDir()
+	a, err := Open(fixture, Options{CacheDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Open(fixture, Options{CacheDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Stats.Cached || !b.Stats.Cached {
+		t.Fatalf("cached: first %v, second %v", a.Stats.Cached, b.Stats.Cached)
+	}
+	if !reflect.DeepEqual(a.Funcs, b.Funcs) || !reflect.DeepEqual(a.Types, b.Types) || a.BuildID != b.BuildID {
+		t.Fatal("the cached index differs from the one read")
+	}
+	// A damaged entry is rebuilt, not trusted.
+	p, _ := cachePath(dir, a.BuildID)
+	os.WriteFile(p, []byte("garbage"), 0o644)
+	c, err := Open(fixture, Options{CacheDir: dir})
+	if err != nil || c.Stats.Cached || !reflect.DeepEqual(a.Funcs, c.Funcs) {
+		t.Fatalf("damaged cache: err %v cached %v", err, c.Stats.Cached)
+	}
+}
+
+// TestBindStaticsByFile: two static helper()s of different shapes get
+// each its own shape from DWARF's files, where System.map names alone
+// cannot tell them apart.
+func TestBindStaticsByFile(t *testing.T) {
+	ix := openFixture(t)
+	layout := `{"func":"helper","file":"lib/fixture_a.c","static":true,"args":[{"idx":0,"size":4,"fields":[]}],"ret":{"size":4,"fields":[]}}
+{"func":"helper","file":"lib/fixture_b.c","static":true,"args":[{"idx":0,"size":8,"fields":[{"off":0,"size":8},{"off":8,"size":8},{"off":16,"size":8}]}],"ret":{"size":8,"fields":[]}}
+{"func":"gone","args":[],"ret":null}
+`
+	l, err := abi.ReadLayout(strings.NewReader(layout), "l.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := Bind(l, ix)
+	if len(b.Funcs) != 2 || len(b.Ambiguous) != 0 || !reflect.DeepEqual(b.Missing, []string{"gone"}) {
+		t.Fatalf("bound %d missing %v ambiguous %v", len(b.Funcs), b.Missing, b.Ambiguous)
+	}
+	table, errs := b.Table(Space{})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	for _, f := range ix.ByName("helper") {
+		want := map[string]int{"fixture_a.c": 4, "fixture_b.c": 6}[filepath.Base(f.File)]
+		if got := table.RecordLen(f.Low, abi.KindEntry, 0); got != want {
+			t.Errorf("helper in %s at %#x: %d words, want %d", f.File, f.Low, got, want)
+		}
+	}
+	// Without files (System.map), the two shapes cannot be told apart.
+	helpers := ix.ByName("helper")
+	plain := FromSymbols(Symbols{"helper": {{Addr: helpers[0].Low}, {Addr: helpers[1].Low}}})
+	l2, _ := abi.ReadLayout(strings.NewReader(layout), "l.jsonl")
+	if b := Bind(l2, plain); len(b.Ambiguous) != 1 || len(b.Funcs) != 0 {
+		t.Fatalf("System.map binding should report helper ambiguous, got %v", b.Ambiguous)
+	}
+}
+
+// TestOneSlideRule: whatever the symbols are (System.map at link
+// addresses, kallsyms of a randomised boot) and whether the trace knows
+// its KASLR offset, a traced pc names the same function.
+func TestOneSlideRule(t *testing.T) {
+	const slide = 0x200000
+	sysmap := "ffffffff81000000 T _text\nffffffff81001000 T do_open\nffffffff81001100 t helper\n"
+	kallsyms := "ffffffff81200000 T _text\nffffffff81201000 T do_open\nffffffff81201100 t helper\n"
+	tracePC := uint64(0xffffffff81001100 + slide) // helper at run time
+	cases := []struct {
+		name, syms, kaslr string
+		known             bool
+	}{
+		{"System.map, offset in trace", sysmap, "0x200000", true},
+		{"kallsyms, offset in trace", kallsyms, "0x200000", true},
+		{"kallsyms, no offset in trace", kallsyms, "", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			syms, err := ReadSymbols(strings.NewReader(c.syms), "syms")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ix := FromSymbols(syms)
+			sp := SpaceOf(&abi.Meta{KASLROffset: c.kaslr}, ix)
+			if sp.Known != c.known || sp.Slide != slide {
+				t.Fatalf("space %+v", sp)
+			}
+			f := ix.At(sp.Link(tracePC))
+			if f == nil || f.Name != "helper" {
+				t.Fatalf("pc %#x named %v", tracePC, f)
+			}
+			// The layout table speaks the trace's addresses too.
+			l, _ := abi.ReadLayout(strings.NewReader(`{"func":"helper","args":[{"idx":0,"size":8,"fields":[{"off":0,"size":8},{"off":8,"size":8}]}]}`), "l")
+			table, _ := Bind(l, ix).Table(sp)
+			if n := table.RecordLen(tracePC, abi.KindEntry, 0); n != 5 {
+				t.Fatalf("record length at the traced pc: %d", n)
+			}
+		})
+	}
+	// A System.map and no offset: the kernel is taken as not randomised.
+	syms, _ := ReadSymbols(strings.NewReader(sysmap), "System.map")
+	if sp := SpaceOf(&abi.Meta{}, FromSymbols(syms)); sp.Slide != 0 || sp.Known || sp.Note == "" {
+		t.Fatalf("space %+v", sp)
+	}
+}
+
+func TestHiddenKallsyms(t *testing.T) {
+	_, err := ReadSymbols(strings.NewReader("0000000000000000 T _text\n0000000000000000 t f\n"), "kallsyms")
+	if !errors.Is(err, ErrHiddenAddrs) {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestBuildIDCheck(t *testing.T) {
+	ix := openFixture(t)
+	if err := CheckBuildID(&abi.Meta{BuildID: ix.BuildID}, ix); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckBuildID(&abi.Meta{}, ix); err != nil {
+		t.Fatal(err)
+	}
+	err := CheckBuildID(&abi.Meta{BuildID: strings.Repeat("ab", 20)}, ix)
+	if !errors.Is(err, ErrBuildID) {
+		t.Fatalf("err %v", err)
+	}
+	if id, err := ReadBuildID(fixture); err != nil || id != ix.BuildID {
+		t.Fatalf("ReadBuildID %q %v", id, err)
+	}
+}
+
+func TestDeriveShape(t *testing.T) {
+	ix := openFixture(t)
+	s := ix.DeriveShape(one(t, ix, "set_flags"))
+	want := []abi.Field{{Name: "ro", Off: 0, Size: 1}, {Name: "mode", Off: 0, Size: 1}, {Name: "delta", Off: 0, Size: 2}, {Name: "tail", Off: 2, Size: 1}, {Name: "inner", Off: 8, Size: 24}}
+	if len(s.Args) != 3 || !reflect.DeepEqual(s.Args[0].Fields, want) || s.Args[0].Size != 8 || s.Args[1].Size != 4 || s.Args[2].Size != 2 || s.Ret.Size != 1 {
+		t.Fatalf("set_flags shape %+v ret %+v", s.Args, s.Ret)
+	}
+	s = ix.DeriveShape(one(t, ix, "no_args"))
+	if len(s.Args) != 1 || !s.Args[0].Marker || s.Ret == nil || s.Ret.Size != 0 {
+		t.Fatalf("no_args shape %+v", s)
+	}
+	s = ix.DeriveShape(one(t, ix, "by_value"))
+	if s.Args[0].Size != 24 || len(s.Args[0].Fields) != 3 || s.Args[1].Size != 8 || len(s.Args[1].Fields) != 0 {
+		t.Fatalf("by_value shape %+v", s.Args)
+	}
+}
+
+// TestDamaged: a stripped file falls back to symbols, a cut file and a
+// file of another kind are errors, never a panic.
+func TestDamaged(t *testing.T) {
+	data, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, n := range []int{0, 4, 64, 600, len(data) / 2, len(data) - 100} {
+		p := filepath.Join(dir, "cut")
+		os.WriteFile(p, data[:n], 0o644)
+		if ix, err := Open(p, Options{CacheDir: "-"}); err == nil && n < len(data)/2 {
+			t.Errorf("cut at %d: no error, %d funcs", n, len(ix.Funcs))
+		}
+	}
+	p := filepath.Join(dir, "text")
+	os.WriteFile(p, []byte("hello world\n"), 0o644)
+	if _, err := Open(p, Options{CacheDir: "-"}); err == nil {
+		t.Error("a text file that is no symbol map must be an error")
+	}
+}

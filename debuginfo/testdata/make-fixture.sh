@@ -1,0 +1,7 @@
+#!/bin/sh
+# Rebuilds fixture.elf (DWARF 5, symbols, build id) and fixture.map from
+# the C sources beside it.
+set -e
+cd "$(dirname "$0")"
+clang-19 -g -gdwarf-5 -O1 -fno-inline -nostdlib -static -fno-pic \
+	-fdebug-prefix-map="$PWD"=. -Wl,--build-id=sha1 -o fixture.elf fixture_a.c fixture_b.c
