@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/debuginfo"
+	"github.com/kcovdf/kcovdf/model"
+)
+
+// kaslrSim writes a simulated trace as a boot randomised by slide would
+// have recorded it, its layout without pcs, and that boot's kallsyms.
+func kaslrSim(t *testing.T, slide uint64, withOffset bool) (trace, layout, kallsyms string) {
+	t.Helper()
+	cfg := model.DefaultSimConfig()
+	cfg.Words, cfg.Seed = 16384, 5
+	res, err := model.Simulate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range res.Truth {
+		res.Area[s.Offset+1] += slide
+	}
+	dir := t.TempDir()
+	trace, layout, kallsyms = filepath.Join(dir, "k.kdf"), filepath.Join(dir, "k.jsonl"), filepath.Join(dir, "kallsyms")
+	meta := abi.Meta{Format: "v1", BufferWords: len(res.Area)}
+	if withOffset {
+		meta.KASLROffset = fmt.Sprintf("%#x", slide)
+	}
+	if err := abi.SaveTrace(trace, &abi.Trace{Meta: meta, Words: res.Area}); err != nil {
+		t.Fatal(err)
+	}
+	var ks strings.Builder
+	fmt.Fprintf(&ks, "%x T _text\n", uint64(debuginfo.LinkText)+slide)
+	for i := range res.Layout.Funcs {
+		f := &res.Layout.Funcs[i]
+		pc, _, _ := f.Addr()
+		fmt.Fprintf(&ks, "%x t %s\n", pc+slide, f.Func)
+		f.PC = "" // names only: the addresses come from kallsyms
+	}
+	os.WriteFile(kallsyms, []byte(ks.String()), 0o644)
+	lf, _ := os.Create(layout)
+	res.Layout.Write(lf)
+	lf.Close()
+	return trace, layout, kallsyms
+}
+
+// TestKASLRKallsymsNamesEveryFunction: a trace of a randomised boot and
+// that boot's kallsyms decode exactly and name every function, with or
+// without the offset in the trace.
+func TestKASLRKallsymsNamesEveryFunction(t *testing.T) {
+	for _, withOffset := range []bool{true, false} {
+		t.Run(fmt.Sprintf("offset in trace %v", withOffset), func(t *testing.T) {
+			trace, layout, ks := kaslrSim(t, 0x200000, withOffset)
+			out, errs, err := runCLI(t, "stats", "--top", "1000", "--layout", layout, "--symbols", ks, trace)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !regexp.MustCompile(`(?m)^exact +yes$`).MatchString(out) {
+				t.Fatalf("not exact:\n%s\n%s", out, errs)
+			}
+			rows := regexp.MustCompile(`(?m)^0x[0-9a-f]+ +(\S+) `).FindAllStringSubmatch(out, -1)
+			if len(rows) < 10 {
+				t.Fatalf("only %d function rows:\n%s", len(rows), out)
+			}
+			for _, r := range rows {
+				if r[1] == "?" || !strings.HasPrefix(r[1], "sim_") && !strings.Contains(r[1], "_") {
+					t.Fatalf("unnamed function row %q:\n%s", r[0], out)
+				}
+			}
+			if !withOffset && !strings.Contains(errs, "assuming") {
+				t.Errorf("the assumed offset must be noted: %s", errs)
+			}
+		})
+	}
+}
+
+func TestShow(t *testing.T) {
+	trace, layout, ks := kaslrSim(t, 0x200000, true)
+	out, errs, err := runCLI(t, "show", "--layout", layout, "--symbols", ks, trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 50 {
+		t.Fatalf("%d lines:\n%s\n%s", len(lines), out, errs)
+	}
+	// Every line is a call, an opened call or a closing brace, and the
+	// braces balance.
+	callRE := regexp.MustCompile(`^( *)(\??[A-Za-z_][A-Za-z0-9_.]*)\((.*)\)( \{| = .*;|;| /\* no return \*/;)$`)
+	closeRE := regexp.MustCompile(`^( *)\}( = .*| /\* no return \*/)?$`)
+	open := 0
+	for _, l := range lines {
+		switch {
+		case callRE.MatchString(l):
+			if strings.HasSuffix(l, "{") {
+				open++
+			}
+		case closeRE.MatchString(l):
+			open--
+		default:
+			t.Fatalf("line %q is neither a call nor a closing brace", l)
+		}
+		if strings.Contains(l, "\x1b[") {
+			t.Fatal("colour when not on a terminal")
+		}
+	}
+	if open != 0 {
+		t.Fatalf("%d blocks left open", open)
+	}
+	// --depth 1 shows top-level calls only, one line each.
+	out, _, err = runCLI(t, "show", "--depth", "1", "--layout", layout, "--symbols", ks, trace)
+	if err != nil || strings.Contains(out, " {\n") || strings.HasPrefix(out, " ") || strings.Contains(out, "\n ") {
+		t.Fatalf("--depth 1: %v\n%s", err, out)
+	}
+	// --json: one object per call, parents before children.
+	out, _, err = runCLI(t, "show", "--json", "--layout", layout, "--symbols", ks, trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	n := 0
+	var firstFunc string
+	for sc.Scan() {
+		var c callJSON
+		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+			t.Fatal(err)
+		}
+		if c.Parent >= 0 && !seen[int(c.Parent)] {
+			t.Fatalf("call %d before its parent %d", c.Index, c.Parent)
+		}
+		if c.Func == "" {
+			t.Fatalf("unnamed call %+v", c)
+		}
+		if n == 0 {
+			firstFunc = c.Func
+		}
+		seen[c.Index] = true
+		n++
+	}
+	if n < len(lines)/2 {
+		t.Fatalf("%d JSON calls for %d lines", n, len(lines))
+	}
+	// --func shows only that function's calls at the left margin.
+	out, _, err = runCLI(t, "show", "--func", "^"+regexp.QuoteMeta(firstFunc)+"$", "--layout", layout, "--symbols", ks, trace)
+	if err != nil || !strings.HasPrefix(out, firstFunc+"(") {
+		t.Fatalf("--func %s: %v\n%.300s", firstFunc, err, out)
+	}
+	// --errors: every shown leaf returned an error.
+	out, _, err = runCLI(t, "show", "--errors", "--layout", layout, "--symbols", ks, trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.HasSuffix(l, ";") && !strings.Contains(l, "= -E") && !strings.Contains(l, "ERR_PTR(") && !regexp.MustCompile(`= -\d+;$`).MatchString(l) {
+			t.Fatalf("--errors shows a leaf that did not fail: %q", l)
+		}
+	}
+	if _, _, err := runCLI(t, "show", "--where", "nonsense", trace); err == nil {
+		t.Fatal("a malformed --where must be an error")
+	}
+}
+
+func TestWhere(t *testing.T) {
+	cases := []struct {
+		have, op, want string
+		ok             bool
+	}{
+		{"4096", "==", "4096", true},
+		{"4096", "==", "0x1000", true},
+		{"-ENOENT", "==", "-2", true},
+		{"-ENOENT", "==", "-ENOENT", true},
+		{"ERR_PTR(-ENOMEM)", "==", "-ENOMEM", true},
+		{"NULL", "==", "0", true},
+		{"3", ">", "2", true},
+		{"3", "<", "2", false},
+		{"STATE_RUN", "==", "STATE_RUN", true},
+		{"STATE_RUN", "!=", "STATE_IDLE", true},
+	}
+	for _, c := range cases {
+		if got := compare(c.have, c.op, c.want); got != c.ok {
+			t.Errorf("%s %s %s = %v", c.have, c.op, c.want, got)
+		}
+	}
+	p, err := parseWhere("how.flags == 0x8000")
+	if err != nil || len(p.path) != 2 || p.path[1] != "flags" || p.op != "==" || p.value != "0x8000" {
+		t.Fatalf("%+v %v", p, err)
+	}
+}
