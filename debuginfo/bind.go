@@ -65,7 +65,12 @@ func Bind(l *abi.Layout, ix *Index) *Binding {
 			agree = agree && sameLengths(&l.Funcs[idx[0]], &l.Funcs[i])
 		}
 		if agree {
+			// A static function of another file that the layout does not
+			// list (not instrumented) must not take this shape.
 			for _, c := range cands {
+				if c.Static && c.Unit != "" && !anyFile(l, idx, c.Unit) {
+					continue
+				}
 				b.Funcs = append(b.Funcs, Bound{Addr: c.Low, Shape: &l.Funcs[idx[0]]})
 			}
 			continue
@@ -74,9 +79,9 @@ func Bind(l *abi.Layout, ix *Index) *Binding {
 		unmatched := false
 		for _, c := range cands {
 			fn := -1
-			base := filepath.Base(c.File)
+			base := filepath.Base(c.Unit)
 			for _, i := range idx {
-				if c.File != "" && filepath.Base(l.Funcs[i].File) == base {
+				if c.Unit != "" && filepath.Base(l.Funcs[i].File) == base {
 					if fn >= 0 && !sameLengths(&l.Funcs[fn], &l.Funcs[i]) {
 						fn = -2 // two files of one base name disagree
 						break
@@ -204,4 +209,16 @@ func Layouts(ix *Index, sources ...LayoutSource) (*Binding, error) {
 	sort.Strings(out.Missing)
 	sort.Slice(out.Funcs, func(i, j int) bool { return out.Funcs[i].Addr < out.Funcs[j].Addr })
 	return out, nil
+}
+
+// anyFile tells whether one of the shapes idx names file (by base name);
+// shapes without a file match any.
+func anyFile(l *abi.Layout, idx []int, file string) bool {
+	base := filepath.Base(file)
+	for _, i := range idx {
+		if l.Funcs[i].File == "" || filepath.Base(l.Funcs[i].File) == base {
+			return true
+		}
+	}
+	return false
 }

@@ -73,7 +73,7 @@ func fromBTF(spec *btf.Spec, syms Symbols) ([]Func, []Type, error) {
 			continue
 		}
 		for _, s := range syms[fn.Name] {
-			f := Func{Name: fn.Name, Low: s.Addr, File: s.File, Static: fn.Linkage == btf.StaticFunc, HasSig: true}
+			f := Func{Name: fn.Name, Low: s.Addr, Unit: s.File, Static: fn.Linkage == btf.StaticFunc, HasSig: true}
 			if s.Size > 0 {
 				f.High = s.Addr + s.Size
 			}

@@ -59,7 +59,7 @@ func TestOpenFixture(t *testing.T) {
 		t.Errorf("do_open range %#x-%#x", f.Low, f.High)
 	}
 	helpers := ix.ByName("helper")
-	if len(helpers) != 2 || !helpers[0].Static || filepath.Base(helpers[0].File) == filepath.Base(helpers[1].File) {
+	if len(helpers) != 2 || !helpers[0].Static || filepath.Base(helpers[0].Unit) == filepath.Base(helpers[1].Unit) {
 		t.Fatalf("helper: %+v", helpers)
 	}
 	// Members with bit positions.
@@ -169,9 +169,9 @@ func TestBindStaticsByFile(t *testing.T) {
 		t.Fatal(errs)
 	}
 	for _, f := range ix.ByName("helper") {
-		want := map[string]int{"fixture_a.c": 4, "fixture_b.c": 6}[filepath.Base(f.File)]
+		want := map[string]int{"fixture_a.c": 4, "fixture_b.c": 6}[filepath.Base(f.Unit)]
 		if got := table.RecordLen(f.Low, abi.KindEntry, 0); got != want {
-			t.Errorf("helper in %s at %#x: %d words, want %d", f.File, f.Low, got, want)
+			t.Errorf("helper in %s at %#x: %d words, want %d", f.Unit, f.Low, got, want)
 		}
 	}
 	// Without files (System.map), the two shapes cannot be told apart.

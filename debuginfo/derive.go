@@ -2,7 +2,6 @@ package debuginfo
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"github.com/kcovdf/kcovdf/abi"
 )
@@ -37,7 +36,7 @@ func (DWARFLayout) Bind(ix *Index) (*Binding, error) {
 
 // DeriveShape is the shape the instrumentation gives f.
 func (ix *Index) DeriveShape(f *Func) abi.FuncShape {
-	s := abi.FuncShape{Func: f.Name, File: f.File, Static: f.Static}
+	s := abi.FuncShape{Func: f.Name, File: f.Unit, Static: f.Static}
 	for i, p := range f.Params {
 		a := abi.ArgShape{Idx: i, Name: p.Name, Type: ix.TypeName(p.Type), Fields: []abi.Field{}}
 		a.Size, a.Struct, a.Fields = ix.valueShape(p.Type)
@@ -87,7 +86,3 @@ func FieldTable(t *Type) []abi.Field {
 	}
 	return fields
 }
-
-// sameFile tells whether two source paths name the same file as far as
-// their base names go (layouts are relative, DWARF may be absolute).
-func sameFile(a, b string) bool { return filepath.Base(a) == filepath.Base(b) }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 )
@@ -298,6 +299,7 @@ func readUnit(d *dwarf.Data, off dwarf.Offset, seed maphash.Seed) (cu cuFuncs) {
 	if lr, err := d.LineReader(top); err == nil && lr != nil {
 		files = lr.Files()
 	}
+	unit, _ := top.Val(dwarf.AttrName).(string)
 	cv := &converter{recs: recs, seed: seed, memo: map[convKey]TypeID{}}
 	for _, o := range subs {
 		s := recs[o]
@@ -314,7 +316,7 @@ func readUnit(d *dwarf.Data, off dwarf.Offset, seed maphash.Seed) (cu cuFuncs) {
 			}
 			decl = o
 		}
-		f := Func{Low: s.low, High: s.high, HasSig: true, Ret: NoType}
+		f := Func{Low: s.low, High: s.high, HasSig: true, Ret: NoType, Unit: unit}
 		f.Name = firstNonEmpty(s.link, s.name, decl.link, decl.name)
 		f.Static = !(s.external || decl.external)
 		f.Line = int(firstPos(s.line, decl.line))
@@ -455,6 +457,8 @@ func (c *converter) convert(off dwarf.Offset, members bool, depth int) TypeID {
 		u := inner(members)
 		if ut := c.typeAt(u); ut != nil {
 			t = *ut
+			// Member type ids are remapped per type when units merge.
+			t.Members = slices.Clone(t.Members)
 		} else {
 			t = Type{Kind: KindVoid, Name: "void", Elem: NoType}
 		}

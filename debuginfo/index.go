@@ -320,7 +320,7 @@ func (ix *Index) addSymbols(syms Symbols) {
 				}
 				continue
 			}
-			f := Func{Name: name, Low: addr, Static: s.Local, File: s.File, Ret: NoType}
+			f := Func{Name: name, Low: addr, Static: s.Local, Unit: s.File, Ret: NoType}
 			if s.Size > 0 {
 				f.High = addr + s.Size
 			}

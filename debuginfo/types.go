@@ -99,9 +99,12 @@ type Func struct {
 	// Low and High are link-time addresses; High is 0 when the size is
 	// unknown (System.map).
 	Low, High uint64
-	File      string
+	File      string // where it is declared (may be a header)
 	Line      int
-	Static    bool
+	// Unit is the source file of its compile unit ("fs/open.c"), which
+	// tells static functions of one name apart.
+	Unit   string
+	Static bool
 	// HasSig tells whether Params and Ret come from debug info (DWARF or
 	// BTF); without it only the name is known.
 	HasSig bool
