@@ -291,3 +291,37 @@ func TestDamaged(t *testing.T) {
 		t.Error("a text file that is no symbol map must be an error")
 	}
 }
+
+// TestWalkerMatchesDebugDWARF: the fast walker and debug/dwarf's Reader
+// give the same index.
+func TestWalkerMatchesDebugDWARF(t *testing.T) {
+	paths := []string{fixture}
+	if p := os.Getenv("KCOVDF_VMLINUX"); p != "" {
+		paths = append(paths, p)
+	}
+	for _, p := range paths {
+		fast, err := Open(p, Options{CacheDir: "-"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow, err := Open(p, Options{CacheDir: "-", portable: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fast.Funcs) != len(slow.Funcs) || len(fast.Types) != len(slow.Types) {
+			t.Fatalf("%s: walker %d funcs %d types, debug/dwarf %d funcs %d types", p, len(fast.Funcs), len(fast.Types), len(slow.Funcs), len(slow.Types))
+		}
+		for i := range fast.Funcs {
+			if !reflect.DeepEqual(fast.Funcs[i], slow.Funcs[i]) {
+				t.Fatalf("%s: function %d:\nwalker      %+v\ndebug/dwarf %+v", p, i, fast.Funcs[i], slow.Funcs[i])
+			}
+		}
+		if !reflect.DeepEqual(fast.Types, slow.Types) {
+			for i := range fast.Types {
+				if !reflect.DeepEqual(fast.Types[i], slow.Types[i]) {
+					t.Fatalf("%s: type %d:\nwalker      %+v\ndebug/dwarf %+v", p, i, fast.Types[i], slow.Types[i])
+				}
+			}
+		}
+	}
+}

@@ -58,7 +58,7 @@ type dieRec struct {
 
 // readDWARF reads every compile unit of d with workers goroutines and
 // returns the functions with their types merged into one table.
-func readDWARF(d *dwarf.Data, workers int) ([]Func, []Type, int, error) {
+func readDWARF(d *dwarf.Data, secs *sections, workers int) ([]Func, []Type, int, error) {
 	var units []dwarf.Offset
 	r := d.Reader()
 	for {
@@ -71,6 +71,30 @@ func readDWARF(d *dwarf.Data, workers int) ([]Func, []Type, int, error) {
 		}
 		units = append(units, e.Offset)
 		r.SkipChildren()
+	}
+	// The walker lists the unit headers itself (debug/dwarf gives the
+	// offsets of unit DIEs) and parses every abbreviation table once.
+	var headers []dwarf.Offset
+	var abbrevs map[uint64]map[uint64]*abbrev
+	if secs != nil {
+		abbrevs = map[uint64]map[uint64]*abbrev{}
+		for off := 0; off < len(secs.info); {
+			u, err := parseUnitHeader(secs, off)
+			if err == nil && abbrevs[u.abbrevOff] == nil {
+				abbrevs[u.abbrevOff], err = parseAbbrevs(secs, u.abbrevOff)
+			}
+			if err != nil {
+				secs = nil
+				break
+			}
+			headers = append(headers, dwarf.Offset(off))
+			off = u.end
+		}
+		if secs != nil && len(headers) == len(units) {
+			units = headers
+		} else {
+			secs = nil
+		}
 	}
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -92,7 +116,11 @@ func readDWARF(d *dwarf.Data, workers int) ([]Func, []Type, int, error) {
 				if i >= len(units) {
 					return
 				}
-				out[i] = readUnit(d, units[i], seed)
+				if secs != nil {
+					out[i] = walkUnit(d, secs, abbrevs, units[i], seed)
+				} else {
+					out[i] = readUnit(d, units[i], seed)
+				}
 			}
 		}()
 	}
@@ -295,22 +323,33 @@ func readUnit(d *dwarf.Data, off dwarf.Offset, seed maphash.Seed) (cu cuFuncs) {
 			}
 		}
 	}
+	unit, _ := top.Val(dwarf.AttrName).(string)
+	get := func(o dwarf.Offset) *dieRec { return recs[o] }
+	cu.funcs, cu.types, cu.hashes = buildFuncs(d, top, get, subs, unit, seed)
+	return cu
+}
+
+// dieGetter returns the kept DIE at an offset, or nil.
+type dieGetter func(dwarf.Offset) *dieRec
+
+// buildFuncs makes a unit's functions, with their types, from its DIEs.
+func buildFuncs(d *dwarf.Data, top *dwarf.Entry, get dieGetter, subs []dwarf.Offset, unit string, seed maphash.Seed) ([]Func, []Type, []uint64) {
+	var funcs []Func
 	var files []*dwarf.LineFile
 	if lr, err := d.LineReader(top); err == nil && lr != nil {
 		files = lr.Files()
 	}
-	unit, _ := top.Val(dwarf.AttrName).(string)
-	cv := &converter{recs: recs, seed: seed, memo: map[convKey]TypeID{}}
+	cv := &converter{get: get, seed: seed, memo: map[convKey]TypeID{}}
 	for _, o := range subs {
-		s := recs[o]
-		if !s.hasLow || s.low == 0 || s.decl {
+		s := get(o)
+		if s == nil || !s.hasLow || s.low == 0 || s.decl {
 			continue
 		}
 		// The abstract instance (origin) has the name, file, line and the
 		// complete parameter list of an out-of-line copy.
 		decl := s
 		for hops := 0; decl.origin != 0 && hops < 4; hops++ {
-			o := recs[decl.origin]
+			o := get(decl.origin)
 			if o == nil {
 				break
 			}
@@ -336,13 +375,13 @@ func readUnit(d *dwarf.Data, off dwarf.Offset, seed maphash.Seed) (cu cuFuncs) {
 			f.Ret = cv.convert(s.typ, true, 0)
 		}
 		params := decl.kids
-		if decl == s || len(paramsOf(recs, decl.kids)) == 0 {
+		if decl == s || len(paramsOf(get, decl.kids)) == 0 {
 			params = s.kids
 		}
-		for _, po := range paramsOf(recs, params) {
-			p := recs[po]
+		for _, po := range paramsOf(get, params) {
+			p := get(po)
 			name, typ, has := p.name, p.typ, p.hasTyp
-			if o := recs[p.origin]; p.origin != 0 && o != nil {
+			if o := get(p.origin); p.origin != 0 && o != nil {
 				name = firstNonEmpty(name, o.name)
 				if !has {
 					typ, has = o.typ, o.hasTyp
@@ -354,16 +393,15 @@ func readUnit(d *dwarf.Data, off dwarf.Offset, seed maphash.Seed) (cu cuFuncs) {
 			}
 			f.Params = append(f.Params, Param{Name: name, Type: id})
 		}
-		cu.funcs = append(cu.funcs, f)
+		funcs = append(funcs, f)
 	}
-	cu.types, cu.hashes = cv.types, cv.hashes
-	return cu
+	return funcs, cv.types, cv.hashes
 }
 
-func paramsOf(recs map[dwarf.Offset]*dieRec, kids []dwarf.Offset) []dwarf.Offset {
+func paramsOf(get dieGetter, kids []dwarf.Offset) []dwarf.Offset {
 	var out []dwarf.Offset
 	for _, k := range kids {
-		if r := recs[k]; r != nil && r.tag == dwarf.TagFormalParameter {
+		if r := get(k); r != nil && r.tag == dwarf.TagFormalParameter {
 			out = append(out, k)
 		}
 	}
@@ -398,7 +436,7 @@ type convKey struct {
 // (members == true); a member's own type is converted without members,
 // which also bounds the recursion.
 type converter struct {
-	recs   map[dwarf.Offset]*dieRec
+	get    dieGetter
 	seed   maphash.Seed
 	memo   map[convKey]TypeID
 	types  []Type
@@ -425,7 +463,7 @@ func (c *converter) convert(off dwarf.Offset, members bool, depth int) TypeID {
 	if id, ok := c.memo[key]; ok {
 		return id
 	}
-	rec := c.recs[off]
+	rec := c.get(off)
 	if rec == nil || depth > maxTypeDepth {
 		return NoType
 	}
@@ -504,7 +542,7 @@ func (c *converter) convert(off dwarf.Offset, members bool, depth int) TypeID {
 		t.Name = kw + " " + firstNonEmpty(rec.name, "{...}")
 		if members {
 			for _, k := range rec.kids {
-				m := c.recs[k]
+				m := c.get(k)
 				if m == nil || m.tag != dwarf.TagMember {
 					continue
 				}
@@ -541,7 +579,7 @@ func (c *converter) convert(off dwarf.Offset, members bool, depth int) TypeID {
 		t.Tag = rec.name
 		t.Name = "enum " + firstNonEmpty(rec.name, "{...}")
 		for _, k := range rec.kids {
-			if m := c.recs[k]; m != nil && m.tag == dwarf.TagEnumerator {
+			if m := c.get(k); m != nil && m.tag == dwarf.TagEnumerator {
 				t.Enumerators = append(t.Enumerators, Enumerator{Name: m.name, Value: m.value})
 				h.WriteString(m.name)
 				writeU64(&h, uint64(m.value))
@@ -552,7 +590,7 @@ func (c *converter) convert(off dwarf.Offset, members bool, depth int) TypeID {
 		t.Elem = inner(false)
 		n := int64(-1)
 		for _, k := range rec.kids {
-			if m := c.recs[k]; m != nil && m.tag == dwarf.TagSubrangeType {
+			if m := c.get(k); m != nil && m.tag == dwarf.TagSubrangeType {
 				if n < 0 {
 					n = m.count
 				} else if m.count >= 0 {
@@ -602,7 +640,7 @@ func (c *converter) typeAt(id TypeID) *Type {
 // isStruct tells whether off is a struct or class, through typedefs and
 // qualifiers.
 func (c *converter) isStruct(off dwarf.Offset, depth int) bool {
-	rec := c.recs[off]
+	rec := c.get(off)
 	if rec == nil || depth > maxTypeDepth {
 		return false
 	}

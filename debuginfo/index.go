@@ -1,6 +1,7 @@
 package debuginfo
 
 import (
+	"bytes"
 	"cmp"
 	"debug/elf"
 	"encoding/hex"
@@ -165,6 +166,9 @@ type Options struct {
 	// CacheDir holds indexes by build id; "" means the user cache
 	// directory's kcovdf/debuginfo, and "-" disables the cache.
 	CacheDir string
+	// portable reads DWARF with debug/dwarf's Reader only (tests compare
+	// the two readers).
+	portable bool
 }
 
 // Open builds the index of a vmlinux (or .ko) or of a System.map or
@@ -191,11 +195,15 @@ func Open(path string, opt Options) (*Index, error) {
 		ix.Stats.Elapsed = time.Since(t0)
 		return ix, nil
 	}
-	f, err := elf.Open(path)
+	data, release, err := mapFile(path)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	f, err := elf.NewFile(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	defer f.Close()
 	id := buildID(f)
 	cache := cacheDir(opt.CacheDir)
 	if id != "" && cache != "" {
@@ -206,7 +214,7 @@ func Open(path string, opt Options) (*Index, error) {
 			return ix, nil
 		}
 	}
-	ix, err := readELF(f, path, opt)
+	ix, err := readELF(f, data, path, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +227,7 @@ func Open(path string, opt Options) (*Index, error) {
 	return ix, nil
 }
 
-func readELF(f *elf.File, path string, opt Options) (*Index, error) {
+func readELF(f *elf.File, data []byte, path string, opt Options) (*Index, error) {
 	ix := &Index{Path: path}
 	syms, symErr := elfSymbols(f, path)
 	text := syms.Text()
@@ -227,11 +235,16 @@ func readELF(f *elf.File, path string, opt Options) (*Index, error) {
 		ix.Rebase = text - LinkText
 	}
 	if f.Section(".debug_info") != nil {
-		d, err := f.DWARF()
-		if err != nil {
-			return nil, fmt.Errorf("%s: DWARF: %w", path, err)
+		// Read in place from the mapped file; debug/elf copies and
+		// handles what that cannot (compressed sections, relocations).
+		d, secs, err := mappedDWARF(f, data)
+		if err != nil || opt.portable {
+			if d, err = f.DWARF(); err != nil {
+				return nil, fmt.Errorf("%s: DWARF: %w", path, err)
+			}
+			secs = nil
 		}
-		funcs, types, units, err := readDWARF(d, opt.Workers)
+		funcs, types, units, err := readDWARF(d, secs, opt.Workers)
 		if err != nil && len(funcs) == 0 {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
