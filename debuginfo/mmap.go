@@ -78,4 +78,3 @@ func mappedDWARF(f *elf.File, data []byte) (*dwarf.Data, *sections, error) {
 		strOffsets: get[".debug_str_offsets"], lineStr: get[".debug_line_str"], addr: get[".debug_addr"]}
 	return d, s, nil
 }
-
