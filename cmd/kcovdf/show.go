@@ -24,6 +24,7 @@ type showFlags struct {
 	where  []string
 	asJSON bool
 	color  string
+	fields int
 }
 
 func newShowCommand() *cobra.Command {
@@ -76,7 +77,7 @@ info gives all of them; System.map or kallsyms give names only) and from
 			if sf.asJSON {
 				err = printJSON(out, tree, nm, v)
 			} else {
-				err = printGraph(out, tree, nm, v, color)
+				err = printGraph(out, tree, nm, v, color, sf.fields)
 			}
 			if err != nil {
 				return err
@@ -104,6 +105,7 @@ info gives all of them; System.map or kallsyms give names only) and from
 	f.StringArrayVar(&sf.where, "where", nil, "show only calls whose argument, field or return matches (name==value, !=, <, <=, >, >=; e.g. count==4096, how.flags==0x8000, ret==-ENOENT), with their callers")
 	f.BoolVar(&sf.asJSON, "json", false, "one JSON object per call")
 	f.StringVar(&sf.color, "color", "auto", "colour: auto (on a terminal), always or never")
+	f.IntVar(&sf.fields, "max-fields", 8, "show at most this many fields of a struct argument (0: all)")
 	return cmd
 }
 
@@ -218,7 +220,7 @@ const (
 	ansiReset = "\x1b[0m"
 )
 
-func printGraph(w *bufio.Writer, t *calls.Tree, nm *calls.Namer, v *view, color bool) error {
+func printGraph(w *bufio.Writer, t *calls.Tree, nm *calls.Namer, v *view, color bool, maxFields int) error {
 	paint := func(code, s string) string {
 		if !color {
 			return s
@@ -233,7 +235,7 @@ func printGraph(w *bufio.Writer, t *calls.Tree, nm *calls.Namer, v *view, color 
 		for len(stack) > 0 && (i < 0 || int(t.Calls[stack[len(stack)-1]].End) <= i) {
 			k := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
-			fmt.Fprintf(w, "%s}%s\n", indent(k), retSuffix(t, nm, k, paint))
+			fmt.Fprintf(w, "%s}%s\n", indent(k), retSuffix(t, nm, k, paint, maxFields))
 		}
 	}
 	for i := range t.Calls {
@@ -256,14 +258,14 @@ func printGraph(w *bufio.Writer, t *calls.Tree, nm *calls.Namer, v *view, color 
 			}
 			b.WriteString(a.Name)
 			b.WriteByte('=')
-			b.WriteString(paintValue(a.Text, paint))
+			b.WriteString(paintValue(shorten(a, maxFields), paint))
 		}
 		b.WriteByte(')')
 		if v.hasKid[i] {
 			b.WriteString(" {")
 			stack = append(stack, i)
 		} else {
-			b.WriteString(retSuffix(t, nm, i, paint))
+			b.WriteString(retSuffix(t, nm, i, paint, maxFields))
 			b.WriteByte(';')
 		}
 		b.WriteByte('\n')
@@ -275,6 +277,23 @@ func printGraph(w *bufio.Writer, t *calls.Tree, nm *calls.Namer, v *view, color 
 	return nil
 }
 
+// shorten keeps the first n fields of a struct value (n <= 0: all).
+func shorten(r calls.Rendered, n int) string {
+	if n <= 0 || len(r.Fields) <= n {
+		return r.Text
+	}
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, f := range r.Fields[:n] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(f.Name + "=" + f.Text)
+	}
+	fmt.Fprintf(&b, ", ...%d more}", len(r.Fields)-n)
+	return b.String()
+}
+
 func paintValue(s string, paint func(string, string) string) string {
 	if strings.Contains(s, "<fault>") {
 		return strings.ReplaceAll(s, "<fault>", paint(ansiWarn, "<fault>"))
@@ -282,7 +301,7 @@ func paintValue(s string, paint func(string, string) string) string {
 	return s
 }
 
-func retSuffix(t *calls.Tree, nm *calls.Namer, i int, paint func(string, string) string) string {
+func retSuffix(t *calls.Tree, nm *calls.Namer, i int, paint func(string, string) string, maxFields int) string {
 	c := &t.Calls[i]
 	if c.Flags&calls.NoReturn != 0 {
 		return paint(ansiWarn, " /* no return */")
@@ -294,7 +313,7 @@ func retSuffix(t *calls.Tree, nm *calls.Namer, i int, paint func(string, string)
 	if r.Errno != 0 {
 		return " = " + paint(ansiErr, r.Text)
 	}
-	return " = " + r.Text
+	return " = " + shorten(r, maxFields)
 }
 
 // callJSON is the JSON form of one call.
