@@ -28,7 +28,8 @@ func v2area(recs []rec) []uint64 {
 }
 
 func tree(recs []rec) *Tree {
-	return Build(abi.NewDecoder(v2area(recs), abi.Options{Format: abi.FormatV2, PCMin: 1, PCMax: ^uint64(0)}), Options{})
+	a := v2area(recs)
+	return Build(a, abi.NewDecoder(a, abi.Options{Format: abi.FormatV2, PCMin: 1, PCMax: ^uint64(0)}), Options{})
 }
 
 const (
@@ -105,7 +106,7 @@ func TestBuild(t *testing.T) {
 		})
 	}
 	tr := tree([]rec{E(A, 0, 4, 1), E(A, 1, 8, 2), E(B, 0, 0, 0), R(B, 0, 0), R(A, 8, 5)})
-	if args := tr.Args(0); len(args) != 2 || args[1].Words[0] != 2 || !tr.Calls[0].HasRet || tr.Calls[0].Ret.Words[0] != 5 {
+	if args := tr.Args(0); len(args) != 2 || tr.Words(&args[1])[0] != 2 || !tr.Calls[0].HasRet || tr.Words(&tr.Calls[0].Ret)[0] != 5 {
 		t.Fatalf("A's values: %+v ret %+v", args, tr.Calls[0].Ret)
 	}
 	var kids []int

@@ -59,7 +59,7 @@ func (fi *FuncInfo) NameOr(pc uint64) string {
 	if fi.Name != "" {
 		return fi.Name
 	}
-	return fmt.Sprintf("%#x", pc)
+	return hex(pc)
 }
 
 // Field is one rendered struct field.
@@ -97,7 +97,7 @@ func (n *Namer) Args(t *Tree, i int) []Rendered {
 		if r.Name == "" {
 			r.Name = "arg" + strconv.Itoa(int(v.Idx))
 		}
-		n.render(&r, typ, tname, fieldNames(fi.Shape, int(v.Idx), false), &v, false)
+		n.render(&r, typ, tname, fieldNames(fi.Shape, int(v.Idx), false), &v, t.Words(&v), false)
 		out = append(out, r)
 	}
 	return out
@@ -118,7 +118,7 @@ func (n *Namer) Ret(t *Tree, i int) (r Rendered, ok bool) {
 	} else if fi.Shape != nil && fi.Shape.Ret != nil {
 		r.Type = fi.Shape.Ret.Type
 	}
-	n.render(&r, typ, r.Type, fieldNames(fi.Shape, 0, true), &c.Ret, true)
+	n.render(&r, typ, r.Type, fieldNames(fi.Shape, 0, true), &c.Ret, t.Words(&c.Ret), true)
 	return r, true
 }
 
@@ -162,9 +162,9 @@ func fieldNames(s *abi.FuncShape, idx int, ret bool) []abi.Field {
 }
 
 // render fills r from v, by typ when known, else by the type's spelling.
-func (n *Namer) render(r *Rendered, typ *debuginfo.Type, tname string, shapeFields []abi.Field, v *Value, ret bool) {
-	if len(v.Words) > 0 {
-		r.Raw = v.Words[0]
+func (n *Namer) render(r *Rendered, typ *debuginfo.Type, tname string, shapeFields []abi.Field, v *Value, words []uint64, ret bool) {
+	if len(words) > 0 {
+		r.Raw = words[0]
 	}
 	var st *debuginfo.Type
 	isPtr := false
@@ -181,7 +181,7 @@ func (n *Namer) render(r *Rendered, typ *debuginfo.Type, tname string, shapeFiel
 	} else {
 		isPtr = strings.Contains(tname, "*")
 	}
-	expanded := len(shapeFields) > 0 || (st != nil && len(v.Words) > 1)
+	expanded := len(shapeFields) > 0 || (st != nil && len(words) > 1)
 	if expanded {
 		if isPtr {
 			r.Raw = v.Ptr
@@ -196,7 +196,7 @@ func (n *Namer) render(r *Rendered, typ *debuginfo.Type, tname string, shapeFiel
 				return
 			}
 		}
-		r.Fields = n.fields(st, shapeFields, v.Words)
+		r.Fields = n.fields(st, shapeFields, words)
 		var b strings.Builder
 		b.WriteByte('{')
 		for i, f := range r.Fields {
@@ -220,7 +220,7 @@ func (n *Namer) render(r *Rendered, typ *debuginfo.Type, tname string, shapeFiel
 			r.Errno = -int64(w)
 			r.Text = "ERR_PTR(" + errnoText(r.Errno) + ")"
 		default:
-			r.Text = fmt.Sprintf("%#x", w)
+			r.Text = hex(w)
 		}
 		return
 	}
@@ -284,7 +284,7 @@ func (n *Namer) fields(st *debuginfo.Type, shape []abi.Field, words []uint64) []
 			}
 			t := n.Index.Type(m.Type)
 			if t == nil {
-				f.Text = fmt.Sprintf("%#x", w)
+				f.Text = hex(w)
 			} else if m.BitSize > 0 && t.Kind == debuginfo.KindInt {
 				f.Text = strconv.FormatInt(signExtendBits(v, m.BitSize), 10)
 			} else if m.BitSize > 0 {
@@ -293,7 +293,7 @@ func (n *Namer) fields(st *debuginfo.Type, shape []abi.Field, words []uint64) []
 				f.Text = n.scalar(t, m.Name, v, size)
 			}
 		default:
-			f.Text = fmt.Sprintf("%#x", w)
+			f.Text = hex(w)
 		}
 		out[i] = f
 	}
@@ -306,7 +306,7 @@ func (n *Namer) scalar(t *debuginfo.Type, name string, w, size uint64) string {
 		size = 8
 	}
 	if t == nil {
-		return fmt.Sprintf("%#x", w)
+		return hex(w)
 	}
 	switch t.Kind {
 	case debuginfo.KindBool:
@@ -317,7 +317,7 @@ func (n *Namer) scalar(t *debuginfo.Type, name string, w, size uint64) string {
 	case debuginfo.KindInt:
 		v := signExtend(w, size)
 		if v > 0 && flagLike(t.Name, name) {
-			return fmt.Sprintf("%#x", v)
+			return hex(uint64(v))
 		}
 		return strconv.FormatInt(v, 10)
 	case debuginfo.KindUint:
@@ -343,7 +343,7 @@ func (n *Namer) scalar(t *debuginfo.Type, name string, w, size uint64) string {
 			return "ERR_PTR(" + errnoText(-int64(w)) + ")"
 		}
 	}
-	return fmt.Sprintf("%#x", w)
+	return hex(w)
 }
 
 // unsigned shows flags, masks and large values in hex, modes in octal,
@@ -353,11 +353,11 @@ func unsigned(tname, name string, w uint64) string {
 	case strings.Contains(tname, "umode_t"):
 		return fmt.Sprintf("%#o", w)
 	case flagLike(tname, name):
-		return fmt.Sprintf("%#x", w)
+		return hex(w)
 	case w < 1<<16 || countLike(name):
 		return strconv.FormatUint(w, 10)
 	}
-	return fmt.Sprintf("%#x", w)
+	return hex(w)
 }
 
 func flagLike(tname, name string) bool {
@@ -414,4 +414,11 @@ func guessType(name string, size uint32) *debuginfo.Type {
 		t.Kind = debuginfo.KindInt
 	}
 	return t
+}
+
+func hex(w uint64) string {
+	if w == 0 {
+		return "0x0"
+	}
+	return "0x" + strconv.FormatUint(w, 16)
 }

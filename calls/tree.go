@@ -27,16 +27,45 @@ const (
 	Errno
 )
 
-// Value is one captured argument or return value.
+// Value is one captured argument or return value. Its words (the field
+// values, or one scalar word) stay in the trace: Tree.Words returns them.
+// Values are small because a full trace has millions.
 type Value struct {
 	Idx  uint8 // argument index (entry values)
 	Size uint8
+	n    uint16
+	off  uint32 // in the area, or in Tree.extra when extraBit is set
 	// Ptr is the captured pointer: the struct's address for expanded
 	// values, the stack slot of a spilled scalar otherwise.
 	Ptr uint64
-	// Words are the field values, or one scalar word. They alias the
-	// trace's words.
-	Words []uint64
+}
+
+const extraBit = 1 << 31
+
+// Words returns a value's words.
+func (t *Tree) Words(v *Value) []uint64 {
+	if v.off&extraBit != 0 {
+		o := v.off &^ extraBit
+		return t.extra[o : o+uint32(v.n)]
+	}
+	return t.area[v.off : v.off+uint32(v.n)]
+}
+
+// value makes the Value of a record, pointing into the area when the
+// record's values are there (decoders alias them), else into a copy.
+func (t *Tree) value(r *abi.Record) Value {
+	v := Value{Idx: r.ArgIdx, Size: r.Size, Ptr: r.Ptr, n: uint16(len(r.Values))}
+	if len(r.Values) > 0xffff {
+		v.n = 0xffff
+	}
+	o := r.Offset + abi.HeaderWords
+	if v.n > 0 && o+int(v.n) <= len(t.area) && o < extraBit && &t.area[o] == &r.Values[0] {
+		v.off = uint32(o)
+		return v
+	}
+	v.off = uint32(len(t.extra)) | extraBit
+	t.extra = append(t.extra, r.Values[:v.n]...)
+	return v
 }
 
 // Marker tells whether v is a no-parameter or void marker.
@@ -49,11 +78,11 @@ type Call struct {
 	Parent int32  // -1 for a top-level call
 	End    int32  // one past the last descendant
 	Depth  int32
-	Flags  Flags
 	Seq    uint32 // sequence number of its first record
-	Offset int    // word offset of its first record
+	Offset int32  // word offset of its first record
 	argLo  int32
-	argN   int32
+	argN   uint16
+	Flags  Flags
 	HasRet bool
 	Ret    Value
 }
@@ -62,6 +91,8 @@ type Call struct {
 type Tree struct {
 	Calls []Call
 	args  []Value
+	area  []uint64 // the trace's words, which values point into
+	extra []uint64 // copies of values that were not in the area
 	// Exact is true when the trace carries the no-parameter and void
 	// markers, so that every call's entry and return are known; without
 	// them nesting is a best effort and Unsure calls say where.
@@ -74,7 +105,7 @@ type Tree struct {
 // Args returns a call's entry values in record order.
 func (t *Tree) Args(i int) []Value {
 	c := &t.Calls[i]
-	return t.args[c.argLo : c.argLo+c.argN]
+	return t.args[c.argLo : c.argLo+int32(c.argN)]
 }
 
 // Children calls f for each direct child of call i (i = -1: the
@@ -109,9 +140,9 @@ type Options struct {
 	Markers bool
 }
 
-// Build groups the records of d into calls.
-func Build(d *abi.Decoder, opt Options) *Tree {
-	b := &builder{t: &Tree{}, lastIdx: -1, markers: opt.Markers, full: opt.Full}
+// Build groups the records of d, a decoder of area, into calls.
+func Build(area []uint64, d *abi.Decoder, opt Options) *Tree {
+	b := &builder{t: &Tree{area: area}, lastIdx: -1, markers: opt.Markers, full: opt.Full}
 	for d.Next() {
 		b.add(d.Record())
 	}
@@ -128,7 +159,7 @@ func (b *builder) top() int32 {
 
 func (b *builder) push(r *abi.Record) int32 {
 	parent := b.top()
-	c := Call{PC: r.PC, Parent: parent, Depth: int32(len(b.stack)), Seq: r.Seq, Offset: r.Offset, argLo: int32(len(b.t.args))}
+	c := Call{PC: r.PC, Parent: parent, Depth: int32(len(b.stack)), Seq: r.Seq, Offset: int32(r.Offset), argLo: int32(len(b.t.args))}
 	b.t.Calls = append(b.t.Calls, c)
 	i := int32(len(b.t.Calls) - 1)
 	b.stack = append(b.stack, i)
@@ -155,7 +186,7 @@ func (b *builder) add(r *abi.Record) {
 			top = b.push(r)
 		}
 		c := &b.t.Calls[top]
-		b.t.args = append(b.t.args, Value{Idx: r.ArgIdx, Size: r.Size, Ptr: r.Ptr, Words: r.Values})
+		b.t.args = append(b.t.args, b.t.value(r))
 		c.argN++
 		b.lastIdx = int(r.ArgIdx)
 		b.inEntry = true
@@ -165,7 +196,8 @@ func (b *builder) add(r *abi.Record) {
 		}
 		b.inEntry = false
 		b.lastIdx = -1
-		v := Value{Size: r.Size, Ptr: r.Ptr, Words: r.Values}
+		v := b.t.value(r)
+		v.Idx = 0
 		// The frame this return closes: the innermost open call of pc.
 		at := -1
 		for k := len(b.stack) - 1; k >= 0; k-- {

@@ -1,7 +1,6 @@
 package debuginfo
 
 import (
-	"math/rand/v2"
 	"os"
 	"testing"
 )
@@ -58,21 +57,4 @@ func BenchmarkLookup100k(b *testing.B) {
 func labKernelPath() (string, bool) {
 	p := os.Getenv("KCOVDF_VMLINUX")
 	return p, p != ""
-}
-
-// RandomPCs draws n addresses inside functions of known size.
-func RandomPCs(ix *Index, n int, seed uint64) []uint64 {
-	var sized []*Func
-	for i := range ix.Funcs {
-		if f := &ix.Funcs[i]; f.High > f.Low {
-			sized = append(sized, f)
-		}
-	}
-	r := rand.New(rand.NewPCG(seed, 0))
-	pcs := make([]uint64, n)
-	for i := range pcs {
-		f := sized[r.IntN(len(sized))]
-		pcs[i] = f.Low + r.Uint64N(f.High-f.Low)
-	}
-	return pcs
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"sort"
@@ -410,4 +411,21 @@ type leOrder struct{}
 
 func (leOrder) Uint32(b []byte) uint32 {
 	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+// RandomPCs draws n addresses inside functions of known size.
+func RandomPCs(ix *Index, n int, seed uint64) []uint64 {
+	var sized []*Func
+	for i := range ix.Funcs {
+		if f := &ix.Funcs[i]; f.High > f.Low {
+			sized = append(sized, f)
+		}
+	}
+	r := rand.New(rand.NewPCG(seed, 0))
+	pcs := make([]uint64, n)
+	for i := range pcs {
+		f := sized[r.IntN(len(sized))]
+		pcs[i] = f.Low + r.Uint64N(f.High-f.Low)
+	}
+	return pcs
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -68,8 +69,14 @@ info gives all of them; System.map or kallsyms give names only) and from
 					return fmt.Errorf("--func: %v", err)
 				}
 			}
+			if n := int64(len(src.trace.Words)) * 8; n > 64<<20 {
+				// A big trace: give back the file's bytes before building
+				// the tree, and keep the heap near a few times the words.
+				debug.FreeOSMemory()
+				debug.SetMemoryLimit(n * 5 / 2)
+			}
 			d := abi.NewDecoder(src.trace.Words, src.opt)
-			tree := calls.Build(d, calls.Options{Full: src.trace.Meta.Overflowed})
+			tree := calls.Build(src.trace.Words, d, calls.Options{Full: src.trace.Meta.Overflowed})
 			nm := src.namer()
 			out := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
 			v := selectCalls(tree, nm, re, sf.depth, sf.errors, preds)
