@@ -2,6 +2,7 @@ package debuginfo
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -321,6 +322,40 @@ func TestWalkerMatchesDebugDWARF(t *testing.T) {
 				if !reflect.DeepEqual(fast.Types[i], slow.Types[i]) {
 					t.Fatalf("%s: type %d:\nwalker      %+v\ndebug/dwarf %+v", p, i, fast.Types[i], slow.Types[i])
 				}
+			}
+		}
+	}
+}
+
+// TestLookupMatchesLinearScan: the bucketed search agrees with a plain
+// scan, also for sparse addresses (module space far from the kernel's).
+func TestLookupMatchesLinearScan(t *testing.T) {
+	syms := Symbols{}
+	addrs := []uint64{0xffffffff81000000, 0xffffffff81000010, 0xffffffff81001000, 0xffffffff81001001, 0xffffffff81345678, 0xffffffffa0000000, 0xffffffffa0000100}
+	for i, a := range addrs {
+		syms[fmt.Sprintf("f%d", i)] = []Sym{{Addr: a, Size: 0x20}}
+	}
+	for _, ix := range []*Index{openFixture(t), FromSymbols(syms)} {
+		linear := func(addr uint64) *Func {
+			var best *Func
+			for i := range ix.Funcs {
+				if ix.Funcs[i].Low <= addr {
+					best = &ix.Funcs[i]
+				}
+			}
+			if best != nil && best.High != 0 && addr >= best.High {
+				return nil
+			}
+			return best
+		}
+		var probe []uint64
+		for _, f := range ix.Funcs {
+			probe = append(probe, f.Low-1, f.Low, f.Low+1, f.High-1, f.High, f.High+0x1000)
+		}
+		probe = append(probe, 0, ^uint64(0))
+		for _, a := range probe {
+			if got, want := ix.Lookup(a), linear(a); got != want {
+				t.Fatalf("Lookup(%#x) = %v, want %v", a, got, want)
 			}
 		}
 	}

@@ -58,7 +58,13 @@ type Index struct {
 	Stats Stats
 
 	starts []uint64
+	ends   []uint64 // Funcs[i].High, beside starts for the cache's sake
 	byName map[string][]int32
+	// buckets[i] is the index of the first function that starts at or
+	// after bucketBase + i<<bucketShift: a lookup searches one bucket.
+	buckets     []int32
+	bucketBase  uint64
+	bucketShift uint
 }
 
 // Stats tells what an index was built from and how long it took.
@@ -96,15 +102,37 @@ func (ix *Index) finish() {
 // index builds the derived lookup tables (not cached on disk).
 func (ix *Index) index() {
 	ix.starts = make([]uint64, len(ix.Funcs))
+	ix.ends = make([]uint64, len(ix.Funcs))
 	ix.byName = make(map[string][]int32, len(ix.Funcs))
 	for i := range ix.Funcs {
 		ix.starts[i] = ix.Funcs[i].Low
+		ix.ends[i] = ix.Funcs[i].High
 		ix.byName[ix.Funcs[i].Name] = append(ix.byName[ix.Funcs[i].Name], int32(i))
 	}
 	for name, addr := range ix.Aliases {
 		if i, ok := slices.BinarySearch(ix.starts, addr); ok {
 			ix.byName[name] = append(ix.byName[name], int32(i))
 		}
+	}
+	ix.buckets = nil
+	if len(ix.starts) == 0 {
+		return
+	}
+	ix.bucketBase = ix.starts[0]
+	span := ix.starts[len(ix.starts)-1] - ix.bucketBase
+	ix.bucketShift = 12
+	for span>>ix.bucketShift > uint64(4*len(ix.starts)+1024) {
+		ix.bucketShift++
+	}
+	n := int(span>>ix.bucketShift) + 2
+	ix.buckets = make([]int32, n)
+	j := 0
+	for b := range ix.buckets {
+		lim := ix.bucketBase + uint64(b)<<ix.bucketShift
+		for j < len(ix.starts) && ix.starts[j] < lim {
+			j++
+		}
+		ix.buckets[b] = int32(j)
 	}
 }
 
@@ -123,8 +151,14 @@ func boolCmp(a, b bool) int {
 // to the next one.
 func (ix *Index) Lookup(addr uint64) *Func {
 	s := ix.starts
-	// sort.Search without the closure: this is the hot path.
+	if len(s) == 0 || addr < ix.bucketBase {
+		return nil
+	}
+	// Search one bucket; the function may also start before it.
 	lo, hi := 0, len(s)
+	if b := (addr - ix.bucketBase) >> ix.bucketShift; b+1 < uint64(len(ix.buckets)) {
+		lo, hi = int(ix.buckets[b]), int(ix.buckets[b+1])
+	}
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
 		if s[m] <= addr {
@@ -136,11 +170,10 @@ func (ix *Index) Lookup(addr uint64) *Func {
 	if lo == 0 {
 		return nil
 	}
-	f := &ix.Funcs[lo-1]
-	if f.High != 0 && addr >= f.High {
+	if e := ix.ends[lo-1]; e != 0 && addr >= e {
 		return nil
 	}
-	return f
+	return &ix.Funcs[lo-1]
 }
 
 // At returns the function that starts exactly at addr, or nil.
