@@ -179,6 +179,9 @@ func TestRender(t *testing.T) {
 	if r, _ := nm.Ret(tr, 2); r.Errno != 2 {
 		t.Errorf("errno %d", r.Errno)
 	}
+	if !comparisonLike("strcmp") || !comparisonLike("memcmp") || comparisonLike("do_open") {
+		t.Error("comparisonLike")
+	}
 }
 
 // TestRenderWithoutDebugInfo: names and types from a layout alone.

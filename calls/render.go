@@ -118,7 +118,8 @@ func (n *Namer) Ret(t *Tree, i int) (r Rendered, ok bool) {
 	} else if fi.Shape != nil && fi.Shape.Ret != nil {
 		r.Type = fi.Shape.Ret.Type
 	}
-	n.render(&r, typ, r.Type, fieldNames(fi.Shape, 0, true), &c.Ret, t.Words(&c.Ret), true)
+	// Comparison functions return negative numbers that are no errnos.
+	n.render(&r, typ, r.Type, fieldNames(fi.Shape, 0, true), &c.Ret, t.Words(&c.Ret), !comparisonLike(fi.Name))
 	return r, true
 }
 
@@ -421,4 +422,9 @@ func hex(w uint64) string {
 		return "0x0"
 	}
 	return "0x" + strconv.FormatUint(w, 16)
+}
+
+// comparisonLike names functions whose negative results are orderings.
+func comparisonLike(name string) bool {
+	return strings.Contains(name, "cmp") || strings.Contains(name, "compare")
 }
