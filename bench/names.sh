@@ -16,41 +16,47 @@ trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/kcovdf" ./cmd/kcovdf
 K="$tmp/kcovdf"
 
-# time_of CMD...: prints "seconds maxrss_kb" of one run.
-time_of() { /usr/bin/time -f '%e %M' -o "$tmp/t" "$@" >"$tmp/out" 2>"$tmp/err"; cat "$tmp/t"; }
+# time_of CMD...: prints "wall_seconds maxrss_kb cpu_seconds" of one run
+# (CPU time says more than wall time on a loaded machine).
+time_of() {
+	/usr/bin/time -f '%e %M %U %S' -o "$tmp/t" "$@" >"$tmp/out" 2>"$tmp/err"
+	awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' "$tmp/t"
+}
 
 "$K" symbolize --cache-dir - --symbols "$VMLINUX" --random "$N" >"$tmp/pcs"
 echo "vmlinux $VMLINUX ($(du -m "$VMLINUX" | cut -f1) MB), $N random addresses inside functions"
 echo
 
-read -r cold_s cold_kb < <(time_of "$K" symbolize --stats --cache-dir "$tmp/cache" --symbols "$VMLINUX" <"$tmp/pcs")
+read -r cold_s cold_kb cold_cpu < <(time_of "$K" symbolize --stats --cache-dir "$tmp/cache" --symbols "$VMLINUX" <"$tmp/pcs")
 cold_note=$(cat "$tmp/err")
-read -r warm_s warm_kb < <(time_of "$K" symbolize --stats --cache-dir "$tmp/cache" --symbols "$VMLINUX" <"$tmp/pcs")
+read -r warm_s warm_kb warm_cpu < <(time_of "$K" symbolize --stats --cache-dir "$tmp/cache" --symbols "$VMLINUX" <"$tmp/pcs")
 warm_note=$(cat "$tmp/err")
-printf '%-34s %8s %8s\n' tool seconds MB
-printf '%-34s %8s %8d   %s\n' "kcovdf symbolize (cold)" "$cold_s" $((cold_kb / 1024)) "$cold_note"
-printf '%-34s %8s %8d   %s\n' "kcovdf symbolize (cached index)" "$warm_s" $((warm_kb / 1024)) "$warm_note"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-34s %8s %8s %6s\n' tool seconds cpu-s MB
+printf '%-34s %8s %8s %6d   %s\n' "kcovdf symbolize (cold)" "$cold_s" "$cold_cpu" $((cold_kb / 1024)) "$cold_note"
+printf '%-34s %8s %8s %6d   %s\n' "kcovdf symbolize (cached index)" "$warm_s" "$warm_cpu" $((warm_kb / 1024)) "$warm_note"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", (b > 0 ? a / b : 0) }'; }
 if command -v llvm-symbolizer-19 >/dev/null; then
-	read -r l_s l_kb < <(time_of llvm-symbolizer-19 --obj="$VMLINUX" <"$tmp/pcs")
-	printf '%-34s %8s %8d   %s the time of kcovdf cold, %s cached\n' "llvm-symbolizer-19 --obj" "$l_s" $((l_kb / 1024)) "$(ratio "$l_s" "$cold_s")" "$(ratio "$l_s" "$warm_s")"
+	read -r l_s l_kb l_cpu < <(time_of llvm-symbolizer-19 --obj="$VMLINUX" <"$tmp/pcs")
+	printf '%-34s %8s %8s %6d   %s the CPU time of kcovdf cold, %s cached\n' "llvm-symbolizer-19 --obj" "$l_s" "$l_cpu" $((l_kb / 1024)) "$(ratio "$l_cpu" "$cold_cpu")" "$(ratio "$l_cpu" "$warm_cpu")"
 fi
 if command -v addr2line >/dev/null; then
-	read -r a_s a_kb < <(time_of addr2line -f -e "$VMLINUX" <"$tmp/pcs")
-	printf '%-34s %8s %8d   %s the time of kcovdf cold, %s cached\n' "addr2line -f" "$a_s" $((a_kb / 1024)) "$(ratio "$a_s" "$cold_s")" "$(ratio "$a_s" "$warm_s")"
+	read -r a_s a_kb a_cpu < <(time_of addr2line -f -e "$VMLINUX" <"$tmp/pcs")
+	printf '%-34s %8s %8s %6d   %s the CPU time of kcovdf cold, %s cached\n' "addr2line -f" "$a_s" "$a_cpu" $((a_kb / 1024)) "$(ratio "$a_cpu" "$cold_cpu")" "$(ratio "$a_cpu" "$warm_cpu")"
 fi
-# The names must agree with addr2line's for every address.
-if [ -s "$tmp/out" ] && command -v addr2line >/dev/null; then
-	addr2line -f -e "$VMLINUX" <"$tmp/pcs" | awk 'NR % 2 == 1' >"$tmp/a2l"
+# The names must agree with llvm-symbolizer's outermost function (kcovdf
+# names the function an address is in, not the inlined callee).
+if command -v llvm-symbolizer-19 >/dev/null; then
+	llvm-symbolizer-19 --obj="$VMLINUX" --no-inlines <"$tmp/pcs" | awk 'NR % 3 == 1' >"$tmp/llvm"
 	"$K" symbolize --symbols "$VMLINUX" --cache-dir "$tmp/cache" <"$tmp/pcs" | awk '{ sub(/\+0x[0-9a-f]+$/, "", $2); print $2 }' >"$tmp/ours"
-	same=$(paste "$tmp/ours" "$tmp/a2l" | awk '$1 == $2 || index($1, $2 ".") == 1 { n++ } END { print n + 0 }')
-	echo "names equal to addr2line's (or its clone of it): $same of $N"
+	same=$(paste "$tmp/ours" "$tmp/llvm" | awk '$1 == $2 || index($1, $2 ".") == 1 { n++ } END { print n + 0 }')
+	echo "names equal to llvm-symbolizer --no-inlines (or a clone of its name): $same of $N"
 fi
 echo
 
 # show on a full 16 M-word buffer.
 "$K" sim --words 16777216 --seed 7 -o "$tmp/big.kdf" --layout-out "$tmp/big.jsonl" >/dev/null
 size_mb=$(( $(stat -c %s "$tmp/big.kdf") / 1048576 ))
-read -r s_s s_kb < <(time_of "$K" show --color never --layout "$tmp/big.jsonl" "$tmp/big.kdf")
+read -r s_s s_kb s_cpu < <(time_of "$K" show --color never --layout "$tmp/big.jsonl" "$tmp/big.kdf")
 lines=$(wc -l <"$tmp/out")
-echo "kcovdf show, 16 M-word trace ($size_mb MB): $lines lines in $s_s s, peak $((s_kb / 1024)) MB ($(ratio $((s_kb / 1024)) "$size_mb") the trace)"
+echo "kcovdf show, 16 M-word trace ($size_mb MB): $lines lines in $s_s s ($s_cpu CPU-s), peak $((s_kb / 1024)) MB ($(ratio $((s_kb / 1024)) "$size_mb") the trace)"
