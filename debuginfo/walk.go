@@ -2,7 +2,6 @@ package debuginfo
 
 import (
 	"debug/dwarf"
-	"debug/elf"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -83,32 +82,6 @@ type abbrev struct {
 type sections struct {
 	info, abbrev, str, strOffsets, lineStr, addr []byte
 	order                                        binary.ByteOrder
-}
-
-func loadSections(f *elf.File) (*sections, error) {
-	s := &sections{order: f.ByteOrder}
-	for _, x := range []struct {
-		name string
-		dst  *[]byte
-	}{{".debug_info", &s.info}, {".debug_abbrev", &s.abbrev}, {".debug_str", &s.str},
-		{".debug_str_offsets", &s.strOffsets}, {".debug_line_str", &s.lineStr}, {".debug_addr", &s.addr}} {
-		sec := f.Section(x.name)
-		if sec == nil {
-			continue
-		}
-		if sec.Flags&elf.SHF_COMPRESSED != 0 || f.Type == elf.ET_REL {
-			return nil, errors.New("compressed or relocatable DWARF")
-		}
-		b, err := sec.Data()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", x.name, err)
-		}
-		*x.dst = b
-	}
-	if s.info == nil || s.abbrev == nil {
-		return nil, errors.New("no .debug_info or .debug_abbrev")
-	}
-	return s, nil
 }
 
 // cursor reads little- or big-endian DWARF data.
