@@ -360,3 +360,47 @@ func TestLookupMatchesLinearScan(t *testing.T) {
 		}
 	}
 }
+
+// TestBTF: without DWARF, BTF gives the same signatures, members and
+// enumerators, at the symbol table's addresses.
+func TestBTF(t *testing.T) {
+	dw := openFixture(t)
+	ix, err := Open("testdata/fixture-btf.elf", Options{CacheDir: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ix.Source != SourceBTF {
+		t.Fatalf("source %s", ix.Source)
+	}
+	for _, name := range []string{"do_open", "set_flags", "by_value", "fb"} {
+		a, b := one(t, dw, name), one(t, ix, name)
+		if a.Low != b.Low || dw.Signature(a) != ix.Signature(b) {
+			t.Errorf("%s: BTF %#x %q, DWARF %#x %q", name, b.Low, ix.Signature(b), a.Low, dw.Signature(a))
+		}
+	}
+	st := ix.StructOf(one(t, ix, "set_flags").Params[0].Type)
+	if st == nil || len(st.Members) != 6 || st.Members[2].Name != "delta" || st.Members[2].BitOff != 4 || st.Members[2].BitSize != 5 || st.Members[4].Off != 8 || st.Members[4].Size != 24 {
+		t.Fatalf("struct flags from BTF: %+v", st)
+	}
+	en := ix.Type(one(t, ix, "set_flags").Params[1].Type)
+	if en.Kind != KindEnum || len(en.Enumerators) != 3 || en.Enumerators[2].Value != -1 && uint32(en.Enumerators[2].Value) != 0xffffffff {
+		t.Fatalf("enum from BTF: %+v", en)
+	}
+	// The derived layout is the same as from DWARF.
+	for _, name := range []string{"do_open", "set_flags", "no_args", "by_value"} {
+		if a, b := dw.DeriveShape(one(t, dw, name)), ix.DeriveShape(one(t, ix, name)); !reflect.DeepEqual(shapeLens(a), shapeLens(b)) {
+			t.Errorf("%s: BTF shape %+v, DWARF %+v", name, b, a)
+		}
+	}
+}
+
+func shapeLens(s abi.FuncShape) []int {
+	var out []int
+	for _, a := range s.Args {
+		out = append(out, a.Idx, a.Size, len(a.Fields))
+	}
+	if s.Ret != nil {
+		out = append(out, s.Ret.Size, len(s.Ret.Fields))
+	}
+	return out
+}

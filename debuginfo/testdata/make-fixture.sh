@@ -5,3 +5,7 @@ set -e
 cd "$(dirname "$0")"
 clang-19 -g -gdwarf-5 -O1 -fno-inline -nostdlib -static -fno-pic \
 	-fdebug-prefix-map="$PWD"=. -Wl,--build-id=sha1 -o fixture.elf fixture_a.c fixture_b.c
+# The same image with BTF instead of DWARF (pahole turns the DWARF into BTF).
+cp fixture.elf fixture-btf.elf
+pahole -J fixture-btf.elf
+llvm-objcopy-19 --strip-debug fixture-btf.elf
