@@ -77,6 +77,7 @@ info gives all of them; System.map or kallsyms give names only) and from
 			}
 			d := abi.NewDecoder(src.trace.Words, src.opt)
 			tree := calls.Build(src.trace.Words, d, calls.Options{Full: src.trace.Meta.Overflowed})
+			warning, _ := src.names.check(src.tracedPCs(tree))
 			nm := src.namer()
 			out := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
 			v := selectCalls(tree, nm, re, sf.depth, sf.errors, preds)
@@ -97,8 +98,8 @@ info gives all of them; System.map or kallsyms give names only) and from
 			for _, n := range tree.Notes {
 				fmt.Fprintln(ew, "note:", n)
 			}
-			if w := src.names.mismatch(tree); w != "" {
-				fmt.Fprintln(ew, "warning:", w)
+			if warning != "" {
+				fmt.Fprintln(ew, "warning:", warning)
 			}
 			printAnomalies(ew, d.Summary(), 10)
 			return src.fileErr
@@ -125,28 +126,41 @@ func (in *input) namer() *calls.Namer {
 	return nm
 }
 
-// mismatch warns when the symbols name few of the traced functions: the
-// wrong kernel's vmlinux, or a damaged one.
-func (n *names) mismatch(t *calls.Tree) string {
-	if n == nil || n.ix == nil {
-		return ""
+// maxUnnamed is the share of traced functions the symbols may fail to
+// name before their names are not trusted at all: a vmlinux of another
+// build names some addresses by chance, and those names would be wrong.
+const maxUnnamed = 0.10
+
+// check tells how many traced functions the symbols do not name; past
+// maxUnnamed the names are dropped (trusted false) and the warning says so.
+func (n *names) check(pcs map[uint64]bool) (warning string, trusted bool) {
+	if n == nil || n.ix == nil || len(pcs) == 0 {
+		return "", true
 	}
-	seen := map[uint64]bool{}
 	unnamed := 0
-	for i := range t.Calls {
-		pc := t.Calls[i].PC
-		if seen[pc] {
-			continue
-		}
-		seen[pc] = true
+	for pc := range pcs {
 		if n.ix.At(n.space.Link(pc)) == nil {
 			unnamed++
 		}
 	}
 	if unnamed == 0 {
-		return ""
+		return "", true
 	}
-	return fmt.Sprintf("%d of %d traced functions (%.1f%%) start at no function of %s: is it the traced kernel's, and is the KASLR offset right?", unnamed, len(seen), 100*float64(unnamed)/float64(len(seen)), n.ix.Path)
+	rate := float64(unnamed) / float64(len(pcs))
+	w := fmt.Sprintf("%d of %d traced functions (%.1f%%) start at no function of %s", unnamed, len(pcs), 100*rate, n.ix.Path)
+	if rate > maxUnnamed {
+		n.ix, n.binding = nil, nil
+		return w + ": it is not the traced kernel's vmlinux, or the KASLR offset is wrong; its names are not shown", false
+	}
+	return w, true
+}
+
+func (t *input) tracedPCs(tree *calls.Tree) map[uint64]bool {
+	pcs := map[uint64]bool{}
+	for i := range tree.Calls {
+		pcs[tree.Calls[i].PC] = true
+	}
+	return pcs
 }
 
 func useColor(mode string, w io.Writer) bool {

@@ -196,3 +196,38 @@ func TestWhere(t *testing.T) {
 		t.Fatalf("%+v %v", p, err)
 	}
 }
+
+// TestWrongSymbolsAreNotTrusted: symbols of another build name a few
+// addresses by chance; kcovdf must warn and show none of those names.
+func TestWrongSymbolsAreNotTrusted(t *testing.T) {
+	trace, _, ks := kaslrSim(t, 0x200000, true)
+	data, err := os.ReadFile(ks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another build: every function but a few moved by 16 bytes.
+	var moved strings.Builder
+	for i, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var addr uint64
+		var kind, name string
+		fmt.Sscanf(line, "%x %s %s", &addr, &kind, &name)
+		if name != "_text" && i%10 != 0 {
+			addr += 16
+		}
+		fmt.Fprintf(&moved, "%x %s %s\n", addr, kind, name)
+	}
+	wrong := filepath.Join(t.TempDir(), "kallsyms")
+	os.WriteFile(wrong, []byte(moved.String()), 0o644)
+	for _, c := range []string{"show", "stats"} {
+		out, errs, err := runCLI(t, c, "--symbols", wrong, trace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(errs, "names are not shown") {
+			t.Fatalf("%s: no warning:\n%s", c, errs)
+		}
+		if regexp.MustCompile(`(?m)^ *[a-z_]+[a-z_0-9]*\(`).MatchString(out) || regexp.MustCompile(`(?m)^0x[0-9a-f]+ +[a-z_]`).MatchString(out) {
+			t.Fatalf("%s shows names from the wrong symbols:\n%.500s", c, out)
+		}
+	}
+}

@@ -46,6 +46,11 @@ func newStatsCommand() *cobra.Command {
 				s.words += r.Words()
 			}
 			sum := d.Summary()
+			pcs := map[uint64]bool{}
+			for pc := range byPC {
+				pcs[pc] = true
+			}
+			warning, _ := src.names.check(pcs)
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			m := src.trace.Meta
 			fmt.Fprintf(w, "file\t%s\n", args[0])
@@ -100,6 +105,9 @@ func newStatsCommand() *cobra.Command {
 				return err
 			}
 			printSetup(cmd.ErrOrStderr(), src)
+			if warning != "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", warning)
+			}
 			printAnomalies(cmd.ErrOrStderr(), sum, 10)
 			return src.fileErr
 		},
