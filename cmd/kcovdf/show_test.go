@@ -231,3 +231,29 @@ func TestWrongSymbolsAreNotTrusted(t *testing.T) {
 		}
 	}
 }
+
+// TestLabTraceShow reads a real lab trace of `cat /etc/passwd`
+// (KCOVDF_TRACE, with KCOVDF_VMLINUX and its layout.jsonl beside it):
+// every traced function is named, and the open of the file reads as C.
+func TestLabTraceShow(t *testing.T) {
+	trace, vmlinux := os.Getenv("KCOVDF_TRACE"), os.Getenv("KCOVDF_VMLINUX")
+	if trace == "" || vmlinux == "" {
+		t.Skip("KCOVDF_TRACE and KCOVDF_VMLINUX (a lab trace of cat /etc/passwd and its kernel) not set")
+	}
+	layout := filepath.Join(filepath.Dir(vmlinux), "layout.jsonl")
+	out, errs, err := runCLI(t, "stats", "--top", "100000", "--layout", layout, "--symbols", vmlinux, trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(errs, "warning:") || regexp.MustCompile(`(?m)^0x[0-9a-f]+ +\? `).MatchString(out) || !regexp.MustCompile(`(?m)^exact +yes$`).MatchString(out) {
+		t.Fatalf("stats: unnamed functions or not exact:\n%s\n%s", out, errs)
+	}
+	out, _, err = runCLI(t, "show", "--max-fields", "0", "--func", "^do_sys_openat2$", "--depth", "1", "--layout", layout, "--symbols", vmlinux, trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "do_sys_openat2(dfd=-100, filename=0x"
+	if !strings.HasPrefix(out, want) || !strings.Contains(out, ", how={flags=0x8000, mode=0, resolve=0}) = 3;") {
+		t.Fatalf("the open of /etc/passwd:\n%s", out)
+	}
+}
