@@ -34,7 +34,7 @@ func OpenBTF(path string, syms Symbols) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: BTF: %w", path, err)
 	}
-	ix := &Index{Path: path, Source: SourceBTF}
+	ix := &Index{Path: path, Source: SourceBTF, TextSymbols: true}
 	if t := syms.Text(); t != 0 {
 		ix.Rebase = t - LinkText
 	}

@@ -11,7 +11,7 @@ import (
 
 // cacheVersion changes whenever what an Index holds, or how it is read,
 // changes: an entry of another version is rebuilt, never trusted.
-const cacheVersion = 2
+const cacheVersion = 3
 
 func cacheDir(opt string) string {
 	switch opt {
@@ -43,6 +43,7 @@ type cached struct {
 	BuildID string
 	Source  Source
 	Rebase  uint64
+	Text    bool
 	Funcs   []Func
 	Types   []Type
 	Aliases map[string]uint64
@@ -66,7 +67,7 @@ func loadCache(dir, id string) (*Index, error) {
 	if c.Version != cacheVersion || c.BuildID != id {
 		return nil, fmt.Errorf("%s: stale entry", p)
 	}
-	ix := &Index{BuildID: c.BuildID, Source: c.Source, Rebase: c.Rebase, Funcs: c.Funcs, Types: c.Types, Aliases: c.Aliases, Stats: c.Stats}
+	ix := &Index{BuildID: c.BuildID, Source: c.Source, Rebase: c.Rebase, TextSymbols: c.Text, Funcs: c.Funcs, Types: c.Types, Aliases: c.Aliases, Stats: c.Stats}
 	ix.index()
 	return ix, nil
 }
@@ -84,7 +85,7 @@ func saveCache(dir string, ix *Index) error {
 		return err
 	}
 	w := bufio.NewWriterSize(tmp, 1<<20)
-	c := cached{Version: cacheVersion, BuildID: ix.BuildID, Source: ix.Source, Rebase: ix.Rebase, Funcs: ix.Funcs, Types: ix.Types, Aliases: ix.Aliases, Stats: ix.Stats}
+	c := cached{Version: cacheVersion, BuildID: ix.BuildID, Source: ix.Source, Rebase: ix.Rebase, Text: ix.TextSymbols, Funcs: ix.Funcs, Types: ix.Types, Aliases: ix.Aliases, Stats: ix.Stats}
 	c.Stats.Cached = false
 	err = gob.NewEncoder(w).Encode(&c)
 	if err == nil {

@@ -1,6 +1,7 @@
 package debuginfo
 
 import (
+	"debug/elf"
 	"errors"
 	"fmt"
 	"os"
@@ -403,4 +404,44 @@ func shapeLens(s abi.FuncShape) []int {
 		out = append(out, s.Ret.Size, len(s.Ret.Fields))
 	}
 	return out
+}
+
+// TestOpenRawBTF: raw BTF (as /sys/kernel/btf/vmlinux) with kallsyms of
+// a randomised boot gives typed functions at link-time addresses.
+func TestOpenRawBTF(t *testing.T) {
+	f, err := elf.Open("testdata/fixture-btf.elf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := f.Section(".BTF").Data()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "vmlinux.btf")
+	os.WriteFile(p, raw, 0o644)
+	dw := openFixture(t)
+	const slide = 0x200000
+	var ks strings.Builder
+	fmt.Fprintf(&ks, "%x T _text\n", uint64(LinkText+slide))
+	for _, name := range []string{"do_open", "set_flags"} {
+		fmt.Fprintf(&ks, "%x T %s\n", one(t, dw, name).Low-0x401000+LinkText+slide, name)
+	}
+	syms, err := ReadSymbols(strings.NewReader(ks.String()), "kallsyms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix, err := OpenBTF(p, syms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ix.At(one(t, dw, "set_flags").Low - 0x401000 + LinkText)
+	if got == nil || ix.Source != SourceBTF || ix.Signature(got) != dw.Signature(one(t, dw, "set_flags")) {
+		t.Fatalf("set_flags from raw BTF: %+v", got)
+	}
+	// Without an offset in the trace, the kallsyms' own offset is the slide.
+	if sp := SpaceOf(&abi.Meta{}, ix); sp.Slide != slide || sp.Known {
+		t.Fatalf("space %+v", sp)
+	}
 }

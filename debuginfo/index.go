@@ -49,6 +49,9 @@ type Index struct {
 	// them relative to LinkText: non-zero for kallsyms of a randomised
 	// boot, whose own KASLR offset it then is.
 	Rebase uint64
+	// TextSymbols is set when the addresses came from System.map or
+	// kallsyms text, which may be a boot's runtime addresses.
+	TextSymbols bool
 	// Funcs sorted by Low; several names at one address are kept once
 	// (Aliases lists the others).
 	Funcs   []Func
@@ -322,7 +325,7 @@ func readELF(f *elf.File, data []byte, path string, opt Options) (*Index, error)
 // FromSymbols makes a name-only index of System.map or kallsyms symbols,
 // rebased by their _text (see LinkText).
 func FromSymbols(syms Symbols) *Index {
-	ix := &Index{Source: SourceSymbols}
+	ix := &Index{Source: SourceSymbols, TextSymbols: true}
 	if t := syms.Text(); t != 0 {
 		ix.Rebase = t - LinkText
 	}

@@ -31,7 +31,7 @@ func SpaceOf(meta *abi.Meta, ix *Index) Space {
 			return Space{Slide: s, Known: true}
 		}
 	}
-	if ix != nil && ix.Rebase != 0 && ix.Source == SourceSymbols {
+	if ix != nil && ix.Rebase != 0 && ix.TextSymbols {
 		return Space{Slide: ix.Rebase, Note: fmt.Sprintf("trace has no KASLR offset: assuming %s is the traced boot's kallsyms (offset %#x)", ix.Path, ix.Rebase)}
 	}
 	return Space{Note: "trace has no KASLR offset: assuming the traced kernel was not randomised"}

@@ -14,11 +14,13 @@ type inputFlags struct {
 	format  string
 	layout  string
 	symbols string
+	btf     string
 }
 
 func (f *inputFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.format, "format", "auto", "record layout: v1, v2, v3 or auto (from the trace file, else from the first header)")
 	cmd.Flags().StringVar(&f.layout, "layout", "", "layout file (JSON Lines of field tables, as the compiler plugin dumps them) for exact v1 decoding")
+	cmd.Flags().StringVar(&f.btf, "btf", "", "raw BTF of the traced kernel (/sys/kernel/btf/vmlinux) for types, with --symbols kallsyms or System.map for addresses")
 	cmd.Flags().StringVar(&f.symbols, "symbols", "", "the traced kernel's vmlinux (names, types, and layouts from its debug info), System.map or /proc/kallsyms (names only)")
 }
 
@@ -74,8 +76,20 @@ func (f *inputFlags) open(path string) (*input, error) {
 func (f *inputFlags) table(meta *abi.Meta) (*abi.Table, *names, []string, error) {
 	var notes []string
 	nm := &names{}
+	if f.btf != "" && f.symbols == "" {
+		return nil, nil, nil, fmt.Errorf("--btf gives types but no addresses: add --symbols /proc/kallsyms (of the traced boot) or System.map")
+	}
 	if f.symbols != "" {
-		ix, err := debuginfo.Open(f.symbols, debuginfo.Options{})
+		var ix *debuginfo.Index
+		var err error
+		if f.btf != "" {
+			var syms debuginfo.Symbols
+			if syms, err = debuginfo.LoadSymbols(f.symbols); err == nil {
+				ix, err = debuginfo.OpenBTF(f.btf, syms)
+			}
+		} else {
+			ix, err = debuginfo.Open(f.symbols, debuginfo.Options{})
+		}
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -96,7 +110,7 @@ func (f *inputFlags) table(meta *abi.Meta) (*abi.Table, *names, []string, error)
 		}
 		sources = append(sources, debuginfo.PluginLayout{Layout: l, Label: f.layout})
 	}
-	if nm.ix != nil && nm.ix.Source == debuginfo.SourceDWARF {
+	if nm.ix != nil && (nm.ix.Source == debuginfo.SourceDWARF || nm.ix.Source == debuginfo.SourceBTF) {
 		sources = append(sources, debuginfo.DWARFLayout{})
 	}
 	if len(sources) == 0 {
