@@ -99,7 +99,7 @@ func (f *inputFlags) table(meta *abi.Meta) (*abi.Table, *names, []string, error)
 		nm.ix = ix
 	}
 	nm.space = debuginfo.SpaceOf(meta, nm.ix)
-	if nm.space.Note != "" {
+	if nm.space.Note != "" && (f.symbols != "" || f.layout != "") {
 		notes = append(notes, nm.space.Note)
 	}
 	var sources []debuginfo.LayoutSource
