@@ -333,10 +333,13 @@ func TestWalkerMatchesDebugDWARF(t *testing.T) {
 func TestLookupMatchesLinearScan(t *testing.T) {
 	syms := Symbols{}
 	addrs := []uint64{0xffffffff81000000, 0xffffffff81000010, 0xffffffff81001000, 0xffffffff81001001, 0xffffffff81345678, 0xffffffffa0000000, 0xffffffffa0000100}
+	// Addresses spread over the whole space, as a module merged into a
+	// user-space test image makes them.
+	wide := Symbols{"low": {{Addr: 0x401000, Size: 0x10}}, "mid": {{Addr: 0x7fff00000000, Size: 0x10}}, "high": {{Addr: 0xffffffffbfe08000, Size: 0x10}}}
 	for i, a := range addrs {
 		syms[fmt.Sprintf("f%d", i)] = []Sym{{Addr: a, Size: 0x20}}
 	}
-	for _, ix := range []*Index{openFixture(t), FromSymbols(syms)} {
+	for _, ix := range []*Index{openFixture(t), FromSymbols(syms), FromSymbols(wide)} {
 		linear := func(addr uint64) *Func {
 			var best *Func
 			for i := range ix.Funcs {
@@ -443,5 +446,44 @@ func TestOpenRawBTF(t *testing.T) {
 	// Without an offset in the trace, the kallsyms' own offset is the slide.
 	if sp := SpaceOf(&abi.Meta{}, ix); sp.Slide != slide || sp.Known {
 		t.Fatalf("space %+v", sp)
+	}
+}
+
+// TestModule: a relocatable object's functions land at their sections'
+// load addresses with their DWARF signatures, and merge into a kernel's
+// index under the kernel's slide.
+func TestModule(t *testing.T) {
+	const text, unlikely = 0xffffffffc0001000, 0xffffffffc0008000
+	mod, err := OpenModule("testdata/fixture.ko", map[string]uint64{".text": text, ".text.unlikely": unlikely})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, errf, init := one(t, mod, "mod_submit"), one(t, mod, "mod_error"), one(t, mod, "mod_init")
+	if sub.Low != text || errf.Low != unlikely || init.Low != text+0x20 {
+		t.Fatalf("addresses %#x %#x %#x", sub.Low, errf.Low, init.Low)
+	}
+	if got := mod.Signature(sub); got != "int mod_submit(struct req * r, int flags)" {
+		t.Fatalf("signature %q", got)
+	}
+	if got := mod.Signature(errf); got != "long mod_error(int err)" {
+		t.Fatalf("signature %q", got)
+	}
+	kernel := openFixture(t)
+	n := len(kernel.Funcs)
+	const slide = 0x200000
+	kernel.Merge(mod, slide)
+	sp := Space{Slide: slide, Known: true}
+	f := kernel.At(sp.Link(unlikely))
+	if f == nil || f.Name != "mod_error" || kernel.Signature(f) != "long mod_error(int err)" || len(kernel.Funcs) != n+3 {
+		t.Fatalf("merged: %+v", f)
+	}
+	if st := kernel.StructOf(kernel.At(sp.Link(text)).Params[0].Type); st == nil || st.Tag != "req" || len(st.Members) != 2 || st.Members[1].Off != 8 {
+		t.Fatalf("merged struct: %+v", st)
+	}
+	if _, err := OpenModule("testdata/fixture.ko", map[string]uint64{".data": 1}); err == nil {
+		t.Fatal("a module placed nowhere must be an error")
+	}
+	if _, err := OpenModule(fixture, nil); err == nil {
+		t.Fatal("a vmlinux is no module")
 	}
 }

@@ -58,7 +58,9 @@ type dieRec struct {
 
 // readDWARF reads every compile unit of d with workers goroutines and
 // returns the functions with their types merged into one table.
-func readDWARF(d *dwarf.Data, secs *sections, workers int) ([]Func, []Type, int, error) {
+// zeroOK keeps functions at address 0, which in a relocatable object
+// (a .ko) is a section's first; in a linked kernel it marks discarded code.
+func readDWARF(d *dwarf.Data, secs *sections, workers int, zeroOK bool) ([]Func, []Type, int, error) {
 	var units []dwarf.Offset
 	r := d.Reader()
 	for {
@@ -117,9 +119,9 @@ func readDWARF(d *dwarf.Data, secs *sections, workers int) ([]Func, []Type, int,
 					return
 				}
 				if secs != nil {
-					out[i] = walkUnit(d, secs, abbrevs, units[i], seed)
+					out[i] = walkUnit(d, secs, abbrevs, units[i], seed, zeroOK)
 				} else {
-					out[i] = readUnit(d, units[i], seed)
+					out[i] = readUnit(d, units[i], seed, zeroOK)
 				}
 			}
 		}()
@@ -217,7 +219,7 @@ func keepsChildren(t dwarf.Tag) bool {
 
 // readUnit reads one compile unit with its own Reader (a dwarf.Data may
 // be read by many Readers at once; only Data.Type is not safe for that).
-func readUnit(d *dwarf.Data, off dwarf.Offset, seed maphash.Seed) (cu cuFuncs) {
+func readUnit(d *dwarf.Data, off dwarf.Offset, seed maphash.Seed, zeroOK bool) (cu cuFuncs) {
 	defer func() {
 		// debug/dwarf has panicked on crafted input before; one bad unit
 		// must not take the others with it.
@@ -325,7 +327,7 @@ func readUnit(d *dwarf.Data, off dwarf.Offset, seed maphash.Seed) (cu cuFuncs) {
 	}
 	unit, _ := top.Val(dwarf.AttrName).(string)
 	get := func(o dwarf.Offset) *dieRec { return recs[o] }
-	cu.funcs, cu.types, cu.hashes = buildFuncs(d, top, get, subs, unit, seed)
+	cu.funcs, cu.types, cu.hashes = buildFuncs(d, top, get, subs, unit, seed, zeroOK)
 	return cu
 }
 
@@ -333,7 +335,7 @@ func readUnit(d *dwarf.Data, off dwarf.Offset, seed maphash.Seed) (cu cuFuncs) {
 type dieGetter func(dwarf.Offset) *dieRec
 
 // buildFuncs makes a unit's functions, with their types, from its DIEs.
-func buildFuncs(d *dwarf.Data, top *dwarf.Entry, get dieGetter, subs []dwarf.Offset, unit string, seed maphash.Seed) ([]Func, []Type, []uint64) {
+func buildFuncs(d *dwarf.Data, top *dwarf.Entry, get dieGetter, subs []dwarf.Offset, unit string, seed maphash.Seed, zeroOK bool) ([]Func, []Type, []uint64) {
 	var funcs []Func
 	var files []*dwarf.LineFile
 	if lr, err := d.LineReader(top); err == nil && lr != nil {
@@ -342,7 +344,7 @@ func buildFuncs(d *dwarf.Data, top *dwarf.Entry, get dieGetter, subs []dwarf.Off
 	cv := &converter{get: get, seed: seed, memo: map[convKey]TypeID{}}
 	for _, o := range subs {
 		s := get(o)
-		if s == nil || !s.hasLow || s.low == 0 || s.decl {
+		if s == nil || !s.hasLow || (s.low == 0 && !zeroOK) || s.decl {
 			continue
 		}
 		// The abstract instance (origin) has the name, file, line and the

@@ -131,6 +131,9 @@ func (ix *Index) index() {
 	ix.buckets = make([]int32, n)
 	j := 0
 	for b := range ix.buckets {
+		if uint64(b) > (^uint64(0)-ix.bucketBase)>>ix.bucketShift {
+			j = len(ix.starts) // the bucket starts past the address space
+		}
 		lim := ix.bucketBase + uint64(b)<<ix.bucketShift
 		for j < len(ix.starts) && ix.starts[j] < lim {
 			j++
@@ -281,7 +284,7 @@ func readELF(f *elf.File, data []byte, path string, opt Options) (*Index, error)
 			}
 			secs = nil
 		}
-		funcs, types, units, err := readDWARF(d, secs, opt.Workers)
+		funcs, types, units, err := readDWARF(d, secs, opt.Workers, false)
 		if err != nil && len(funcs) == 0 {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}

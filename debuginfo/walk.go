@@ -465,7 +465,7 @@ func (s *sections) addrx(u *unitHeader, i uint64) uint64 {
 }
 
 // walkUnit reads one compile unit with the walker.
-func walkUnit(d *dwarf.Data, s *sections, abbrevs map[uint64]map[uint64]*abbrev, uoff dwarf.Offset, seed maphash.Seed) (cu cuFuncs) {
+func walkUnit(d *dwarf.Data, s *sections, abbrevs map[uint64]map[uint64]*abbrev, uoff dwarf.Offset, seed maphash.Seed, zeroOK bool) (cu cuFuncs) {
 	defer func() {
 		if p := recover(); p != nil {
 			cu = cuFuncs{err: fmt.Errorf("DWARF unit at %#x: %v", uoff, p)}
@@ -571,7 +571,7 @@ func walkUnit(d *dwarf.Data, s *sections, abbrevs map[uint64]map[uint64]*abbrev,
 		}
 	}
 	unit, _ := top.Val(dwarf.AttrName).(string)
-	cu.funcs, cu.types, cu.hashes = buildFuncs(d, top, lu.get, subs, unit, seed)
+	cu.funcs, cu.types, cu.hashes = buildFuncs(d, top, lu.get, subs, unit, seed, zeroOK)
 	if lu.err != nil && cu.err == nil {
 		cu.err = fmt.Errorf("DWARF unit at %#x: %w", uoff, lu.err)
 	}

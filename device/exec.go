@@ -145,6 +145,7 @@ func CaptureMeta(bufferWords int, fill uint64) abi.Meta {
 	if id, err := debuginfo.ReadBuildID("/sys/kernel/notes"); err == nil {
 		m.BuildID = id
 	}
+	m.Modules = loadedModules()
 	return m
 }
 
@@ -165,4 +166,40 @@ func kallsymsText() (uint64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// loadedModules lists /proc/modules with the addresses of each module's
+// text sections (readable by root only; modules without them are left
+// out).
+func loadedModules() []abi.Module {
+	data, err := os.ReadFile("/proc/modules")
+	if err != nil {
+		return nil
+	}
+	var mods []abi.Module
+	for _, line := range strings.Split(string(data), "\n") {
+		name, _, _ := strings.Cut(line, " ")
+		if name == "" {
+			continue
+		}
+		dir := "/sys/module/" + name + "/sections"
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		m := abi.Module{Name: name, Sections: map[string]string{}}
+		for _, e := range ents {
+			if !strings.Contains(e.Name(), "text") {
+				continue
+			}
+			b, err := os.ReadFile(dir + "/" + e.Name())
+			if v := strings.TrimSpace(string(b)); err == nil && strings.Trim(v, "0x") != "" {
+				m.Sections[e.Name()] = v
+			}
+		}
+		if len(m.Sections) > 0 {
+			mods = append(mods, m)
+		}
+	}
+	return mods
 }

@@ -3,6 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/debuginfo"
@@ -15,11 +19,13 @@ type inputFlags struct {
 	layout  string
 	symbols string
 	btf     string
+	modules string
 }
 
 func (f *inputFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.format, "format", "auto", "record layout: v1, v2, v3 or auto (from the trace file, else from the first header)")
 	cmd.Flags().StringVar(&f.layout, "layout", "", "layout file (JSON Lines of field tables, as the compiler plugin dumps them) for exact v1 decoding")
+	cmd.Flags().StringVar(&f.modules, "modules", "", "directory searched for the .ko files of the modules the trace lists (their pcs are named from them)")
 	cmd.Flags().StringVar(&f.btf, "btf", "", "raw BTF of the traced kernel (/sys/kernel/btf/vmlinux) for types, with --symbols kallsyms or System.map for addresses")
 	cmd.Flags().StringVar(&f.symbols, "symbols", "", "the traced kernel's vmlinux (names, types, and layouts from its debug info), System.map or /proc/kallsyms (names only)")
 }
@@ -102,6 +108,9 @@ func (f *inputFlags) table(meta *abi.Meta) (*abi.Table, *names, []string, error)
 	if nm.space.Note != "" && (f.symbols != "" || f.layout != "") {
 		notes = append(notes, nm.space.Note)
 	}
+	if f.modules != "" && nm.ix != nil && meta != nil {
+		notes = append(notes, addModules(nm, meta.Modules, f.modules)...)
+	}
 	var sources []debuginfo.LayoutSource
 	if f.layout != "" {
 		l, err := abi.LoadLayout(f.layout)
@@ -172,4 +181,42 @@ func head[T any](s []T, n int) []T {
 		return s[:n]
 	}
 	return s
+}
+
+// addModules merges the traced kernel's modules, found by name under dir,
+// into the index.
+func addModules(nm *names, mods []abi.Module, dir string) []string {
+	if len(mods) == 0 {
+		return []string{"--modules: the trace lists no loaded modules"}
+	}
+	kos := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".ko") {
+			kos[strings.ReplaceAll(strings.TrimSuffix(d.Name(), ".ko"), "-", "_")] = p
+		}
+		return nil
+	})
+	var notes []string
+	added := 0
+	for _, m := range mods {
+		ko := kos[strings.ReplaceAll(m.Name, "-", "_")]
+		if ko == "" {
+			notes = append(notes, fmt.Sprintf("module %s: no %s.ko under %s", m.Name, m.Name, dir))
+			continue
+		}
+		secs := map[string]uint64{}
+		for name, v := range m.Sections {
+			if a, err := strconv.ParseUint(strings.TrimPrefix(v, "0x"), 16, 64); err == nil {
+				secs[name] = a
+			}
+		}
+		mod, err := debuginfo.OpenModule(ko, secs)
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("module %s: %v", m.Name, err))
+			continue
+		}
+		nm.ix.Merge(mod, nm.space.Slide)
+		added++
+	}
+	return append(notes, fmt.Sprintf("modules: %d of %d named from their .ko files", added, len(mods)))
 }

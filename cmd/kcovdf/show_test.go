@@ -257,3 +257,32 @@ func TestLabTraceShow(t *testing.T) {
 		t.Fatalf("the open of /etc/passwd:\n%s", out)
 	}
 }
+
+// TestModulesNamed: module pcs are named from their .ko, placed where
+// the trace says the module's sections were loaded.
+func TestModulesNamed(t *testing.T) {
+	const text = 0xffffffffc0001000
+	w := []uint64{0}
+	for i, r := range []abi.Record{
+		{Kind: abi.KindEntry, PC: text, ArgIdx: 0, Size: 8, Ptr: 0xffff888000001000, Values: []uint64{1, 4096}},
+		{Kind: abi.KindEntry, PC: text, ArgIdx: 1, Size: 4, Values: []uint64{0}},
+		{Kind: abi.KindReturn, PC: text, Size: 4, Values: []uint64{1}},
+	} {
+		r.Seq = uint32(i + 1)
+		w = abi.EncodeV2(w, &r)
+	}
+	w[0] = uint64(len(w) - 1)
+	trace := filepath.Join(t.TempDir(), "m.kdf")
+	meta := abi.Meta{Format: "v2", KASLROffset: "0x0", BufferWords: len(w),
+		Modules: []abi.Module{{Name: "fixture", Sections: map[string]string{".text": fmt.Sprintf("%#x", uint64(text)), ".text.unlikely": "0xffffffffc0008000"}}}}
+	if err := abi.SaveTrace(trace, &abi.Trace{Meta: meta, Words: w}); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, err := runCLI(t, "show", "--symbols", "../../debuginfo/testdata/fixture.elf", "--modules", "../../debuginfo/testdata", trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(out) != "mod_submit(r={op=1, len=4096}, flags=0) = 1;" || !strings.Contains(errs, "modules: 1 of 1 named") {
+		t.Fatalf("out %q\nerrs %s", out, errs)
+	}
+}

@@ -9,3 +9,5 @@ clang-19 -g -gdwarf-5 -O1 -fno-inline -nostdlib -static -fno-pic \
 cp fixture.elf fixture-btf.elf
 pahole -J fixture-btf.elf
 llvm-objcopy-19 --strip-debug fixture-btf.elf
+# A relocatable object with two text sections, like a kernel module.
+clang-19 -g -gdwarf-5 -O1 -fno-inline -fdebug-prefix-map="$PWD"=. -c -o fixture.ko fixture_mod.c
