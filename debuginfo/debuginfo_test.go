@@ -297,7 +297,7 @@ func TestDamaged(t *testing.T) {
 // TestWalkerMatchesDebugDWARF: the fast walker and debug/dwarf's Reader
 // give the same index.
 func TestWalkerMatchesDebugDWARF(t *testing.T) {
-	paths := []string{fixture}
+	paths := []string{fixture, "testdata/fixture-z.elf"}
 	if p := os.Getenv("KCOVDF_VMLINUX"); p != "" {
 		paths = append(paths, p)
 	}
@@ -309,6 +309,9 @@ func TestWalkerMatchesDebugDWARF(t *testing.T) {
 		slow, err := Open(p, Options{CacheDir: "-", portable: true})
 		if err != nil {
 			t.Fatal(err)
+		}
+		if len(fast.Funcs) == 0 || !fast.Funcs[0].HasSig {
+			t.Fatalf("%s: no functions with signatures", p)
 		}
 		if len(fast.Funcs) != len(slow.Funcs) || len(fast.Types) != len(slow.Types) {
 			t.Fatalf("%s: walker %d funcs %d types, debug/dwarf %d funcs %d types", p, len(fast.Funcs), len(fast.Types), len(slow.Funcs), len(slow.Types))

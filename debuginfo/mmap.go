@@ -40,15 +40,20 @@ func sectionBytes(f *elf.File, data []byte, name string) ([]byte, bool) {
 	if s == nil {
 		return nil, true
 	}
-	if s.Type == elf.SHT_NOBITS || s.Flags&elf.SHF_COMPRESSED != 0 || s.Offset+s.FileSize > uint64(len(data)) || s.Offset+s.FileSize < s.Offset {
+	if s.Flags&elf.SHF_COMPRESSED != 0 {
+		// debug/elf inflates it (CONFIG_DEBUG_INFO_COMPRESSED kernels).
+		b, err := s.Data()
+		return b, err == nil
+	}
+	if s.Type == elf.SHT_NOBITS || s.Offset+s.FileSize > uint64(len(data)) || s.Offset+s.FileSize < s.Offset {
 		return nil, false
 	}
 	return data[s.Offset : s.Offset+s.FileSize], true
 }
 
 // mappedDWARF builds debug/dwarf's view and the walker's sections from
-// the mapped file; ok is false when the file needs debug/elf's handling
-// (compressed sections, relocations of a .ko).
+// the mapped file (inflating compressed sections); it fails when the file
+// needs debug/elf's handling (relocations of a .ko).
 func mappedDWARF(f *elf.File, data []byte) (*dwarf.Data, *sections, error) {
 	if f.Type == elf.ET_REL {
 		return nil, nil, errors.New("relocatable")
@@ -58,7 +63,7 @@ func mappedDWARF(f *elf.File, data []byte) (*dwarf.Data, *sections, error) {
 		".debug_pubnames", ".debug_ranges", ".debug_str", ".debug_addr", ".debug_line_str", ".debug_str_offsets", ".debug_rnglists", ".debug_loclists"} {
 		b, ok := sectionBytes(f, data, n)
 		if !ok {
-			return nil, nil, errors.New("compressed")
+			return nil, nil, errors.New("unreadable section " + n)
 		}
 		get[n] = b
 	}

@@ -11,3 +11,5 @@ pahole -J fixture-btf.elf
 llvm-objcopy-19 --strip-debug fixture-btf.elf
 # A relocatable object with two text sections, like a kernel module.
 clang-19 -g -gdwarf-5 -O1 -fno-inline -fdebug-prefix-map="$PWD"=. -c -o fixture.ko fixture_mod.c
+# The image with zlib-compressed debug sections.
+llvm-objcopy-19 --compress-debug-sections=zlib fixture.elf fixture-z.elf
