@@ -252,6 +252,16 @@ func TestLabTraceShow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The vmlinux alone (layouts derived from its DWARF) decodes the
+	// trace exactly as the plugin's layout does.
+	withLayout, _, err := runCLI(t, "decode", "--layout", layout, "--symbols", vmlinux, trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vmlinuxOnly, _, err := runCLI(t, "decode", "--symbols", vmlinux, trace)
+	if err != nil || vmlinuxOnly != withLayout {
+		t.Fatalf("decoding with the vmlinux alone differs from decoding with the plugin's layout (%v)", err)
+	}
 	want := "do_sys_openat2(dfd=-100, filename=0x"
 	if !strings.HasPrefix(out, want) || !strings.Contains(out, ", how={flags=0x8000, mode=0, resolve=0}) = 3;") {
 		t.Fatalf("the open of /etc/passwd:\n%s", out)
