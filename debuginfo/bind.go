@@ -202,7 +202,7 @@ func Layouts(ix *Index, sources ...LayoutSource) (*Binding, error) {
 		out.Ambiguous = append(out.Ambiguous, b.Ambiguous...)
 	}
 	for m := range missing {
-		if len(ix.ByName(m)) == 0 {
+		if ix == nil || len(ix.ByName(m)) == 0 {
 			out.Missing = append(out.Missing, m)
 		}
 	}

@@ -490,3 +490,19 @@ func TestModule(t *testing.T) {
 		t.Fatal("a vmlinux is no module")
 	}
 }
+
+// TestLayoutsWithoutSymbols: a layout without pcs and no symbols binds
+// nothing and says which functions, without failing.
+func TestLayoutsWithoutSymbols(t *testing.T) {
+	l, err := abi.ReadLayout(strings.NewReader(`{"func":"f","args":[],"ret":null}`+"\n"+`{"func":"g","pc":"0xffffffff81000010","args":[{"idx":0,"size":4,"fields":[]}]}`), "l")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Layouts(nil, PluginLayout{Layout: l, Label: "l"})
+	if err != nil || len(b.Funcs) != 1 || b.Funcs[0].Addr != 0xffffffff81000010 || !reflect.DeepEqual(b.Missing, []string{"f"}) {
+		t.Fatalf("%+v %v", b, err)
+	}
+	if _, err := Layouts(nil, DWARFLayout{}); err == nil {
+		t.Fatal("deriving layouts without debug info must be an error")
+	}
+}

@@ -156,6 +156,9 @@ func boolCmp(a, b bool) int {
 // or nil. A function of unknown size (System.map) contains everything up
 // to the next one.
 func (ix *Index) Lookup(addr uint64) *Func {
+	if ix == nil {
+		return nil
+	}
 	s := ix.starts
 	if len(s) == 0 || addr < ix.bucketBase {
 		return nil
@@ -192,6 +195,9 @@ func (ix *Index) At(addr uint64) *Func {
 
 // ByName returns the functions of a name (several for static ones).
 func (ix *Index) ByName(name string) []*Func {
+	if ix == nil {
+		return nil
+	}
 	var out []*Func
 	for _, i := range ix.byName[name] {
 		out = append(out, &ix.Funcs[i])

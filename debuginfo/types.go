@@ -122,7 +122,7 @@ func (ix *Index) TypeName(id TypeID) string {
 
 // Type returns the type of id, or nil for NoType and ids out of range.
 func (ix *Index) Type(id TypeID) *Type {
-	if id < 0 || int(id) >= len(ix.Types) {
+	if ix == nil || id < 0 || int(id) >= len(ix.Types) {
 		return nil
 	}
 	return &ix.Types[id]
