@@ -11,7 +11,7 @@ import (
 
 // cacheVersion changes whenever what an Index holds, or how it is read,
 // changes: an entry of another version is rebuilt, never trusted.
-const cacheVersion = 3
+const cacheVersion = 4
 
 func cacheDir(opt string) string {
 	switch opt {

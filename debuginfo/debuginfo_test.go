@@ -506,3 +506,15 @@ func TestLayoutsWithoutSymbols(t *testing.T) {
 		t.Fatal("deriving layouts without debug info must be an error")
 	}
 }
+
+func TestTrimSourceRoot(t *testing.T) {
+	fs := []Func{
+		{Unit: "/build/src/fs/open.c", File: "/build/src/include/linux/fs.h"},
+		{Unit: "/build/src/kernel/fork.c", File: "/build/src/kernel/fork.c"},
+		{Unit: "/build/obj/lib/crc32table.c", File: "/build/obj/lib/crc32table.c"},
+	}
+	trimSourceRoot(fs)
+	if fs[0].Unit != "fs/open.c" || fs[0].File != "include/linux/fs.h" || fs[1].File != "kernel/fork.c" || fs[2].Unit != "/build/obj/lib/crc32table.c" {
+		t.Fatalf("%+v", fs)
+	}
+}

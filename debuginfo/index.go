@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -321,6 +322,7 @@ func readELF(f *elf.File, data []byte, path string, opt Options) (*Index, error)
 			}
 		}
 	}
+	trimSourceRoot(ix.Funcs)
 	n := len(ix.Funcs)
 	ix.addSymbols(syms)
 	ix.Stats.SymOnly = len(ix.Funcs) - n
@@ -329,6 +331,43 @@ func readELF(f *elf.File, data []byte, path string, opt Options) (*Index, error)
 		return nil, fmt.Errorf("%s: no functions in its DWARF, BTF or symbol table: %w", path, ErrNoSymbols)
 	}
 	return ix, nil
+}
+
+// kernelDirs are the top directories of a kernel tree.
+var kernelDirs = []string{"/arch/", "/block/", "/certs/", "/crypto/", "/drivers/", "/fs/", "/include/", "/init/",
+	"/io_uring/", "/ipc/", "/kernel/", "/lib/", "/mm/", "/net/", "/rust/", "/security/", "/sound/", "/virt/"}
+
+// trimSourceRoot makes the absolute paths of an out-of-tree kernel build
+// (make O=...) relative to the source tree, as kernel people write them
+// ("fs/open.c"): the tree is the root most paths share before a kernel
+// top directory.
+func trimSourceRoot(funcs []Func) {
+	votes := map[string]int{}
+	for i := range funcs {
+		u := funcs[i].Unit
+		if !strings.HasPrefix(u, "/") {
+			continue
+		}
+		for _, d := range kernelDirs {
+			if k := strings.Index(u, d); k >= 0 {
+				votes[u[:k+1]]++
+				break
+			}
+		}
+	}
+	root, best := "", 0
+	for r, n := range votes {
+		if n > best || n == best && r < root {
+			root, best = r, n
+		}
+	}
+	if best*2 < len(funcs) {
+		return // not a kernel tree, or most paths already relative
+	}
+	for i := range funcs {
+		funcs[i].File = strings.TrimPrefix(funcs[i].File, root)
+		funcs[i].Unit = strings.TrimPrefix(funcs[i].Unit, root)
+	}
 }
 
 // FromSymbols makes a name-only index of System.map or kallsyms symbols,

@@ -25,7 +25,7 @@ func newSymbolizeCommand() *cobra.Command {
 		Long: `symbolize prints, for each link-time address, the function containing it,
 the offset into it and where it is declared:
 
-  0xffffffff812a0c10 do_sys_openat2+0x0 fs/open.c:1405
+  0xffffffff8112cefc __filemap_add_folio+0x6c mm/filemap.c:842
 
 --random N prints N random addresses inside functions instead, to compare
 symbolizers on the same input.`,
