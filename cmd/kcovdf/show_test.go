@@ -165,6 +165,10 @@ func TestShow(t *testing.T) {
 			t.Fatalf("--errors shows a leaf that did not fail: %q", l)
 		}
 	}
+	out, _, err = runCLI(t, "show", "--color", "always", "--depth", "1", "--layout", layout, "--symbols", ks, trace)
+	if err != nil || !strings.HasPrefix(out, ansiFunc) || !strings.Contains(out, ansiReset+"(") {
+		t.Fatalf("--color always: %v %q", err, out[:min(len(out), 80)])
+	}
 	if _, _, err := runCLI(t, "show", "--where", "nonsense", trace); err == nil {
 		t.Fatal("a malformed --where must be an error")
 	}
