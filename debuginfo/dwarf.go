@@ -75,16 +75,11 @@ func readDWARF(d *dwarf.Data, secs *sections, workers int, zeroOK bool) ([]Func,
 		r.SkipChildren()
 	}
 	// The walker lists the unit headers itself (debug/dwarf gives the
-	// offsets of unit DIEs) and parses every abbreviation table once.
+	// offsets of unit DIEs); each worker parses its units' abbreviations.
 	var headers []dwarf.Offset
-	var abbrevs map[uint64]map[uint64]*abbrev
 	if secs != nil {
-		abbrevs = map[uint64]map[uint64]*abbrev{}
 		for off := 0; off < len(secs.info); {
 			u, err := parseUnitHeader(secs, off)
-			if err == nil && abbrevs[u.abbrevOff] == nil {
-				abbrevs[u.abbrevOff], err = parseAbbrevs(secs, u.abbrevOff)
-			}
 			if err != nil {
 				secs = nil
 				break
@@ -119,7 +114,7 @@ func readDWARF(d *dwarf.Data, secs *sections, workers int, zeroOK bool) ([]Func,
 					return
 				}
 				if secs != nil {
-					out[i] = walkUnit(d, secs, abbrevs, units[i], seed, zeroOK)
+					out[i] = walkUnit(d, secs, units[i], seed, zeroOK)
 				} else {
 					out[i] = readUnit(d, units[i], seed, zeroOK)
 				}
@@ -341,7 +336,7 @@ func buildFuncs(d *dwarf.Data, top *dwarf.Entry, get dieGetter, subs []dwarf.Off
 	if lr, err := d.LineReader(top); err == nil && lr != nil {
 		files = lr.Files()
 	}
-	cv := &converter{get: get, seed: seed, memo: map[convKey]TypeID{}}
+	cv := &converter{get: get, seed: seed, memo: make(map[convKey]TypeID, 4*len(subs))}
 	for _, o := range subs {
 		s := get(o)
 		if s == nil || !s.hasLow || (s.low == 0 && !zeroOK) || s.decl {

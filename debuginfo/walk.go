@@ -465,7 +465,7 @@ func (s *sections) addrx(u *unitHeader, i uint64) uint64 {
 }
 
 // walkUnit reads one compile unit with the walker.
-func walkUnit(d *dwarf.Data, s *sections, abbrevs map[uint64]map[uint64]*abbrev, uoff dwarf.Offset, seed maphash.Seed, zeroOK bool) (cu cuFuncs) {
+func walkUnit(d *dwarf.Data, s *sections, uoff dwarf.Offset, seed maphash.Seed, zeroOK bool) (cu cuFuncs) {
 	defer func() {
 		if p := recover(); p != nil {
 			cu = cuFuncs{err: fmt.Errorf("DWARF unit at %#x: %v", uoff, p)}
@@ -475,9 +475,9 @@ func walkUnit(d *dwarf.Data, s *sections, abbrevs map[uint64]map[uint64]*abbrev,
 	if err != nil {
 		return cuFuncs{err: err}
 	}
-	tab := abbrevs[u.abbrevOff]
-	if tab == nil {
-		return cuFuncs{err: fmt.Errorf("DWARF unit at %#x: no abbreviation table", uoff)}
+	tab, err := parseAbbrevs(s, u.abbrevOff)
+	if err != nil {
+		return cuFuncs{err: fmt.Errorf("DWARF unit at %#x: %w", uoff, err)}
 	}
 	c := cursor{b: s.info[:u.end], off: u.die, bo: s.order}
 	// The unit DIE: its string and address bases first, as its own name
@@ -502,7 +502,8 @@ func walkUnit(d *dwarf.Data, s *sections, abbrevs map[uint64]map[uint64]*abbrev,
 	for i := range cuAb.attrs {
 		skipForm(&c, &u, cuAb.attrs[i].form)
 	}
-	lu := &lazyUnit{s: s, u: &u, tab: tab, memo: map[dwarf.Offset]*dieRec{}}
+	// About one kept DIE per 100 bytes of a kernel unit.
+	lu := &lazyUnit{s: s, u: &u, tab: tab, memo: make(map[dwarf.Offset]*dieRec, (u.end-u.die)/100)}
 	var subs, ranged []dwarf.Offset
 	// One pass finds the functions and their parameters; everything else
 	// is skipped, and types are parsed later, only those used.
