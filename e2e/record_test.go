@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/debuginfo"
 	"github.com/kcovdf/kcovdf/lab"
 )
 
@@ -94,18 +95,17 @@ func checkCatTrace(t *testing.T, path string, k *lab.Kernel) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	syms, err := abi.LoadSymbols(k.Vmlinux)
+	ix, err := debuginfo.Open(k.Vmlinux, debuginfo.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	layout.Bind(syms)
-	slide, _ := tr.Meta.Slide()
-	table, _ := abi.TableFromLayout(layout, slide)
-	open := syms["do_sys_openat2"]
+	sp := debuginfo.SpaceOf(&tr.Meta, ix)
+	table, _ := debuginfo.Bind(layout, ix).Table(sp)
+	open := ix.ByName("do_sys_openat2")
 	if len(open) != 1 {
 		t.Fatalf("do_sys_openat2 symbols: %v", open)
 	}
-	openPC := open[0].Addr + slide
+	openPC := sp.Runtime(open[0].Low)
 	d := abi.NewDecoder(tr.Words, abi.Options{Format: abi.FormatV1, Table: table, BufferWords: tr.Meta.BufferWords})
 	var args [3][]uint64
 	var ret []uint64
