@@ -32,13 +32,18 @@ e2e:
 demo: build
 	./kcovdf lab trace -o demo.kdf -- cat /etc/passwd
 	./kcovdf lab build >demo.kernel
-	./kcovdf stats --top 15 --layout "$$(awk '$$1=="vmlinux"{print $$2}' demo.kernel)" demo.kdf
+	./kcovdf stats --top 15 --symbols "$$(awk '$$1=="vmlinux"{print $$2}' demo.kernel)" demo.kdf
+	./kcovdf show --max-fields 3 --func '^(do_sys_openat2|do_sendfile)$$' --depth 2 \
+		--symbols "$$(awk '$$1=="vmlinux"{print $$2}' demo.kernel)" demo.kdf
 
 bench:
 	$(GO) test -run '^$$' -bench . -count 5 ./abi
 	bash bench/decode-vs-c.sh
 
 fuzz:
-	for t in FuzzDecode FuzzParseTrace FuzzReadLayout FuzzReadSymbols; do \
+	for t in FuzzDecode FuzzParseTrace FuzzReadLayout; do \
 		$(GO) test ./abi -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
+	for t in FuzzReadSymbols FuzzNoteBuildID FuzzOpenELF; do \
+		$(GO) test ./debuginfo -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) || exit 1; \
 	done

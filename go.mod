@@ -2,10 +2,13 @@ module github.com/kcovdf/kcovdf
 
 go 1.26.0
 
-require github.com/spf13/cobra v1.10.2
+require (
+	github.com/cilium/ebpf v0.22.0
+	github.com/spf13/cobra v1.10.2
+	golang.org/x/sys v0.50.0
+)
 
 require (
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
-	github.com/spf13/pflag v1.0.9 // indirect
-	golang.org/x/sys v0.50.0 // indirect
+	github.com/spf13/pflag v1.0.10 // indirect
 )

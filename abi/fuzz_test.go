@@ -104,12 +104,3 @@ func FuzzReadLayout(f *testing.F) {
 		})
 	})
 }
-
-// FuzzReadSymbols: System.map and kallsyms text never panics.
-func FuzzReadSymbols(f *testing.F) {
-	f.Add([]byte("ffffffff81000000 T _text\nffffffff81001000 t do_one [mod]\n"))
-	f.Add([]byte("zz T x\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		ReadSymbols(bytes.NewReader(b), "fuzz.map")
-	})
-}

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -100,8 +98,7 @@ type Layout struct {
 	Funcs []FuncShape
 	// byName indexes Funcs by linkage name; static functions of the same
 	// name in different files share a name.
-	byName   map[string][]int
-	bindings []binding
+	byName map[string][]int
 }
 
 // ReadLayout parses a layout file (JSON Lines). A malformed line is an
@@ -193,181 +190,12 @@ func (l *Layout) Lookup(name string) []*FuncShape {
 	return out
 }
 
-// sameLengths tells whether two shapes give every record the same length,
-// which is all a decoder needs from them.
-func sameLengths(a, b *FuncShape) bool {
-	if len(a.Args) != len(b.Args) || (a.Ret == nil) != (b.Ret == nil) {
-		return false
-	}
-	for i := range a.Args {
-		if a.Args[i].Idx != b.Args[i].Idx || RecordWords(len(a.Args[i].Fields)) != RecordWords(len(b.Args[i].Fields)) {
-			return false
-		}
-	}
-	return a.Ret == nil || RecordWords(len(a.Ret.Fields)) == RecordWords(len(b.Ret.Fields))
-}
-
-// Sym is one function symbol: its address and, when the symbol table
-// says (vmlinux's STT_FILE entries), the source file it was defined in.
-type Sym struct {
-	Addr uint64
-	File string // base name, e.g. "open.c"; empty when unknown
-}
-
-// Symbols maps function names to their symbols (several for a static name).
-type Symbols map[string][]Sym
-
-// ReadSymbols parses System.map or /proc/kallsyms text ("addr type name
-// [module]"), keeping text symbols.
-func ReadSymbols(r io.Reader, name string) (Symbols, error) {
-	syms := Symbols{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		fs := strings.Fields(sc.Text())
-		if len(fs) < 3 {
-			if len(fs) == 0 {
-				continue
-			}
-			return syms, fmt.Errorf("%s:%d: want \"address type name\" as in System.map or /proc/kallsyms", name, line)
-		}
-		addr, err := strconv.ParseUint(fs[0], 16, 64)
-		if err != nil {
-			return syms, fmt.Errorf("%s:%d: bad address %q", name, line, fs[0])
-		}
-		switch fs[1] {
-		case "t", "T", "w", "W":
-			syms[fs[2]] = append(syms[fs[2]], Sym{Addr: addr})
-		}
-	}
-	return syms, sc.Err()
-}
-
-// ReadELFSymbols reads the function symbols of an ELF file (vmlinux),
-// with the source file of local ones from the STT_FILE entries before
-// them, so that static functions of one name are told apart.
-func ReadELFSymbols(path string) (Symbols, error) {
-	f, err := elf.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	list, err := f.Symbols()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v (a vmlinux with its symbol table is needed)", path, err)
-	}
-	syms := Symbols{}
-	file := ""
-	for _, s := range list {
-		switch elf.ST_TYPE(s.Info) {
-		case elf.STT_FILE:
-			file = filepath.Base(s.Name)
-		case elf.STT_FUNC, elf.STT_NOTYPE:
-			if elf.ST_TYPE(s.Info) == elf.STT_NOTYPE && s.Name != "_text" {
-				continue // _text tells which addresses these are
-			}
-			sym := Sym{Addr: s.Value}
-			if elf.ST_BIND(s.Info) == elf.STB_LOCAL {
-				sym.File = file
-			}
-			syms[s.Name] = append(syms[s.Name], sym)
-		}
-	}
-	return syms, nil
-}
-
-// LoadSymbols reads symbols from an ELF file (vmlinux) or a System.map /
-// kallsyms text file, whichever path is.
-func LoadSymbols(path string) (Symbols, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var magic [4]byte
-	if n, _ := io.ReadFull(f, magic[:]); n == 4 && string(magic[:]) == elf.ELFMAG {
-		return ReadELFSymbols(path)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	return ReadSymbols(f, path)
-}
-
-// Bind gives every named function without a pc its addresses from syms.
-// Static functions that share a name are matched by source file when the
-// symbols know it (vmlinux); otherwise they bind only when all their
-// shapes give the same record lengths, and are returned as ambiguous when
-// not (their records then decode by re-synchronisation, and are reported).
-func (l *Layout) Bind(syms Symbols) (bound int, missing, ambiguous []string) {
-	for name, idx := range l.byName {
-		if l.Funcs[idx[0]].PC != "" {
-			continue
-		}
-		cands := syms[name]
-		if len(cands) == 0 {
-			missing = append(missing, name)
-			continue
-		}
-		agree := true
-		for _, i := range idx[1:] {
-			agree = agree && sameLengths(&l.Funcs[idx[0]], &l.Funcs[i])
-		}
-		if agree {
-			for _, c := range cands {
-				l.bindings = append(l.bindings, binding{pc: c.Addr, fn: idx[0]})
-				bound++
-			}
-			continue
-		}
-		// Shapes differ: each symbol needs its own shape, by file.
-		unmatched := false
-		for _, c := range cands {
-			fn := -1
-			for _, i := range idx {
-				if c.File != "" && filepath.Base(l.Funcs[i].File) == c.File {
-					if fn >= 0 && !sameLengths(&l.Funcs[fn], &l.Funcs[i]) {
-						fn = -2 // two files of one base name disagree
-						break
-					}
-					if fn == -1 {
-						fn = i
-					}
-				}
-			}
-			if fn < 0 {
-				unmatched = true
-				continue
-			}
-			l.bindings = append(l.bindings, binding{pc: c.Addr, fn: fn})
-			bound++
-		}
-		if unmatched {
-			ambiguous = append(ambiguous, name)
-		}
-	}
-	sort.Strings(missing)
-	sort.Strings(ambiguous)
-	return bound, missing, ambiguous
-}
-
-// binding is an address given to a function by Bind.
-type binding struct {
-	pc uint64
-	fn int
-}
-
-// Addresses calls f for every (pc, function) pair the layout knows: the
-// functions' own pcs and those bound from symbols.
+// Addresses calls f for every function that has its own pc. Functions
+// known by name only get addresses from debuginfo.Bind.
 func (l *Layout) Addresses(f func(pc uint64, fn *FuncShape)) {
 	for i := range l.Funcs {
 		if pc, ok, _ := l.Funcs[i].Addr(); ok {
 			f(pc, &l.Funcs[i])
 		}
-	}
-	for _, b := range l.bindings {
-		f(b.pc, &l.Funcs[b.fn])
 	}
 }

@@ -34,6 +34,12 @@ type Meta struct {
 	// KASLROffset is the runtime address minus the link-time address of
 	// kernel text, as a hex string; empty when it could not be read.
 	KASLROffset string `json:"kaslr_offset,omitempty"`
+	// BuildID is the traced kernel's GNU build id (hex), to check a
+	// vmlinux against; empty when unknown.
+	BuildID string `json:"build_id,omitempty"`
+	// Modules are the kernel modules loaded at capture time, with their
+	// text sections' addresses, to name module pcs from their .ko files.
+	Modules []Module `json:"modules,omitempty"`
 	// BufferWords is the size given to INIT_TRACE.
 	BufferWords int `json:"buffer_words"`
 	// Fill is area[0] at capture time.
@@ -50,6 +56,13 @@ type Meta struct {
 	Source string `json:"source,omitempty"`
 	// CRC32C of the words as stored, to catch later corruption.
 	CRC32C uint32 `json:"crc32c"`
+}
+
+// Module is a loaded kernel module: its name and the runtime addresses
+// of its sections (hex), as /sys/module/NAME/sections gives them.
+type Module struct {
+	Name     string            `json:"name"`
+	Sections map[string]string `json:"sections"`
 }
 
 // Slide parses KASLROffset; ok is false when unknown.

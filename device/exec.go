@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/debuginfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -133,22 +134,22 @@ func RecordCommand(ctx context.Context, path string, words int, argv []string, s
 	return rec, nil
 }
 
-// linkTextStart is where x86-64 kernels link _text without KASLR
-// (__START_KERNEL_map + the default CONFIG_PHYSICAL_START).
-const linkTextStart = 0xffffffff81000000
-
 // CaptureMeta describes a capture through the device file source on this
 // machine: kernel release and KASLR offset (empty when /proc/kallsyms
-// hides addresses), buffer size and fill.
+// hides addresses), build id, loaded modules, buffer size and fill.
 func CaptureMeta(source string, bufferWords int, fill uint64) abi.Meta {
 	m := abi.Meta{Format: abi.FormatV1.String(), BufferWords: bufferWords, Fill: fill, Source: source}
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {
 		m.KernelRelease = unix.ByteSliceToString(u.Release[:])
 	}
-	if text, ok := kallsymsText(); ok && text >= linkTextStart {
-		m.KASLROffset = fmt.Sprintf("%#x", text-linkTextStart)
+	if text, ok := kallsymsText(); ok && text >= debuginfo.LinkText {
+		m.KASLROffset = fmt.Sprintf("%#x", text-debuginfo.LinkText)
 	}
+	if id, err := debuginfo.ReadBuildID("/sys/kernel/notes"); err == nil {
+		m.BuildID = id
+	}
+	m.Modules = loadedModules()
 	return m
 }
 
@@ -169,4 +170,40 @@ func kallsymsText() (uint64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// loadedModules lists /proc/modules with the addresses of each module's
+// text sections (readable by root only; modules without them are left
+// out).
+func loadedModules() []abi.Module {
+	data, err := os.ReadFile("/proc/modules")
+	if err != nil {
+		return nil
+	}
+	var mods []abi.Module
+	for _, line := range strings.Split(string(data), "\n") {
+		name, _, _ := strings.Cut(line, " ")
+		if name == "" {
+			continue
+		}
+		dir := "/sys/module/" + name + "/sections"
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		m := abi.Module{Name: name, Sections: map[string]string{}}
+		for _, e := range ents {
+			if !strings.Contains(e.Name(), "text") {
+				continue
+			}
+			b, err := os.ReadFile(dir + "/" + e.Name())
+			if v := strings.TrimSpace(string(b)); err == nil && strings.Trim(v, "0x") != "" {
+				m.Sections[e.Name()] = v
+			}
+		}
+		if len(m.Sections) > 0 {
+			mods = append(mods, m)
+		}
+	}
+	return mods
 }

@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/debuginfo"
 )
 
 // Source tarball of the kernel the lab builds, from the Debian package
@@ -658,7 +658,7 @@ func (fix LayoutFixups) apply(line string) string {
 // symbol whose name occurs once (a static function defined in two files
 // has no single address by name alone).
 func TextSymbols(r io.Reader) (map[string]uint64, error) {
-	syms, err := abi.ReadSymbols(r, "System.map")
+	syms, err := debuginfo.ReadSymbols(r, "System.map")
 	addrs := map[string]uint64{}
 	for name, list := range syms {
 		if len(list) == 1 {

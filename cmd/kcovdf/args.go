@@ -17,7 +17,7 @@ const (
 	defaultWords = 1 << 22
 	wordsUsage   = "trace buffer size in words (whole pages, at most 16777216)"
 	deviceUsage  = "the kcov dataflow device"
-	symbolsUsage = "System.map, vmlinux or /proc/kallsyms, to give addresses to layout functions that have none"
+	symbolsUsage = "the traced kernel's vmlinux (names, types, and layouts from its debug info), System.map or /proc/kallsyms (names only)"
 )
 
 // Argument validators: every command reports a wrong argument count the

@@ -44,12 +44,18 @@ reports every word it could not attribute, rather than guess.`,
 			for d.Next() {
 				r := d.Record()
 				if asJSON {
-					if err := enc.Encode(jsonRecord(r)); err != nil {
+					j := jsonRecord(r)
+					j.Func = src.names.name(r.PC)
+					if err := enc.Encode(j); err != nil {
 						return err
 					}
 					continue
 				}
 				line = r.Append(line[:0])
+				if name := src.names.name(r.PC); name != "" {
+					line = append(line, " fn="...)
+					line = append(line, name...)
+				}
 				line = append(line, '\n')
 				if _, err := out.Write(line); err != nil {
 					return err
@@ -76,6 +82,7 @@ type recordJSON struct {
 	Kind   string   `json:"kind"`
 	Seq    uint32   `json:"seq"`
 	PC     string   `json:"pc"`
+	Func   string   `json:"func,omitempty"`
 	Arg    *uint8   `json:"arg,omitempty"`
 	Size   uint8    `json:"size"`
 	Ptr    string   `json:"ptr"`

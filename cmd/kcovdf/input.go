@@ -3,8 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/debuginfo"
 	"github.com/spf13/cobra"
 )
 
@@ -13,6 +18,8 @@ type inputFlags struct {
 	format  string
 	layout  string
 	symbols string
+	btf     string
+	modules string
 }
 
 func (f *inputFlags) register(cmd *cobra.Command) {
@@ -24,6 +31,8 @@ func (f *inputFlags) register(cmd *cobra.Command) {
 // read no trace.
 func (f *inputFlags) registerLayout(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.layout, "layout", "", "layout for exact v1 decoding: the traced kernel's vmlinux (its .kcovdf_layout records), or a JSON Lines dump of the compiler plugin")
+	cmd.Flags().StringVar(&f.modules, "modules", "", "directory searched for the .ko files of the modules the trace lists (their pcs are named from them)")
+	cmd.Flags().StringVar(&f.btf, "btf", "", "raw BTF of the traced kernel (/sys/kernel/btf/vmlinux) for types, with --symbols kallsyms or System.map for addresses")
 	cmd.Flags().StringVar(&f.symbols, "symbols", "", symbolsUsage)
 }
 
@@ -32,7 +41,7 @@ type input struct {
 	trace   *abi.Trace
 	fileErr error // damage found while reading; the good part is kept
 	opt     abi.Options
-	layout  *abi.Layout
+	names   *names
 	notes   []string // what the user should know about the setup
 }
 
@@ -60,68 +69,127 @@ func (f *inputFlags) open(path string) (*input, error) {
 	if !tr.Raw {
 		in.opt.BufferWords = tr.Meta.BufferWords
 	}
-	if f.layout == "" {
-		return in, nil
+	var meta *abi.Meta
+	if !tr.Raw {
+		meta = &tr.Meta
 	}
-	table, layout, notes, err := f.table(&tr.Meta)
+	table, nm, notes, err := f.table(meta)
 	in.notes = append(in.notes, notes...)
 	if err != nil {
 		return nil, err
 	}
-	in.opt.Table, in.layout = table, layout
+	in.opt.Table, in.names = table, nm
 	return in, nil
 }
 
-// linkTextStart is where x86-64 kernels link _text.
-const linkTextStart = 0xffffffff81000000
-
-// table loads the layout, gives its functions addresses from the symbols
-// and moves them to the traced boot: by the trace's KASLR offset, unless
-// the symbols are already that boot's (kallsyms), which their _text tells.
-func (f *inputFlags) table(meta *abi.Meta) (*abi.Table, *abi.Layout, []string, error) {
+// table opens the symbols (vmlinux, System.map or kallsyms), decides the
+// trace's address space, and binds the layouts: the plugin's records
+// first, then shapes derived from the vmlinux's debug info.
+func (f *inputFlags) table(meta *abi.Meta) (*abi.Table, *names, []string, error) {
 	var notes []string
-	l, err := abi.LoadLayout(f.layout)
-	if err != nil {
-		return nil, nil, nil, err
+	nm := &names{}
+	if f.btf != "" && f.symbols == "" {
+		return nil, nil, nil, fmt.Errorf("--btf gives types but no addresses: add --symbols /proc/kallsyms (of the traced boot) or System.map")
 	}
-	var symText uint64
 	if f.symbols != "" {
-		syms, err := abi.LoadSymbols(f.symbols)
+		var ix *debuginfo.Index
+		var err error
+		if f.btf != "" {
+			var syms debuginfo.Symbols
+			if syms, err = debuginfo.LoadSymbols(f.symbols); err == nil {
+				ix, err = debuginfo.OpenBTF(f.btf, syms)
+			}
+		} else {
+			ix, err = debuginfo.Open(f.symbols, debuginfo.Options{})
+		}
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		if t := syms["_text"]; len(t) == 1 {
-			symText = t[0].Addr
+		if err := debuginfo.CheckBuildID(meta, ix); err != nil {
+			return nil, nil, nil, fmt.Errorf("%w (pass the vmlinux of the traced kernel)", err)
 		}
-		bound, missing, ambiguous := l.Bind(syms)
-		notes = append(notes, fmt.Sprintf("layout: %d addresses bound from %s", bound, f.symbols))
-		if len(missing) > 0 {
-			notes = append(notes, fmt.Sprintf("layout: %d functions not in %s (inlined away or not built)", len(missing), f.symbols))
-		}
-		if len(ambiguous) > 0 {
-			notes = append(notes, fmt.Sprintf("layout: %d static names with different shapes cannot be told apart by name: %v", len(ambiguous), head(ambiguous, 5)))
-		}
+		nm.ix = ix
 	}
-	var slide uint64
-	if meta != nil {
-		s, known := meta.Slide()
+	nm.space = debuginfo.SpaceOf(meta, nm.ix)
+	if nm.space.Note != "" && (f.symbols != "" || f.layout != "") {
+		notes = append(notes, nm.space.Note)
+	}
+	if f.modules != "" && nm.ix != nil && meta != nil {
+		notes = append(notes, addModules(nm, meta.Modules, f.modules)...)
+	}
+	var sources []debuginfo.LayoutSource
+	if f.layout != "" {
+		l, err := abi.LoadLayout(f.layout)
+		if err != nil {
+			return nil, nil, notes, err
+		}
+		sources = append(sources, debuginfo.PluginLayout{Layout: l, Label: f.layout})
+	} else if f.symbols != "" && f.btf == "" {
+		// A vmlinux built with the plugin carries its layout records,
+		// bound to addresses: they come before anything derived.
+		l, err := abi.LoadLayout(f.symbols)
 		switch {
-		case symText != 0 && known:
-			slide = linkTextStart + s - symText
-		case symText != 0 && symText != linkTextStart:
-			notes = append(notes, "trace has no KASLR offset: assuming the symbols are from the traced boot")
-		default:
-			slide = s
+		case err == nil:
+			sources = append(sources, debuginfo.PluginLayout{Layout: l, Label: f.symbols + " " + abi.LayoutSection})
+		case !errors.Is(err, abi.ErrNoLayoutSection) && isELF(f.symbols):
+			return nil, nil, notes, err
 		}
 	}
-	table, errs := abi.TableFromLayout(l, slide)
+	if nm.ix != nil && (nm.ix.Source == debuginfo.SourceDWARF || nm.ix.Source == debuginfo.SourceBTF) {
+		sources = append(sources, debuginfo.DWARFLayout{})
+	}
+	if len(sources) == 0 {
+		return nil, nm, notes, nil
+	}
+	b, err := debuginfo.Layouts(nm.ix, sources...)
+	if err != nil {
+		return nil, nil, notes, err
+	}
+	nm.binding = b
+	for _, s := range sources {
+		notes = append(notes, fmt.Sprintf("layout: %d addresses from %s", b.Counts()[s.Name()], s.Name()))
+	}
+	if len(b.Missing) > 0 && f.symbols != "" {
+		notes = append(notes, fmt.Sprintf("layout: %d functions not in %s (inlined away or not built)", len(b.Missing), f.symbols))
+	}
+	if len(b.Ambiguous) > 0 {
+		notes = append(notes, fmt.Sprintf("layout: %d static names with different shapes cannot be told apart by name: %v", len(b.Ambiguous), head(b.Ambiguous, 5)))
+	}
+	table, errs := b.Table(nm.space)
 	for _, e := range head(errs, 5) {
 		notes = append(notes, "layout: "+e.Error())
 	}
 	if table.Functions() == 0 {
-		return nil, nil, notes, fmt.Errorf("layout %s gives no function an address: pass --symbols System.map (or kallsyms) of the traced kernel", f.layout)
+		return nil, nil, notes, fmt.Errorf("layout %s gives no function an address: pass --symbols with the traced kernel's vmlinux, System.map or kallsyms", f.layout)
 	}
-	return table, l, notes, nil
+	return table, nm, notes, nil
+}
+
+// names is what the trace's pcs are named with.
+type names struct {
+	ix      *debuginfo.Index // nil without --symbols
+	space   debuginfo.Space
+	binding *debuginfo.Binding // nil without layouts
+}
+
+// name returns the function at a traced pc: from the symbols, else from
+// the layout, else "".
+func (n *names) name(pc uint64) string {
+	if n == nil {
+		return ""
+	}
+	addr := n.space.Link(pc)
+	if n.ix != nil {
+		if f := n.ix.At(addr); f != nil {
+			return f.Name
+		}
+	}
+	if n.binding != nil {
+		if s := n.binding.Shape(addr); s != nil {
+			return s.Func
+		}
+	}
+	return ""
 }
 
 func head[T any](s []T, n int) []T {
@@ -129,4 +197,55 @@ func head[T any](s []T, n int) []T {
 		return s[:n]
 	}
 	return s
+}
+
+// addModules merges the traced kernel's modules, found by name under dir,
+// into the index.
+func addModules(nm *names, mods []abi.Module, dir string) []string {
+	if len(mods) == 0 {
+		return []string{"--modules: the trace lists no loaded modules"}
+	}
+	kos := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".ko") {
+			kos[strings.ReplaceAll(strings.TrimSuffix(d.Name(), ".ko"), "-", "_")] = p
+		}
+		return nil
+	})
+	var notes []string
+	added := 0
+	for _, m := range mods {
+		ko := kos[strings.ReplaceAll(m.Name, "-", "_")]
+		if ko == "" {
+			notes = append(notes, fmt.Sprintf("module %s: no %s.ko under %s", m.Name, m.Name, dir))
+			continue
+		}
+		secs := map[string]uint64{}
+		for name, v := range m.Sections {
+			if a, err := strconv.ParseUint(strings.TrimPrefix(v, "0x"), 16, 64); err == nil {
+				secs[name] = a
+			}
+		}
+		mod, err := debuginfo.OpenModule(ko, secs)
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("module %s: %v", m.Name, err))
+			continue
+		}
+		nm.ix.Merge(mod, nm.space.Slide)
+		added++
+	}
+	return append(notes, fmt.Sprintf("modules: %d of %d named from their .ko files", added, len(mods)))
+}
+
+// isELF tells whether path is an ELF file (a vmlinux rather than a
+// System.map or kallsyms text).
+func isELF(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var magic [4]byte
+	n, _ := f.ReadAt(magic[:], 0)
+	return n == 4 && string(magic[:]) == "\x7fELF"
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/debuginfo"
 	"github.com/spf13/cobra"
 )
 
@@ -30,12 +31,11 @@ func newLayoutCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var ix *debuginfo.Index
 			if symbols != "" {
-				syms, err := abi.LoadSymbols(symbols)
-				if err != nil {
+				if ix, err = debuginfo.Open(symbols, debuginfo.Options{}); err != nil {
 					return err
 				}
-				l.Bind(syms)
 			}
 			type row struct {
 				pc        uint64
@@ -43,14 +43,15 @@ func newLayoutCommand() *cobra.Command {
 				arg, size int
 			}
 			var rows []row
-			l.Addresses(func(pc uint64, fn *abi.FuncShape) {
+			for _, b := range debuginfo.Bind(l, ix).Funcs {
+				fn := b.Shape
 				for _, a := range fn.Args {
-					rows = append(rows, row{pc, abi.KindEntry, a.Idx, abi.RecordWords(len(a.Fields))})
+					rows = append(rows, row{b.Addr, abi.KindEntry, a.Idx, abi.RecordWords(len(a.Fields))})
 				}
 				if fn.Ret != nil {
-					rows = append(rows, row{pc, abi.KindReturn, 0, abi.RecordWords(len(fn.Ret.Fields))})
+					rows = append(rows, row{b.Addr, abi.KindReturn, 0, abi.RecordWords(len(fn.Ret.Fields))})
 				}
-			})
+			}
 			sort.Slice(rows, func(i, j int) bool {
 				a, b := rows[i], rows[j]
 				if a.pc != b.pc {

@@ -25,11 +25,6 @@ func newStatsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			names := map[uint64]string{}
-			if src.layout != nil {
-				slide, _ := src.trace.Meta.Slide()
-				src.layout.Addresses(func(pc uint64, fn *abi.FuncShape) { names[pc+slide] = fn.Func })
-			}
 			byPC := map[uint64]*fnStat{}
 			d := abi.NewDecoder(src.trace.Words, src.opt)
 			for d.Next() {
@@ -47,6 +42,11 @@ func newStatsCommand() *cobra.Command {
 				s.words += r.Words()
 			}
 			sum := d.Summary()
+			pcs := map[uint64]bool{}
+			for pc := range byPC {
+				pcs[pc] = true
+			}
+			warning, _ := src.names.check(pcs)
 			stats := make([]*fnStat, 0, len(byPC))
 			for _, s := range byPC {
 				stats = append(stats, s)
@@ -55,10 +55,13 @@ func newStatsCommand() *cobra.Command {
 				return cmp.Or(cmp.Compare(b.entry+b.ret, a.entry+a.ret), cmp.Compare(a.pc, b.pc))
 			})
 			if asJSON {
-				if err := writeStatsJSON(cmd.OutOrStdout(), args[0], src, sum, stats, names, top); err != nil {
+				if err := writeStatsJSON(cmd.OutOrStdout(), args[0], src, sum, stats, top); err != nil {
 					return err
 				}
 				printSetup(cmd.ErrOrStderr(), src)
+				if warning != "" {
+					fmt.Fprintln(cmd.ErrOrStderr(), "warning:", warning)
+				}
 				printAnomalies(cmd.ErrOrStderr(), sum, 10)
 				return src.fileErr
 			}
@@ -103,12 +106,15 @@ func newStatsCommand() *cobra.Command {
 					fmt.Fprintf(w, "...\t%d more\t\t\t\n", len(stats)-top)
 					break
 				}
-				fmt.Fprintf(w, "%#x\t%s\t%d\t%d\t%d\n", s.pc, cmp.Or(names[s.pc], "?"), s.entry, s.ret, s.words)
+				fmt.Fprintf(w, "%#x\t%s\t%d\t%d\t%d\n", s.pc, cmp.Or(src.names.name(s.pc), "?"), s.entry, s.ret, s.words)
 			}
 			if err := w.Flush(); err != nil {
 				return err
 			}
 			printSetup(cmd.ErrOrStderr(), src)
+			if warning != "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", warning)
+			}
 			printAnomalies(cmd.ErrOrStderr(), sum, 10)
 			return src.fileErr
 		},

@@ -37,7 +37,7 @@ type fnJSON struct {
 	Words    int    `json:"words"`
 }
 
-func writeStatsJSON(w io.Writer, file string, src *input, sum *abi.Summary, stats []*fnStat, names map[uint64]string, top int) error {
+func writeStatsJSON(w io.Writer, file string, src *input, sum *abi.Summary, stats []*fnStat, top int) error {
 	m := src.trace.Meta
 	j := statsJSON{
 		File: file, Format: sum.Format.String(), Kernel: m.KernelRelease, Command: m.Command, Raw: src.trace.Raw,
@@ -60,7 +60,7 @@ func writeStatsJSON(w io.Writer, file string, src *input, sum *abi.Summary, stat
 			j.MoreFunctions = len(stats) - top
 			break
 		}
-		j.Top = append(j.Top, fnJSON{fmt.Sprintf("%#x", s.pc), names[s.pc], s.entry, s.ret, s.words})
+		j.Top = append(j.Top, fnJSON{fmt.Sprintf("%#x", s.pc), src.names.name(s.pc), s.entry, s.ret, s.words})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

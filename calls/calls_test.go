@@ -1,0 +1,202 @@
+package calls
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/debuginfo"
+)
+
+// rec is a record to encode: kind, pc, arg index, size, ptr, values.
+type rec struct {
+	k    abi.Kind
+	pc   uint64
+	idx  uint8
+	size uint8
+	ptr  uint64
+	vals []uint64
+}
+
+func v2area(recs []rec) []uint64 {
+	w := []uint64{0}
+	for i, r := range recs {
+		w = abi.EncodeV2(w, &abi.Record{Kind: r.k, Seq: uint32(i + 1), PC: r.pc, ArgIdx: r.idx, Size: r.size, Ptr: r.ptr, Values: r.vals})
+	}
+	w[0] = uint64(len(w) - 1)
+	return w
+}
+
+func tree(recs []rec) *Tree {
+	a := v2area(recs)
+	return Build(a, abi.NewDecoder(a, abi.Options{Format: abi.FormatV2, PCMin: 1, PCMax: ^uint64(0)}), Options{})
+}
+
+const (
+	A = 0xffffffff81000100
+	B = 0xffffffff81000200
+	C = 0xffffffff81000300
+)
+
+func E(pc uint64, idx, size uint8, v ...uint64) rec {
+	return rec{k: abi.KindEntry, pc: pc, idx: idx, size: size, vals: v}
+}
+
+func R(pc uint64, size uint8, v uint64) rec {
+	return rec{k: abi.KindReturn, pc: pc, size: size, vals: []uint64{v}}
+}
+
+// shape renders a tree as "pc(depth,parent,flags)" for comparison.
+func shape(t *Tree) string {
+	var b strings.Builder
+	names := map[uint64]string{A: "A", B: "B", C: "C"}
+	for i, c := range t.Calls {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(names[c.PC])
+		b.WriteString(strings.Repeat("'", int(c.Depth)))
+		if c.Flags&NoReturn != 0 {
+			b.WriteString("!noret")
+		}
+		if c.Flags&NoEntry != 0 {
+			b.WriteString("!noentry")
+		}
+	}
+	return b.String()
+}
+
+func TestBuild(t *testing.T) {
+	cases := []struct {
+		name  string
+		recs  []rec
+		want  string
+		exact bool
+		open  int
+	}{
+		{"marked nesting", []rec{E(A, 0, 4, 1), E(A, 1, 8, 2), E(B, 0, 0, 0), R(B, 0, 0), E(C, 0, 4, 3), R(C, 4, 0), R(A, 8, 5)}, "A B' C'", true, 0},
+		{"recursion", []rec{E(A, 0, 4, 3), E(A, 0, 4, 2), E(A, 0, 4, 1), R(A, 4, 1), R(A, 4, 2), R(A, 4, 3)}, "A A' A''", true, 0},
+		{"missing return closed by caller", []rec{E(A, 0, 4, 1), E(B, 0, 4, 1), E(C, 0, 4, 1), R(C, 4, 0), R(A, 4, 0), E(A, 0, 4, 9), R(A, 4, 0)}, "A B'!noret C'' A", true, 1},
+		{"no markers: return without entry", []rec{E(A, 0, 4, 1), R(B, 4, 7), R(A, 4, 0)}, "A B'!noentry", false, 0},
+		{"trace ends inside calls", []rec{E(A, 0, 4, 1), E(B, 0, 0, 0)}, "A!noret B'!noret", true, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tr := tree(c.recs)
+			if got := shape(tr); got != c.want {
+				t.Fatalf("tree %q, want %q", got, c.want)
+			}
+			if tr.Open != c.open {
+				t.Errorf("open %d, want %d", tr.Open, c.open)
+			}
+			// "exact" needs markers; the no-marker case must say it guessed.
+			if c.name == "no markers: return without entry" {
+				if tr.Exact || len(tr.Notes) == 0 || tr.Calls[0].Flags&Unsure == 0 {
+					t.Errorf("a trace without markers must be marked unsure: %+v", tr)
+				}
+			}
+			// Pre-order: descendants are contiguous.
+			for i, call := range tr.Calls {
+				for j := i + 1; j < int(call.End); j++ {
+					if tr.Calls[j].Depth <= call.Depth {
+						t.Fatalf("call %d's subtree [%d,%d) holds call %d at depth %d", i, i+1, call.End, j, tr.Calls[j].Depth)
+					}
+				}
+			}
+		})
+	}
+	tr := tree([]rec{E(A, 0, 4, 1), E(A, 1, 8, 2), E(B, 0, 0, 0), R(B, 0, 0), R(A, 8, 5)})
+	if args := tr.Args(0); len(args) != 2 || tr.Words(&args[1])[0] != 2 || !tr.Calls[0].HasRet || tr.Words(&tr.Calls[0].Ret)[0] != 5 {
+		t.Fatalf("A's values: %+v ret %+v", args, tr.Calls[0].Ret)
+	}
+	var kids []int
+	tr.Children(0, func(j int) { kids = append(kids, j) })
+	if len(kids) != 1 || kids[0] != 1 {
+		t.Fatalf("children of A: %v", kids)
+	}
+}
+
+func fixtureNamer(t *testing.T) (*Namer, map[string]uint64) {
+	t.Helper()
+	ix, err := debuginfo.Open("../debuginfo/testdata/fixture.elf", debuginfo.Options{CacheDir: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pcs := map[string]uint64{}
+	for _, f := range ix.Funcs {
+		pcs[f.Name] = f.Low
+	}
+	return &Namer{Index: ix}, pcs
+}
+
+func TestRender(t *testing.T) {
+	nm, pc := fixtureNamer(t)
+	neg := func(v int64) uint64 { return uint64(v) }
+	recs := []rec{
+		// do_open(-100, "x", &how) = 0x8000
+		E(pc["do_open"], 0, 4, 0xffffff9c), E(pc["do_open"], 1, 8, 0x7ffe0010),
+		{k: abi.KindEntry, pc: pc["do_open"], idx: 2, size: 8, ptr: 0xffff888000001000, vals: []uint64{0x8000, 0, 0}},
+		// set_flags(f = {ro 1, mode 5, delta -3, tail 7, inner <fault>}, STATE_RUN, 0644) = true:
+		// ro, mode and delta share the bytes 0x1db, each field reads its own widened bytes.
+		{k: abi.KindEntry, pc: pc["set_flags"], idx: 0, size: 8, ptr: 0xffff888000002000, vals: []uint64{0xdb, 0xdb, 0x1db, 7, abi.BadAddr}},
+		E(pc["set_flags"], 1, 4, 3), E(pc["set_flags"], 2, 2, 0644), R(pc["set_flags"], 1, 1),
+		R(pc["do_open"], 8, 0x8000),
+		// helper(-1) = -2 is an errno; an ERR_PTR struct pointer has every field faulted.
+		E(pc["by_value"], 0, 24, 1, 2, 3), R(pc["by_value"], 8, neg(-2)),
+		{k: abi.KindEntry, pc: pc["set_flags"], idx: 0, size: 8, ptr: neg(-12), vals: []uint64{abi.BadAddr, abi.BadAddr, abi.BadAddr, abi.BadAddr, abi.BadAddr}},
+		{k: abi.KindEntry, pc: pc["set_flags"], idx: 1, size: 4, vals: []uint64{0x7}},
+		E(pc["set_flags"], 2, 2, 0), R(pc["set_flags"], 1, 0),
+	}
+	tr := tree(recs)
+	line := func(i int) string {
+		var parts []string
+		for _, a := range nm.Args(tr, i) {
+			parts = append(parts, a.Name+"="+a.Text)
+		}
+		s := nm.Func(tr.Calls[i].PC).Name + "(" + strings.Join(parts, ", ") + ")"
+		if r, ok := nm.Ret(tr, i); ok {
+			s += " = " + r.Text
+		}
+		return s
+	}
+	want := []string{
+		"do_open(dfd=-100, filename=0x7ffe0010, how={flags=0x8000, mode=0, resolve=0}) = 32768",
+		"set_flags(f={ro=1, mode=5, delta=-3, tail=7, inner=<fault>}, s=STATE_RUN, mode=0644) = true",
+		"by_value(how={flags=0x1, mode=2, resolve=3}) = -ENOENT",
+		"set_flags(f=ERR_PTR(-ENOMEM), s=7, mode=0) = false",
+	}
+	if len(tr.Calls) != len(want) {
+		t.Fatalf("%d calls", len(tr.Calls))
+	}
+	for i, w := range want {
+		if got := line(i); got != w {
+			t.Errorf("call %d:\n got %s\nwant %s", i, got, w)
+		}
+	}
+	if !nm.IsErr(tr, 2) || nm.IsErr(tr, 0) {
+		t.Error("IsErr: by_value returned -ENOENT, do_open did not fail")
+	}
+	if r, _ := nm.Ret(tr, 2); r.Errno != 2 {
+		t.Errorf("errno %d", r.Errno)
+	}
+	if !comparisonLike("strcmp") || !comparisonLike("memcmp") || comparisonLike("do_open") {
+		t.Error("comparisonLike")
+	}
+}
+
+// TestRenderWithoutDebugInfo: names and types from a layout alone.
+func TestRenderWithoutDebugInfo(t *testing.T) {
+	l, err := abi.ReadLayout(strings.NewReader(`{"func":"vfs_write","pc":"0xffffffff81000100","args":[{"idx":0,"name":"file","type":"struct file *","size":8,"fields":[{"name":"f_mode","off":0,"size":4}]},{"idx":1,"name":"count","type":"size_t","size":8,"fields":[]},{"idx":2,"name":"pos","type":"long long","size":8,"fields":[]}],"ret":{"type":"ssize_t","size":8,"fields":[]}}`), "l")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nm := &Namer{Layout: debuginfo.Bind(l, nil)}
+	tr := tree([]rec{{k: abi.KindEntry, pc: A, idx: 0, size: 8, ptr: 0xffff888000001000, vals: []uint64{3}}, E(A, 1, 8, 4096), E(A, 2, 8, uint64(1<<63|5)), R(A, 8, uint64(1<<64-9))})
+	args := nm.Args(tr, 0)
+	if nm.Func(A).Name != "vfs_write" || len(args) != 3 || args[0].Text != "{f_mode=0x3}" || args[1].Text != "4096" || args[2].Text != "-9223372036854775803" {
+		t.Fatalf("args %+v", args)
+	}
+	if r, _ := nm.Ret(tr, 0); r.Text != "-EBADF" {
+		t.Fatalf("ret %+v", r)
+	}
+}

@@ -1,0 +1,430 @@
+package calls
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/debuginfo"
+)
+
+// FuncInfo is what is known of the function at one traced pc.
+type FuncInfo struct {
+	Name  string // "" when unknown
+	Func  *debuginfo.Func
+	Shape *abi.FuncShape
+}
+
+// Namer names calls and renders their values. Any of its sources may be
+// missing: without an Index, names come from the layouts; without either,
+// values are rendered as hex words.
+type Namer struct {
+	Index  *debuginfo.Index
+	Space  debuginfo.Space
+	Layout *debuginfo.Binding
+	cache  map[uint64]*FuncInfo
+}
+
+// Func returns what is known of the function at a traced pc.
+func (n *Namer) Func(pc uint64) *FuncInfo {
+	if fi, ok := n.cache[pc]; ok {
+		return fi
+	}
+	fi := &FuncInfo{}
+	addr := n.Space.Link(pc)
+	if n.Index != nil {
+		if f := n.Index.At(addr); f != nil {
+			fi.Func, fi.Name = f, f.Name
+		}
+	}
+	if n.Layout != nil {
+		if s := n.Layout.Shape(addr); s != nil {
+			fi.Shape = s
+			if fi.Name == "" {
+				fi.Name = s.Func
+			}
+		}
+	}
+	if n.cache == nil {
+		n.cache = map[uint64]*FuncInfo{}
+	}
+	n.cache[pc] = fi
+	return fi
+}
+
+// Name is the function's name, or its pc in hex.
+func (fi *FuncInfo) NameOr(pc uint64) string {
+	if fi.Name != "" {
+		return fi.Name
+	}
+	return hex(pc)
+}
+
+// Field is one rendered struct field.
+type Field struct {
+	Name string `json:"name"`
+	Text string `json:"text"`
+	Raw  uint64 `json:"raw"`
+}
+
+// Rendered is one rendered value.
+type Rendered struct {
+	Name string `json:"name,omitempty"` // parameter name, "" for returns
+	Type string `json:"type,omitempty"`
+	// Text is the value as C would show it: "-100", "0x7ffe...",
+	// "NULL", "-ENOENT", "{flags=0x8000, mode=0}".
+	Text   string  `json:"text"`
+	Raw    uint64  `json:"raw"`
+	Fields []Field `json:"fields,omitempty"`
+	// Errno is the error a return value carries (-ENOENT → 2), 0 if none.
+	Errno int64 `json:"errno,omitempty"`
+}
+
+// Args renders a call's entry values (markers omitted).
+func (n *Namer) Args(t *Tree, i int) []Rendered {
+	c := &t.Calls[i]
+	fi := n.Func(c.PC)
+	var out []Rendered
+	for _, v := range t.Args(i) {
+		if v.Marker() {
+			continue
+		}
+		var r Rendered
+		typ, name, tname := n.argType(fi, int(v.Idx))
+		r.Name, r.Type = name, tname
+		if r.Name == "" {
+			r.Name = "arg" + strconv.Itoa(int(v.Idx))
+		}
+		n.render(&r, typ, tname, fieldNames(fi.Shape, int(v.Idx), false), &v, t.Words(&v), false)
+		out = append(out, r)
+	}
+	return out
+}
+
+// Ret renders a call's return value; ok is false when it has none (void,
+// or no return record).
+func (n *Namer) Ret(t *Tree, i int) (r Rendered, ok bool) {
+	c := &t.Calls[i]
+	if !c.HasRet || c.Ret.Marker() {
+		return r, false
+	}
+	fi := n.Func(c.PC)
+	var typ *debuginfo.Type
+	if fi.Func != nil && fi.Func.HasSig {
+		typ = n.Index.Type(fi.Func.Ret)
+		r.Type = n.Index.TypeName(fi.Func.Ret)
+	} else if fi.Shape != nil && fi.Shape.Ret != nil {
+		r.Type = fi.Shape.Ret.Type
+	}
+	// Comparison functions return negative numbers that are no errnos.
+	n.render(&r, typ, r.Type, fieldNames(fi.Shape, 0, true), &c.Ret, t.Words(&c.Ret), !comparisonLike(fi.Name))
+	return r, true
+}
+
+// IsErr tells whether call i returned an errno or an ERR_PTR.
+func (n *Namer) IsErr(t *Tree, i int) bool {
+	r, ok := n.Ret(t, i)
+	return ok && r.Errno != 0
+}
+
+func (n *Namer) argType(fi *FuncInfo, idx int) (*debuginfo.Type, string, string) {
+	if fi.Func != nil && fi.Func.HasSig && idx < len(fi.Func.Params) {
+		p := fi.Func.Params[idx]
+		return n.Index.Type(p.Type), p.Name, n.Index.TypeName(p.Type)
+	}
+	if fi.Shape != nil {
+		for _, a := range fi.Shape.Args {
+			if a.Idx == idx {
+				return nil, a.Name, a.Type
+			}
+		}
+	}
+	return nil, "", ""
+}
+
+func fieldNames(s *abi.FuncShape, idx int, ret bool) []abi.Field {
+	if s == nil {
+		return nil
+	}
+	if ret {
+		if s.Ret != nil {
+			return s.Ret.Fields
+		}
+		return nil
+	}
+	for _, a := range s.Args {
+		if a.Idx == idx {
+			return a.Fields
+		}
+	}
+	return nil
+}
+
+// render fills r from v, by typ when known, else by the type's spelling.
+func (n *Namer) render(r *Rendered, typ *debuginfo.Type, tname string, shapeFields []abi.Field, v *Value, words []uint64, ret bool) {
+	if len(words) > 0 {
+		r.Raw = words[0]
+	}
+	var st *debuginfo.Type
+	isPtr := false
+	if typ != nil {
+		switch typ.Kind {
+		case debuginfo.KindPointer:
+			isPtr = true
+			if e := n.Index.Type(typ.Elem); e != nil && (e.Kind == debuginfo.KindStruct || e.Kind == debuginfo.KindUnion) {
+				st = e
+			}
+		case debuginfo.KindStruct, debuginfo.KindUnion:
+			st = typ
+		}
+	} else {
+		isPtr = strings.Contains(tname, "*")
+	}
+	expanded := len(shapeFields) > 0 || (st != nil && len(words) > 1)
+	if expanded {
+		if isPtr {
+			r.Raw = v.Ptr
+			switch {
+			case v.Ptr == 0:
+				r.Text = "NULL"
+				return
+			case abi.IsErrPtr(v.Ptr):
+				e := -int64(v.Ptr)
+				r.Errno = e
+				r.Text = "ERR_PTR(" + errnoText(e) + ")"
+				return
+			}
+		}
+		r.Fields = n.fields(st, shapeFields, words)
+		var b strings.Builder
+		b.WriteByte('{')
+		for i, f := range r.Fields {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(f.Name)
+			b.WriteByte('=')
+			b.WriteString(f.Text)
+		}
+		b.WriteByte('}')
+		r.Text = b.String()
+		return
+	}
+	w := r.Raw
+	if isPtr {
+		switch {
+		case w == 0:
+			r.Text = "NULL"
+		case abi.IsErrPtr(w):
+			r.Errno = -int64(w)
+			r.Text = "ERR_PTR(" + errnoText(r.Errno) + ")"
+		default:
+			r.Text = hex(w)
+		}
+		return
+	}
+	size := uint64(v.Size)
+	if typ == nil {
+		typ = guessType(tname, uint32(size))
+	}
+	r.Text = n.scalar(typ, r.Name, w, size)
+	if ret && typ.Kind == debuginfo.KindInt {
+		if s := signExtend(w, size); s < 0 && s >= -abi.MaxErrno {
+			r.Errno = -s
+			r.Text = errnoText(-s)
+		}
+	}
+}
+
+func errnoText(e int64) string {
+	if name := ErrnoName(e); name != "" {
+		return "-" + name
+	}
+	return strconv.FormatInt(-e, 10)
+}
+
+// fields renders field words by the struct's members (when their table
+// matches the record) or by the layout's field names.
+func (n *Namer) fields(st *debuginfo.Type, shape []abi.Field, words []uint64) []Field {
+	var mems []debuginfo.Member
+	if st != nil {
+		for _, m := range st.Members {
+			if m.Size > 0 {
+				mems = append(mems, m)
+			}
+		}
+		if len(mems) != len(words) {
+			mems = nil
+		}
+	}
+	out := make([]Field, len(words))
+	for i, w := range words {
+		f := Field{Raw: w}
+		switch {
+		case mems != nil:
+			f.Name = mems[i].Name
+		case i < len(shape) && shape[i].Name != "":
+			f.Name = shape[i].Name
+		default:
+			f.Name = "[" + strconv.Itoa(i) + "]"
+		}
+		if f.Name == "" {
+			f.Name = "[" + strconv.Itoa(i) + "]"
+		}
+		switch {
+		case w == abi.BadAddr:
+			f.Text = "<fault>"
+		case mems != nil:
+			m := mems[i]
+			v, size := w, m.Size
+			if m.BitSize > 0 {
+				v = (w >> (m.BitOff - m.Off*8)) & (1<<m.BitSize - 1)
+				size = 0
+			}
+			t := n.Index.Type(m.Type)
+			if t == nil {
+				f.Text = hex(w)
+			} else if m.BitSize > 0 && t.Kind == debuginfo.KindInt {
+				f.Text = strconv.FormatInt(signExtendBits(v, m.BitSize), 10)
+			} else if m.BitSize > 0 {
+				f.Text = strconv.FormatUint(v, 10)
+			} else {
+				f.Text = n.scalar(t, m.Name, v, size)
+			}
+		default:
+			f.Text = hex(w)
+		}
+		out[i] = f
+	}
+	return out
+}
+
+// scalar renders a value of a non-struct type.
+func (n *Namer) scalar(t *debuginfo.Type, name string, w, size uint64) string {
+	if size == 0 || size > 8 {
+		size = 8
+	}
+	if t == nil {
+		return hex(w)
+	}
+	switch t.Kind {
+	case debuginfo.KindBool:
+		if w == 0 {
+			return "false"
+		}
+		return "true"
+	case debuginfo.KindInt:
+		v := signExtend(w, size)
+		if v > 0 && flagLike(t.Name, name) {
+			return hex(uint64(v))
+		}
+		return strconv.FormatInt(v, 10)
+	case debuginfo.KindUint:
+		return unsigned(t.Name, name, w)
+	case debuginfo.KindEnum:
+		s := signExtend(w, size)
+		for _, e := range t.Enumerators {
+			if e.Value == s || uint64(e.Value) == w {
+				return e.Name
+			}
+		}
+		return strconv.FormatInt(s, 10)
+	case debuginfo.KindFloat:
+		if size == 4 {
+			return strconv.FormatFloat(float64(math.Float32frombits(uint32(w))), 'g', -1, 32)
+		}
+		return strconv.FormatFloat(math.Float64frombits(w), 'g', -1, 64)
+	case debuginfo.KindPointer:
+		if w == 0 {
+			return "NULL"
+		}
+		if abi.IsErrPtr(w) {
+			return "ERR_PTR(" + errnoText(-int64(w)) + ")"
+		}
+	}
+	return hex(w)
+}
+
+// unsigned shows flags, masks and large values in hex, modes in octal,
+// counts and sizes in decimal.
+func unsigned(tname, name string, w uint64) string {
+	switch {
+	case strings.Contains(tname, "umode_t"):
+		return fmt.Sprintf("%#o", w)
+	case flagLike(tname, name):
+		return hex(w)
+	case w < 1<<16 || countLike(name):
+		return strconv.FormatUint(w, 10)
+	}
+	return hex(w)
+}
+
+func flagLike(tname, name string) bool {
+	l := strings.ToLower(name + " " + tname)
+	return strings.Contains(l, "flag") || strings.Contains(l, "mask") || strings.Contains(l, "gfp")
+}
+
+// countLike names hold counts, sizes and positions, shown in decimal.
+func countLike(name string) bool {
+	l := strings.ToLower(name)
+	for _, s := range []string{"count", "len", "size", "nr", "pos", "num", "bytes", "index", "idx", "off"} {
+		if strings.Contains(l, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func signExtend(w, size uint64) int64 {
+	if size >= 8 || size == 0 {
+		return int64(w)
+	}
+	sh := 64 - 8*size
+	return int64(w<<sh) >> sh
+}
+
+func signExtendBits(w, bits uint64) int64 {
+	if bits == 0 || bits >= 64 {
+		return int64(w)
+	}
+	sh := 64 - bits
+	return int64(w<<sh) >> sh
+}
+
+// guessType reads a type's C spelling when no debug info is at hand.
+func guessType(name string, size uint32) *debuginfo.Type {
+	t := &debuginfo.Type{Name: name, Size: size, Elem: debuginfo.NoType, Kind: debuginfo.KindOther}
+	n := strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(name, "const "), "volatile "))
+	switch {
+	case n == "":
+	case strings.Contains(n, "*"):
+		t.Kind = debuginfo.KindPointer
+	case n == "bool" || n == "_Bool":
+		t.Kind = debuginfo.KindBool
+	case strings.HasPrefix(n, "unsigned") || strings.HasPrefix(n, "u8") || strings.HasPrefix(n, "u16") ||
+		strings.HasPrefix(n, "u32") || strings.HasPrefix(n, "u64") || strings.HasPrefix(n, "__u") ||
+		n == "size_t" || strings.HasSuffix(n, "_t") && !strings.HasPrefix(n, "s") && n != "ssize_t" && n != "loff_t" && n != "pid_t":
+		t.Kind = debuginfo.KindUint
+	case strings.HasPrefix(n, "enum "):
+		t.Kind = debuginfo.KindInt
+	case strings.HasPrefix(n, "struct ") || strings.HasPrefix(n, "union "):
+		t.Kind = debuginfo.KindOther
+	default:
+		t.Kind = debuginfo.KindInt
+	}
+	return t
+}
+
+func hex(w uint64) string {
+	if w == 0 {
+		return "0x0"
+	}
+	return "0x" + strconv.FormatUint(w, 16)
+}
+
+// comparisonLike names functions whose negative results are orderings.
+func comparisonLike(name string) bool {
+	return strings.Contains(name, "cmp") || strings.Contains(name, "compare")
+}

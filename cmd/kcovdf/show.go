@@ -1,0 +1,502 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/calls"
+	"github.com/spf13/cobra"
+)
+
+func init() { subcommands = append(subcommands, newShowCommand) }
+
+type showFlags struct {
+	funcRE string
+	depth  int
+	errors bool
+	where  []string
+	asJSON bool
+	color  string
+	fields int
+}
+
+func newShowCommand() *cobra.Command {
+	var in inputFlags
+	var sf showFlags
+	cmd := &cobra.Command{
+		Use:   "show [flags] TRACE",
+		Short: "Print a trace's calls as a call graph, with named arguments and return values",
+		Long: `show prints the calls of a trace nested as they happened, in the style of
+ftrace's function_graph: a call with callees opens a block that its return
+closes, a leaf call takes one line. Arguments are shown by name and by type:
+signed and unsigned integers, bools, enum names, NULL, ERR_PTR(-ENOENT),
+struct fields by name, <fault> where a field could not be read. Returned
+errnos are shown by name.
+
+Names and types come from --symbols (the traced kernel's vmlinux with debug
+info gives all of them; System.map or kallsyms give names only) and from
+--layout.`,
+		Example: `  kcovdf show --symbols vmlinux --layout layout.jsonl trace.kdf
+  kcovdf show --symbols vmlinux --func 'openat' --depth 2 trace.kdf
+  kcovdf show --symbols vmlinux --errors trace.kdf
+  kcovdf show --symbols vmlinux --where 'count==4096' --where 'ret>0' trace.kdf
+  kcovdf show --symbols vmlinux --where 'how.flags==0x8000' --json trace.kdf`,
+		Args: argsExactly("TRACE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src, err := in.open(args[0])
+			if err != nil {
+				return err
+			}
+			var preds []wherePred
+			for _, w := range sf.where {
+				p, err := parseWhere(w)
+				if err != nil {
+					return err
+				}
+				preds = append(preds, p)
+			}
+			var re *regexp.Regexp
+			if sf.funcRE != "" {
+				if re, err = regexp.Compile(sf.funcRE); err != nil {
+					return fmt.Errorf("--func: %v", err)
+				}
+			}
+			if n := int64(len(src.trace.Words)) * 8; n > 64<<20 {
+				// A big trace: give back the file's bytes before building
+				// the tree, and keep the heap near a few times the words.
+				debug.FreeOSMemory()
+				debug.SetMemoryLimit(n * 5 / 2)
+			}
+			d := abi.NewDecoder(src.trace.Words, src.opt)
+			tree := calls.Build(src.trace.Words, d, calls.Options{Full: src.trace.Meta.Overflowed})
+			warning, _ := src.names.check(src.tracedPCs(tree))
+			nm := src.namer()
+			out := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
+			v := selectCalls(tree, nm, re, sf.depth, sf.errors, preds)
+			color := useColor(sf.color, cmd.OutOrStdout())
+			if sf.asJSON {
+				err = printJSON(out, tree, nm, v)
+			} else {
+				err = printGraph(out, tree, nm, v, color, sf.fields)
+			}
+			if err != nil {
+				return err
+			}
+			if err := out.Flush(); err != nil {
+				return err
+			}
+			ew := cmd.ErrOrStderr()
+			printSetup(ew, src)
+			for _, n := range tree.Notes {
+				fmt.Fprintln(ew, "note:", n)
+			}
+			if warning != "" {
+				fmt.Fprintln(ew, "warning:", warning)
+			}
+			printAnomalies(ew, d.Summary(), 10)
+			return src.fileErr
+		},
+	}
+	in.register(cmd)
+	f := cmd.Flags()
+	f.StringVar(&sf.funcRE, "func", "", "show only calls of functions matching this regular expression, with their callees")
+	f.IntVar(&sf.depth, "depth", 0, "show callees down to this depth below each shown call (0: all)")
+	f.BoolVar(&sf.errors, "errors", false, "show only calls that returned an errno or ERR_PTR, with their callers")
+	f.StringArrayVar(&sf.where, "where", nil, "show only calls whose argument, field or return matches (name==value, !=, <, <=, >, >=; e.g. count==4096, how.flags==0x8000, ret==-ENOENT), with their callers")
+	f.BoolVar(&sf.asJSON, "json", false, "one JSON object per call")
+	f.StringVar(&sf.color, "color", "auto", "colour: auto (on a terminal), always or never")
+	f.IntVar(&sf.fields, "max-fields", 8, "show at most this many fields of a struct argument (0: all)")
+	return cmd
+}
+
+// namer gives the calls package what the input resolved.
+func (in *input) namer() *calls.Namer {
+	nm := &calls.Namer{}
+	if in.names != nil {
+		nm.Index, nm.Space, nm.Layout = in.names.ix, in.names.space, in.names.binding
+	}
+	return nm
+}
+
+// maxUnnamed is the share of traced functions the symbols may fail to
+// name before their names are not trusted at all: a vmlinux of another
+// build names some addresses by chance, and those names would be wrong.
+const maxUnnamed = 0.10
+
+// check tells how many traced functions the symbols do not name; past
+// maxUnnamed the names are dropped (trusted false) and the warning says so.
+func (n *names) check(pcs map[uint64]bool) (warning string, trusted bool) {
+	if n == nil || n.ix == nil || len(pcs) == 0 {
+		return "", true
+	}
+	unnamed := 0
+	for pc := range pcs {
+		if n.ix.At(n.space.Link(pc)) == nil {
+			unnamed++
+		}
+	}
+	if unnamed == 0 {
+		return "", true
+	}
+	rate := float64(unnamed) / float64(len(pcs))
+	w := fmt.Sprintf("%d of %d traced functions (%.1f%%) start at no function of %s", unnamed, len(pcs), 100*rate, n.ix.Path)
+	if rate > maxUnnamed {
+		n.ix, n.binding = nil, nil
+		return w + ": it is not the traced kernel's vmlinux, or the KASLR offset is wrong; its names are not shown", false
+	}
+	return w, true
+}
+
+func (t *input) tracedPCs(tree *calls.Tree) map[uint64]bool {
+	pcs := map[uint64]bool{}
+	for i := range tree.Calls {
+		pcs[tree.Calls[i].PC] = true
+	}
+	return pcs
+}
+
+func useColor(mode string, w io.Writer) bool {
+	switch mode {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// view is which calls are shown and at which indentation.
+type view struct {
+	show   []bool
+	base   []int32 // depth of the shown block's root
+	hasKid []bool
+}
+
+func selectCalls(t *calls.Tree, nm *calls.Namer, re *regexp.Regexp, depth int, errs bool, preds []wherePred) *view {
+	n := len(t.Calls)
+	v := &view{show: make([]bool, n), base: make([]int32, n), hasKid: make([]bool, n)}
+	// Blocks: subtrees of the calls --func selects, or everything.
+	inBlock := make([]bool, n)
+	for i := 0; i < n; {
+		c := &t.Calls[i]
+		if re != nil && !re.MatchString(nm.Func(c.PC).Name) {
+			i++
+			continue
+		}
+		for j := i; j < int(c.End); j++ {
+			if depth > 0 && t.Calls[j].Depth-c.Depth >= int32(depth) {
+				continue
+			}
+			inBlock[j] = true
+			v.base[j] = c.Depth
+		}
+		if re == nil {
+			v.base[i] = 0
+			for j := i; j < int(c.End); j++ {
+				v.base[j] = 0
+			}
+		}
+		i = int(c.End)
+	}
+	if !errs && len(preds) == 0 {
+		copy(v.show, inBlock)
+	} else {
+		for i := n - 1; i >= 0; i-- {
+			if !inBlock[i] {
+				continue
+			}
+			if (errs && nm.IsErr(t, i)) || (len(preds) > 0 && matchAll(t, nm, i, preds)) {
+				// The call and its callers up to its block's root.
+				for j := int32(i); j >= 0 && inBlock[j] && !v.show[j]; j = t.Calls[j].Parent {
+					v.show[j] = true
+				}
+			}
+		}
+	}
+	for i := range t.Calls {
+		if p := t.Calls[i].Parent; v.show[i] && p >= 0 && v.show[p] {
+			v.hasKid[p] = true
+		}
+	}
+	return v
+}
+
+const (
+	ansiFunc  = "\x1b[36m"
+	ansiErr   = "\x1b[31m"
+	ansiWarn  = "\x1b[33m"
+	ansiReset = "\x1b[0m"
+)
+
+func printGraph(w *bufio.Writer, t *calls.Tree, nm *calls.Namer, v *view, color bool, maxFields int) error {
+	paint := func(code, s string) string {
+		if !color {
+			return s
+		}
+		return code + s + ansiReset
+	}
+	var stack []int
+	indent := func(i int) string {
+		return strings.Repeat("  ", int(t.Calls[i].Depth-v.base[i]))
+	}
+	closeTo := func(i int) {
+		for len(stack) > 0 && (i < 0 || int(t.Calls[stack[len(stack)-1]].End) <= i) {
+			k := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			fmt.Fprintf(w, "%s}%s\n", indent(k), retSuffix(t, nm, k, paint, maxFields))
+		}
+	}
+	for i := range t.Calls {
+		if !v.show[i] {
+			continue
+		}
+		closeTo(i)
+		c := &t.Calls[i]
+		fi := nm.Func(c.PC)
+		var b strings.Builder
+		b.WriteString(indent(i))
+		if c.Flags&calls.NoEntry != 0 {
+			b.WriteString(paint(ansiWarn, "?"))
+		}
+		b.WriteString(paint(ansiFunc, fi.NameOr(c.PC)))
+		b.WriteByte('(')
+		for k, a := range nm.Args(t, i) {
+			if k > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(a.Name)
+			b.WriteByte('=')
+			b.WriteString(paintValue(shorten(a, maxFields), paint))
+		}
+		b.WriteByte(')')
+		if v.hasKid[i] {
+			b.WriteString(" {")
+			stack = append(stack, i)
+		} else {
+			b.WriteString(retSuffix(t, nm, i, paint, maxFields))
+			b.WriteByte(';')
+		}
+		b.WriteByte('\n')
+		if _, err := w.WriteString(b.String()); err != nil {
+			return err
+		}
+	}
+	closeTo(-1)
+	return nil
+}
+
+// shorten keeps the first n fields of a struct value (n <= 0: all).
+func shorten(r calls.Rendered, n int) string {
+	if n <= 0 || len(r.Fields) <= n {
+		return r.Text
+	}
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, f := range r.Fields[:n] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(f.Name + "=" + f.Text)
+	}
+	fmt.Fprintf(&b, ", ...%d more}", len(r.Fields)-n)
+	return b.String()
+}
+
+func paintValue(s string, paint func(string, string) string) string {
+	if strings.Contains(s, "<fault>") {
+		return strings.ReplaceAll(s, "<fault>", paint(ansiWarn, "<fault>"))
+	}
+	return s
+}
+
+func retSuffix(t *calls.Tree, nm *calls.Namer, i int, paint func(string, string) string, maxFields int) string {
+	c := &t.Calls[i]
+	if c.Flags&calls.NoReturn != 0 {
+		return paint(ansiWarn, " /* no return */")
+	}
+	r, ok := nm.Ret(t, i)
+	if !ok {
+		return ""
+	}
+	if r.Errno != 0 {
+		return " = " + paint(ansiErr, r.Text)
+	}
+	return " = " + shorten(r, maxFields)
+}
+
+// callJSON is the JSON form of one call.
+type callJSON struct {
+	Index  int              `json:"index"`
+	Parent int32            `json:"parent"`
+	Depth  int32            `json:"depth"`
+	Seq    uint32           `json:"seq"`
+	PC     string           `json:"pc"`
+	Func   string           `json:"func,omitempty"`
+	File   string           `json:"file,omitempty"`
+	Line   int              `json:"line,omitempty"`
+	Args   []calls.Rendered `json:"args"`
+	Ret    *calls.Rendered  `json:"ret,omitempty"`
+	Flags  []string         `json:"flags,omitempty"`
+}
+
+func printJSON(w *bufio.Writer, t *calls.Tree, nm *calls.Namer, v *view) error {
+	enc := json.NewEncoder(w)
+	for i := range t.Calls {
+		if !v.show[i] {
+			continue
+		}
+		c := &t.Calls[i]
+		fi := nm.Func(c.PC)
+		j := callJSON{Index: i, Parent: c.Parent, Depth: c.Depth, Seq: c.Seq, PC: fmt.Sprintf("%#x", c.PC), Func: fi.Name, Args: nm.Args(t, i)}
+		if j.Args == nil {
+			j.Args = []calls.Rendered{}
+		}
+		if fi.Func != nil {
+			j.File, j.Line = fi.Func.File, fi.Func.Line
+		}
+		if r, ok := nm.Ret(t, i); ok {
+			j.Ret = &r
+		}
+		for bit, name := range []string{"no-return", "no-entry", "unsure", "errno"} {
+			if c.Flags&(1<<bit) != 0 {
+				j.Flags = append(j.Flags, name)
+			}
+		}
+		if err := enc.Encode(&j); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wherePred is one --where condition.
+type wherePred struct {
+	path  []string // "count", "how.flags", "ret"
+	op    string
+	value string
+}
+
+var whereRE = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_.\[\]]*)\s*(==|!=|<=|>=|<|>|=)\s*(.+?)\s*$`)
+
+func parseWhere(s string) (wherePred, error) {
+	m := whereRE.FindStringSubmatch(s)
+	if m == nil {
+		return wherePred{}, fmt.Errorf("--where %q: want NAME OP VALUE, e.g. count==4096, how.flags==0x8000 or ret==-ENOENT", s)
+	}
+	op := m[2]
+	if op == "=" {
+		op = "=="
+	}
+	return wherePred{path: strings.Split(m[1], "."), op: op, value: m[3]}, nil
+}
+
+func matchAll(t *calls.Tree, nm *calls.Namer, i int, preds []wherePred) bool {
+	for _, p := range preds {
+		if !p.match(t, nm, i) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p wherePred) match(t *calls.Tree, nm *calls.Namer, i int) bool {
+	var vals []calls.Rendered
+	if p.path[0] == "ret" || p.path[0] == "return" {
+		r, ok := nm.Ret(t, i)
+		if !ok {
+			return false
+		}
+		r.Name = p.path[0]
+		vals = []calls.Rendered{r}
+	} else {
+		vals = nm.Args(t, i)
+	}
+	for _, r := range vals {
+		if r.Name != p.path[0] {
+			continue
+		}
+		text := r.Text
+		if len(p.path) > 1 {
+			found := false
+			for _, f := range r.Fields {
+				if f.Name == p.path[1] {
+					text, found = f.Text, true
+				}
+			}
+			if !found {
+				return false
+			}
+		}
+		return compare(text, p.op, p.value)
+	}
+	return false
+}
+
+// numeric reads a rendered value or a user's value as a number.
+func numeric(s string) (int64, bool) {
+	switch s {
+	case "NULL", "false":
+		return 0, true
+	case "true":
+		return 1, true
+	}
+	if strings.HasPrefix(s, "-E") {
+		if v, ok := calls.ErrnoValue(s[1:]); ok {
+			return -v, true
+		}
+	}
+	if strings.HasPrefix(s, "ERR_PTR(-E") && strings.HasSuffix(s, ")") {
+		if v, ok := calls.ErrnoValue(s[9 : len(s)-1]); ok {
+			return -v, true
+		}
+	}
+	if v, err := strconv.ParseInt(s, 0, 64); err == nil {
+		return v, true
+	}
+	if v, err := strconv.ParseUint(s, 0, 64); err == nil {
+		return int64(v), true
+	}
+	return 0, false
+}
+
+func compare(have, op, want string) bool {
+	a, aok := numeric(have)
+	b, bok := numeric(want)
+	if !aok || !bok {
+		switch op {
+		case "==":
+			return have == want
+		case "!=":
+			return have != want
+		}
+		return false
+	}
+	switch op {
+	case "==":
+		return a == b
+	case "!=":
+		return a != b
+	case "<":
+		return a < b
+	case "<=":
+		return a <= b
+	case ">":
+		return a > b
+	case ">=":
+		return a >= b
+	}
+	return false
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kcovdf/kcovdf/debuginfo"
+	"github.com/spf13/cobra"
+)
+
+func init() { subcommands = append(subcommands, newSymbolizeCommand) }
+
+func newSymbolizeCommand() *cobra.Command {
+	var symbols, cacheDir string
+	var random int
+	var seed uint64
+	var stats bool
+	cmd := &cobra.Command{
+		Use:   "symbolize [flags] [ADDR...]",
+		Short: "Name kernel addresses (from the arguments, or one a line on standard input)",
+		Long: `symbolize prints, for each link-time address, the function containing it,
+the offset into it and where it is declared:
+
+  0xffffffff8112cefc __filemap_add_folio+0x6c mm/filemap.c:842
+
+--random N prints N random addresses inside functions instead, to compare
+symbolizers on the same input.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if symbols == "" {
+				return fmt.Errorf("--symbols is required (a vmlinux, System.map or kallsyms)")
+			}
+			t0 := time.Now()
+			ix, err := debuginfo.Open(symbols, debuginfo.Options{CacheDir: cacheDir})
+			if err != nil {
+				return err
+			}
+			built := time.Since(t0)
+			out := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
+			defer out.Flush()
+			if random > 0 {
+				for _, pc := range debuginfo.RandomPCs(ix, random, seed) {
+					fmt.Fprintf(out, "%#x\n", pc)
+				}
+				return nil
+			}
+			var pcs []uint64
+			add := func(s string) error {
+				s = strings.TrimSpace(s)
+				if s == "" {
+					return nil
+				}
+				v, err := strconv.ParseUint(strings.TrimPrefix(s, "0x"), 16, 64)
+				if err != nil {
+					return fmt.Errorf("%q is not a hex address", s)
+				}
+				pcs = append(pcs, v)
+				return nil
+			}
+			for _, a := range args {
+				if err := add(a); err != nil {
+					return err
+				}
+			}
+			if len(args) == 0 {
+				sc := bufio.NewScanner(cmd.InOrStdin())
+				for sc.Scan() {
+					if err := add(sc.Text()); err != nil {
+						return err
+					}
+				}
+				if err := sc.Err(); err != nil && err != io.EOF {
+					return err
+				}
+			}
+			t1 := time.Now()
+			funcs := make([]*debuginfo.Func, len(pcs))
+			for i, pc := range pcs {
+				funcs[i] = ix.Lookup(pc)
+			}
+			lookups := time.Since(t1)
+			named := 0
+			for i, pc := range pcs {
+				f := funcs[i]
+				if f == nil {
+					fmt.Fprintf(out, "%#x ??\n", pc)
+					continue
+				}
+				named++
+				fmt.Fprintf(out, "%#x %s+%#x", pc, f.Name, pc-f.Low)
+				if f.File != "" {
+					fmt.Fprintf(out, " %s:%d", f.File, f.Line)
+				}
+				out.WriteByte('\n')
+			}
+			if stats {
+				how := "built"
+				if ix.Stats.Cached {
+					how = "loaded from the cache"
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "index: %d functions (%s) %s in %v; %d lookups in %v (%d named)\n",
+					len(ix.Funcs), ix.Source, how, built.Round(time.Microsecond), len(pcs), lookups.Round(time.Microsecond), named)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&symbols, "symbols", "", "vmlinux (DWARF, BTF or symbol table), System.map or kallsyms")
+	f.StringVar(&cacheDir, "cache-dir", "", `index cache directory ("-": none; default: the user cache directory)`)
+	f.IntVar(&random, "random", 0, "print this many random addresses inside functions, and nothing else")
+	f.Uint64Var(&seed, "seed", 1, "seed of --random")
+	f.BoolVar(&stats, "stats", false, "print the index build and lookup times to standard error")
+	return cmd
+}

@@ -1,0 +1,88 @@
+package debuginfo
+
+import (
+	"fmt"
+
+	"github.com/kcovdf/kcovdf/abi"
+)
+
+// DWARFLayout derives, from debug info alone, the shapes the kcov
+// dataflow instrumentation gives every function (docs/layout.md): one
+// entry record per parameter (a marker for none), one return record
+// (size 0 for void), struct pointers and by-value structs expanded into
+// one (offset, size) pair per direct member. It decodes v1 traces of
+// kernels built by other compilers. Parameters the compiler could not
+// recover are not in DWARF's view: where our plugin skipped one, its own
+// layout (a PluginLayout placed first) is right and this one is not.
+type DWARFLayout struct{}
+
+func (DWARFLayout) Name() string { return "dwarf" }
+
+func (DWARFLayout) Bind(ix *Index) (*Binding, error) {
+	if ix == nil || (ix.Source != SourceDWARF && ix.Source != SourceBTF) {
+		return nil, fmt.Errorf("no DWARF or BTF to derive layouts from")
+	}
+	b := &Binding{}
+	for i := range ix.Funcs {
+		f := &ix.Funcs[i]
+		if !f.HasSig {
+			continue
+		}
+		s := ix.DeriveShape(f)
+		b.Funcs = append(b.Funcs, Bound{Addr: f.Low, Shape: &s})
+	}
+	return b, nil
+}
+
+// DeriveShape is the shape the instrumentation gives f.
+func (ix *Index) DeriveShape(f *Func) abi.FuncShape {
+	s := abi.FuncShape{Func: f.Name, File: f.Unit, Static: f.Static}
+	for i, p := range f.Params {
+		a := abi.ArgShape{Idx: i, Name: p.Name, Type: ix.TypeName(p.Type), Fields: []abi.Field{}}
+		a.Size, a.Struct, a.Fields = ix.valueShape(p.Type)
+		s.Args = append(s.Args, a)
+	}
+	if len(f.Params) == 0 {
+		s.Args = []abi.ArgShape{{Idx: 0, Size: 0, Marker: true, Fields: []abi.Field{}}}
+	}
+	r := &abi.RetShape{Type: ix.TypeName(f.Ret), Fields: []abi.Field{}}
+	if t := ix.Type(f.Ret); t != nil && t.Kind != KindVoid {
+		r.Size, r.Struct, r.Fields = ix.valueShape(f.Ret)
+	}
+	s.Ret = r
+	return s
+}
+
+// valueShape applies the instrumentation's rules to one value's type.
+func (ix *Index) valueShape(id TypeID) (size int, tag string, fields []abi.Field) {
+	fields = []abi.Field{}
+	t := ix.Type(id)
+	if t == nil {
+		return 8, "", fields
+	}
+	switch t.Kind {
+	case KindPointer:
+		if st := ix.Type(t.Elem); st != nil && st.Kind == KindStruct {
+			if ft := FieldTable(st); len(ft) > 0 {
+				return int(t.Size), st.Tag, ft
+			}
+		}
+		return int(t.Size), "", fields
+	case KindStruct:
+		return int(t.Size), t.Tag, FieldTable(t)
+	}
+	return int(t.Size), "", fields
+}
+
+// FieldTable is the instrumentation's field table of a struct: one pair
+// per direct member with a size, bitfields widened to their bytes.
+func FieldTable(t *Type) []abi.Field {
+	fields := []abi.Field{}
+	for _, m := range t.Members {
+		if m.Size == 0 {
+			continue
+		}
+		fields = append(fields, abi.Field{Name: m.Name, Off: m.Off, Size: m.Size})
+	}
+	return fields
+}
