@@ -35,15 +35,15 @@ Emitter::Emitter(Module &M) : M(M), Ctx(M.getContext()) {
                                    I32);
 }
 
-// The function's own start address. A weak or linkonce definition may be
-// replaced at link time; a private alias keeps the reference on this copy.
-Constant *Emitter::pcOf(Function &F) {
-  Constant *Target = &F;
-  if (F.isWeakForLinker())
-    Target = GlobalAlias::create(F.getValueType(), F.getAddressSpace(),
-                                 GlobalValue::PrivateLinkage,
-                                 F.getName() + ".kcovdf_pc", &F, &M);
-  return ConstantExpr::getPtrToInt(Target, Type::getInt64Ty(Ctx));
+// What names the function's own start address. A weak or linkonce
+// definition may be replaced at link time; a private alias keeps the
+// reference on this copy.
+GlobalValue *Emitter::pcTarget(Function &F) {
+  if (!F.isWeakForLinker())
+    return &F;
+  return GlobalAlias::create(F.getValueType(), F.getAddressSpace(),
+                             GlobalValue::PrivateLinkage,
+                             F.getName() + ".kcovdf_pc", &F, &M);
 }
 
 // One private constant [2N x i64] of (offset, size) pairs per struct type.
@@ -95,18 +95,22 @@ Value *Emitter::valuePointer(IRBuilder<> &B, const TracePlan &Plan,
   // base keeps the slot's contents deterministic.
   B.CreateAlignedStore(ConstantInt::get(Type::getInt128Ty(Ctx), 0), Slot,
                        SlotAlign);
+  // The slot is only 8-byte aligned: a vector's natural 16-byte alignment
+  // would make the store fault.
   for (unsigned I = 0; I < Plan.Vals.size(); ++I) {
     Value *At = Slot;
     if (Plan.Offsets[I])
       At = B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), Slot, Plan.Offsets[I]);
-    B.CreateStore(Plan.Vals[I], At);
+    B.CreateAlignedStore(Plan.Vals[I], At,
+                         commonAlignment(SlotAlign, Plan.Offsets[I]));
   }
   return Slot;
 }
 
-Constant *Emitter::emit(Function &F, const DISubprogram *SP,
-                        const FunctionPlan &FP) {
-  Constant *PC = pcOf(F);
+GlobalValue *Emitter::emit(Function &F, const DISubprogram *SP,
+                           const FunctionPlan &FP) {
+  GlobalValue *Target = pcTarget(F);
+  Constant *PC = ConstantExpr::getPtrToInt(Target, Type::getInt64Ty(Ctx));
   BasicBlock &Entry = F.getEntryBlock();
   BasicBlock::iterator IP = Entry.getFirstInsertionPt();
   while (IP != Entry.end() && isa<AllocaInst>(*IP))
@@ -148,7 +152,7 @@ Constant *Emitter::emit(Function &F, const DISubprogram *SP,
                  {PC, B.getInt32(FP.Ret.Size), Ptr,
                   Table, B.getInt32(NF)});
   }
-  return PC;
+  return Target;
 }
 
 } // namespace kcovdf

@@ -164,7 +164,7 @@ bool instrumentModule(Module &M) {
     St.Markers += FP.Marker;
     if (!E)
       E.emplace(M);
-    Constant *PC = E->emit(*F, SP, FP);
+    GlobalValue *PC = E->emit(*F, SP, FP);
     ++St.Instrumented;
     if (ClLayoutDir.empty() && !ClLayoutSection)
       continue;

@@ -26,6 +26,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/Support/Error.h"
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -84,7 +85,9 @@ public:
   const std::vector<Field> &get(const DICompositeType *CT);
 
 private:
-  DenseMap<const DICompositeType *, std::vector<Field>> Cache;
+  // Plans keep pointers to the tables: they must not move when the map
+  // grows.
+  DenseMap<const DICompositeType *, std::unique_ptr<std::vector<Field>>> Cache;
 };
 
 Shape shapeOf(const DIType *T, FieldTables &Tables);
@@ -202,8 +205,10 @@ class Emitter {
 public:
   explicit Emitter(Module &M);
 
-  // Inserts the planned calls into F; returns the pc constant they pass.
-  Constant *emit(Function &F, const DISubprogram *SP, const FunctionPlan &FP);
+  // Inserts the planned calls into F; returns what their pc names: F, or
+  // for a definition another object may replace, a private alias of it.
+  GlobalValue *emit(Function &F, const DISubprogram *SP,
+                    const FunctionPlan &FP);
 
 private:
   Module &M;
@@ -211,7 +216,7 @@ private:
   FunctionCallee TraceArgs, TraceRet;
   DenseMap<const DICompositeType *, GlobalVariable *> Tables;
 
-  Constant *pcOf(Function &F);
+  GlobalValue *pcTarget(Function &F);
   Constant *tableFor(const Shape &S, unsigned &NumFields);
   Value *valuePointer(IRBuilder<> &B, const TracePlan &Plan, AllocaInst *&Slot);
 };
@@ -224,9 +229,13 @@ private:
 std::string layoutJSON(const Function &F, const FunctionPlan &Plan);
 
 // Adds a record binding the layout to the function's address: a constant in
-// the non-allocated section .kcovdf_layout (once linked) with the function's
-// address, the JSON length, a version and the JSON.
-GlobalVariable *addLayoutRecord(Module &M, Constant *PC, StringRef JSON);
+// the section .kcovdf_layout (allocated in objects; the kernel's linker
+// script keeps it as a non-allocated section) with the function's address,
+// the JSON length, a version and the JSON.
+// Returns null on targets whose pointers are not 64 bits wide (the record's
+// pc word is a 64-bit relocation).
+GlobalVariable *addLayoutRecord(Module &M, GlobalValue *Target,
+                                StringRef JSON);
 
 inline constexpr StringRef LayoutSection = ".kcovdf_layout";
 inline constexpr uint32_t LayoutRecordVersion = 1;

@@ -124,20 +124,29 @@ std::string layoutJSON(const Function &F, const FunctionPlan &FP) {
   return OS.str();
 }
 
-GlobalVariable *addLayoutRecord(Module &M, Constant *PC, StringRef JSON) {
+GlobalVariable *addLayoutRecord(Module &M, GlobalValue *Target,
+                                StringRef JSON) {
   LLVMContext &Ctx = M.getContext();
+  // The pc word holds the address itself (a pointer-sized relocation),
+  // which is 64 bits only on 64-bit targets.
+  if (M.getDataLayout().getPointerSizeInBits(Target->getAddressSpace()) != 64)
+    return nullptr;
   std::string Bytes = JSON.str();
   Bytes.resize(alignTo(Bytes.size(), 8), '\0');
   Constant *Text = ConstantDataArray::getString(Ctx, Bytes, false);
   Type *I32 = Type::getInt32Ty(Ctx);
   Constant *Init = ConstantStruct::getAnon(
-      {PC, ConstantInt::get(I32, JSON.size()),
+      {Target, ConstantInt::get(I32, JSON.size()),
        ConstantInt::get(I32, LayoutRecordVersion), Text});
   auto *GV = new GlobalVariable(M, Init->getType(), /*isConstant=*/true,
                                 GlobalValue::PrivateLinkage, Init,
                                 "__kcovdf_layout");
   GV->setSection(LayoutSection);
   GV->setAlignment(Align(8));
+  // A record goes (or is discarded) with its function's COMDAT group: C++
+  // inline functions are kept once.
+  if (const Comdat *C = Target->getAliaseeObject()->getComdat())
+    GV->setComdat(const_cast<Comdat *>(C));
   appendToCompilerUsed(M, {GV});
   return GV;
 }

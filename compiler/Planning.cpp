@@ -63,11 +63,23 @@ bool fitsClass(Type *T, ValueClass C) {
 }
 
 // A scalar of S.Size bytes carried whole by one IR value of type T.
+// Every byte the kernel reads (the first min(size, 8)) must be one the
+// store writes: a _BitInt(24) is stored in 3 bytes of its 4.
 bool holdsScalar(const DataLayout &DL, Type *T, const Shape &S) {
   if (!T->isSingleValueType() || !fitsClass(T, S.Class))
     return false;
-  return DL.getTypeStoreSize(T) == S.Size ||
-         DL.getTypeAllocSize(T) == S.Size || (S.Size == 1 && T->isIntegerTy(1));
+  if (S.Size == 1 && T->isIntegerTy(1))
+    return true;
+  uint64_t Stored = DL.getTypeStoreSize(T);
+  return (Stored == S.Size || DL.getTypeAllocSize(T) == S.Size) &&
+         Stored >= std::min<uint64_t>(S.Size, 8);
+}
+
+// The callbacks take flat pointers: a struct in another address space
+// (x86's __seg_fs, __seg_gs) cannot be read through one.
+bool flatPointer(const Value *V) {
+  return V->getType()->isPointerTy() &&
+         V->getType()->getPointerAddressSpace() == 0;
 }
 
 bool fitsSlot(const DataLayout &DL, const TracePlan &Plan) {
@@ -102,7 +114,7 @@ std::optional<TracePlan> planParam(Function &F, unsigned Idx, const Shape &S,
     // The value lives in memory the argument points to.
     Argument *A = Mine.front().second;
     if (Mine.size() != 1 || S.Kind == ShapeKind::StructPtr ||
-        !A->getType()->isPointerTy()) {
+        !flatPointer(A)) {
       Why = SkipReason::Mismatch;
       return std::nullopt;
     }
@@ -122,7 +134,7 @@ std::optional<TracePlan> planParam(Function &F, unsigned Idx, const Shape &S,
   bool Single = Mine.size() == 1 && Mine.front().first.Offset == 0;
   switch (S.Kind) {
   case ShapeKind::StructPtr:
-    if (!Single || !T0->isPointerTy()) {
+    if (!Single || !flatPointer(Mine.front().second)) {
       Why = SkipReason::Mismatch;
       return std::nullopt;
     }
@@ -223,7 +235,7 @@ std::optional<TracePlan> planRet(Function &F, ReturnInst &RI, const Shape &S,
   for (Argument &A : F.args()) {
     if (!A.hasStructRetAttr())
       continue;
-    if (S.Kind != ShapeKind::Aggregate ||
+    if (S.Kind != ShapeKind::Aggregate || !flatPointer(&A) ||
         DL.getTypeAllocSize(A.getParamStructRetType()) != S.Size) {
       Why = SkipReason::Mismatch;
       return std::nullopt;
@@ -247,7 +259,7 @@ std::optional<TracePlan> planRet(Function &F, ReturnInst &RI, const Shape &S,
   Type *T = V->getType();
   switch (S.Kind) {
   case ShapeKind::StructPtr:
-    if (!T->isPointerTy()) {
+    if (!flatPointer(V)) {
       Why = SkipReason::Mismatch;
       return std::nullopt;
     }

@@ -158,10 +158,10 @@ ValueClass classOf(const DIType *U) {
 } // namespace
 
 const std::vector<Field> &FieldTables::get(const DICompositeType *CT) {
-  auto It = Cache.find(CT);
-  if (It == Cache.end())
-    It = Cache.try_emplace(CT, computeFieldTable(CT)).first;
-  return It->second;
+  std::unique_ptr<std::vector<Field>> &T = Cache[CT];
+  if (!T)
+    T = std::make_unique<std::vector<Field>>(computeFieldTable(CT));
+  return *T;
 }
 
 Shape shapeOf(const DIType *T, FieldTables &Tables) {

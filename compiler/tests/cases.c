@@ -865,7 +865,7 @@ HARNESS static void test_exclusions(void)
  * describe the values after the reassignment, not at entry.
  */
 volatile int vol_1 = 1, vol_2 = 2, vol_3 = 3, vol_4 = 4, vol_3b = 3,
-	     vol_8 = 8, vol_10 = 10;
+	     vol_5 = 5, vol_8 = 8, vol_10 = 10;
 volatile long vol_big = 0x100000005l;
 
 static NOINLINE int swap2(int a, int b)
@@ -1026,6 +1026,22 @@ NOINLINE struct idbl rv_idbl(int i) { return (struct idbl){ i, 0.5 }; }
 NOINLINE struct fdbl rv_fdbl(double d) { return (struct fdbl){ 2.0f, d }; }
 NOINLINE _Complex double cx_double(_Complex double z) { return z * 2; }
 NOINLINE _Complex float cx_float(_Complex float z) { return z + 1; }
+/* _BitInt values stored in fewer bytes than they occupy. */
+NOINLINE unsigned _BitInt(24) bi24(unsigned _BitInt(24) a, long b)
+{
+	return a + (b != 0);
+}
+NOINLINE _BitInt(37) bi37(int a) { return a - 11; }
+/* A 16-byte vector: its natural alignment exceeds the slot's. */
+typedef float v4f __attribute__((vector_size(16)));
+struct vec {
+	v4f v;
+};
+NOINLINE struct vec bv_vec(struct vec s, int k)
+{
+	s.v[0] += k;
+	return s;
+}
 /* Calling conventions that lower structs differently. */
 #if defined(__x86_64__)
 __attribute__((ms_abi)) NOINLINE long ms_ptrlen(struct ptrlen pl, int x)
@@ -1151,6 +1167,45 @@ HARNESS static void test_abi_shapes(void)
 		sink = (u64)__real__ CALL(cx_float)(z);
 		expect_arg(cx_float, 0, 8, in, true);
 		expect_ret(cx_float, 8, out);
+	}
+
+	begin("_BitInt returns stored in fewer bytes than they occupy");
+	{
+		volatile unsigned _BitInt(24) a = 5;
+		volatile _BitInt(37) r37 = CALL(bi37)(vol_5);
+		const struct rt_record *r;
+
+		sink = CALL(bi24)(a, vol_big);
+		/* OPTIONAL: skipped unless every byte read is written. */
+		r = find('R', bi24, 0);
+		if (r)
+			CHECK(r->size == 4 && r->vals[0] == 6,
+			      "bi24 ret size %u value %#llx", r->size,
+			      (unsigned long long)r->vals[0]);
+		/* The bits above a _BitInt's width are padding (clang
+		 * zero-extends in the callee, the caller sign-extends). */
+		r = find('R', bi37, 0);
+		if (r)
+			CHECK(r->size == 8 && ((r->vals[0] ^ (u64)(long)r37) &
+					       ((1ull << 37) - 1)) == 0,
+			      "bi37 ret size %u value %#llx, want %#llx",
+			      r->size, (unsigned long long)r->vals[0],
+			      (unsigned long long)(long)r37);
+	}
+
+	begin("16-byte vector struct, both ways");
+	{
+		struct vec v = { { 1.0f, 2.0f, 3.0f, 4.0f } }, w;
+		const u64 pairs[] = { 0, 16 };
+		const u64 in[] = { bits_of_float(1.0f) |
+				   (u64)bits_of_float(2.0f) << 32 };
+		const u64 out[] = { bits_of_float(12.0f) |
+				    (u64)bits_of_float(2.0f) << 32 };
+
+		w = CALL(bv_vec)(v, vol_a);
+		sink = (u64)w.v[1];
+		expect_fields(find('E', bv_vec, 0), 16, 0, 1, pairs, in);
+		expect_fields(find('R', bv_vec, 0), 16, 0, 1, pairs, out);
 	}
 
 #if defined(__x86_64__)

@@ -60,7 +60,7 @@ for opt in ${OPT_LEVELS:-O0 O1 O2 O3 Os}; do
 	cflags="-$opt -fsanitize-coverage=trace-pc -fno-pic -Wall"
 	if ! $CC -O2 -Wall -c "$HERE/runtime.c" -o "$d/runtime.o" ||
 	   ! build cases -g || ! build weak_override -g || ! build nodebug ||
-	   ! build lineonly -gline-tables-only ||
+	   ! build lineonly -gline-tables-only || ! build many_structs -g ||
 	   ! $CC -no-pie -o "$d/cases" "$d/cases.o" "$d/weak_override.o" \
 		"$d/nodebug.o" "$d/runtime.o"; then
 		fail "$opt: build"
@@ -167,13 +167,34 @@ else
 	echo "$XTARGET: skipped (needs qemu-user and libc6-dev-arm64-cross)"
 fi
 
+# C++: inline functions are emitted in every unit in COMDAT groups; their
+# layout records must be discarded with the groups the linker drops.
+CXX=${CXX:-$BINDIR/clang++}
+[ -x "$CXX" ] || CXX=clang++-19
+d=$OUT/cxx
+mkdir -p "$d"
+if $CXX -O2 -g -fsanitize-coverage=trace-pc $PLUGIN_FLAGS -c \
+	"$HERE/inline_a.cpp" -o "$d/a.o" 2>"$d/err" &&
+   $CXX -O2 -g -fsanitize-coverage=trace-pc $PLUGIN_FLAGS -c \
+	"$HERE/inline_b.cpp" -o "$d/b.o" 2>>"$d/err" &&
+   $CC -O2 -c "$HERE/runtime.c" -o "$d/runtime.o" &&
+   $CXX -fuse-ld=lld -no-pie -o "$d/inline" "$d/a.o" "$d/b.o" \
+	"$d/runtime.o" 2>>"$d/err" && "$d/inline"; then
+	pass
+else
+	fail "C++ inline functions in two units: $(head -5 "$d/err")"
+fi
+
 # IR-level checks of the emitted calls (FileCheck), one file each, with the
 # clang flags its "// FLAGS:" line gives.
 for f in "$HERE"/ir/*.c; do
 	flags=$(sed -n 's|^// FLAGS: ||p' "$f")
 	name=$(basename "$f" .c)
+	# Compiled to an object too: the backend must accept what was emitted.
 	if $CC $flags -g -fsanitize-coverage=trace-pc $PLUGIN_FLAGS -S -emit-llvm \
 		-o "$OUT/ir-$name.ll" "$f" 2>"$OUT/ir-$name.err" &&
+	   $CC $flags -g -fsanitize-coverage=trace-pc $PLUGIN_FLAGS -c \
+		-o "$OUT/ir-$name.o" "$f" 2>>"$OUT/ir-$name.err" &&
 	   "$FILECHECK" --input-file="$OUT/ir-$name.ll" "$f" \
 		>"$OUT/ir-$name.out" 2>&1; then
 		pass
