@@ -52,7 +52,7 @@ int main(void) {
 			t.Errorf("%s = %#x, C says %#x", IoctlName(want[i]), want[i], v)
 		}
 	}
-	// The numbers SPEC §2 and §6 print.
+	// The numbers docs/device.md gives.
 	for _, c := range []struct {
 		got, want uint32
 	}{{IoctlInitTrace, 0x80086401}, {IoctlEnable, 0x6464}, {IoctlDisable, 0x6465}, {IoctlRemoteEnable, 0x40086466}, {IoctlRemoteDisable, 0x6467}, {IoctlGetDropped, 0x80086402}} {

@@ -111,6 +111,10 @@ type Record struct {
 // Words is the record's length in words.
 func (r *Record) Words() int { return HeaderWords + len(r.Values) }
 
+// RecordWords is the length of a record with n field values (a record
+// always has at least one value word).
+func RecordWords(nfields int) int { return HeaderWords + max(nfields, 1) }
+
 // IsErrPtr tells whether p is an ERR_PTR value.
 func IsErrPtr(p uint64) bool { return p >= ^uint64(MaxErrno-1) }
 
@@ -144,7 +148,7 @@ func (r *Record) Append(b []byte) []byte {
 	return append(b, ']')
 }
 
-// Header and meta words of v1 (SPEC §3).
+// Header and meta words of v1 (docs/records.md).
 
 // V1Header builds a v1 header word.
 func V1Header(k Kind, seq uint32) uint64 { return uint64(k)<<28 | uint64(seq&SeqMask) }
