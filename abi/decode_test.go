@@ -133,3 +133,31 @@ func TestDetectFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestTablePCZero: 0 marks an empty slot of the table, so a record whose
+// pc is 0 must find no length, in an empty table (it used to index an
+// empty block list) and in a full one (it used to get the first
+// function's lengths).
+func TestTablePCZero(t *testing.T) {
+	empty := NewTable(4)
+	if n := empty.RecordLen(0, KindEntry, 0); n != 0 {
+		t.Errorf("empty table: pc 0 has length %d", n)
+	}
+	full := tableOf(map[[2]int]int{{int(KindEntry), 0}: 4})
+	if n := full.RecordLen(0, KindEntry, 0); n != 0 {
+		t.Errorf("pc 0 has length %d, the first function's", n)
+	}
+	if err := full.Set(0, KindEntry, 0, 4); err == nil {
+		t.Error("Set accepted pc 0")
+	}
+	// The 40-byte area fuzzing found: one v1 record with pc 0.
+	area := []uint64{4, V1Header(KindEntry, 1), 0, 0, 7}
+	for _, opt := range []Options{{Format: FormatV1}, {Format: FormatV1, Table: full}} {
+		d := NewDecoder(area, opt)
+		for d.Next() {
+		}
+		if s := d.Summary(); s.Records+s.Unattributed == 0 {
+			t.Errorf("table %v: the record is neither decoded nor reported: %+v", opt.Table != nil, s)
+		}
+	}
+}

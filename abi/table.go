@@ -44,13 +44,17 @@ func (t *Table) slot(pc uint64) int {
 
 // block returns the lengths of pc, adding an empty one if create is set.
 func (t *Table) block(pc uint64, create bool) *lengths {
+	if pc == 0 {
+		// 0 marks an empty slot: it must not find one.
+		return nil
+	}
 	mask := len(t.keys) - 1
 	for i := t.slot(pc); ; i = (i + 1) & mask {
 		switch t.keys[i] {
 		case pc:
 			return t.lens[t.blocks[i]]
 		case 0:
-			if !create || pc == 0 {
+			if !create {
 				return nil
 			}
 			if 2*(len(t.lens)+1) > len(t.keys) {
