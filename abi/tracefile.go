@@ -27,13 +27,13 @@ const maxMetaBytes = 1 << 20
 
 // Meta is the capture metadata stored with the words.
 type Meta struct {
-	// Format of the records: "v1" for our kernel.
-	Format string `json:"format"`
+	// Format of the records: v1 for our kernel; FormatAuto (a raw dump,
+	// or unknown) lets readers detect it. "v1" in the file.
+	Format Format `json:"format"`
 	// KernelRelease is uname -r of the traced kernel.
 	KernelRelease string `json:"kernel_release,omitempty"`
-	// KASLROffset is the runtime address minus the link-time address of
-	// kernel text, as a hex string; empty when it could not be read.
-	KASLROffset string `json:"kaslr_offset,omitempty"`
+	// KASLROffset of the traced boot; left out when it could not be read.
+	KASLROffset KASLROffset `json:"kaslr_offset,omitzero"`
 	// BufferWords is the size given to INIT_TRACE.
 	BufferWords int `json:"buffer_words"`
 	// Fill is area[0] at capture time.
@@ -52,13 +52,62 @@ type Meta struct {
 	CRC32C uint32 `json:"crc32c"`
 }
 
-// Slide parses KASLROffset; ok is false when unknown.
+// Slide is the KASLR offset; ok is false when unknown.
 func (m *Meta) Slide() (slide uint64, ok bool) {
-	if m.KASLROffset == "" {
-		return 0, false
+	return m.KASLROffset.Offset, m.KASLROffset.Known
+}
+
+// KASLROffset is the runtime address minus the link-time address of kernel
+// text. In trace metadata it is a hex string ("0x1e00000"); the zero value
+// is unknown and left out.
+type KASLROffset struct {
+	Offset uint64
+	Known  bool
+}
+
+// KnownKASLROffset is a KASLR offset that was read.
+func KnownKASLROffset(off uint64) KASLROffset { return KASLROffset{Offset: off, Known: true} }
+
+// ParseKASLROffset reads a hex offset, with or without "0x"; "" is
+// unknown.
+func ParseKASLROffset(s string) (KASLROffset, error) {
+	if s == "" {
+		return KASLROffset{}, nil
 	}
-	v, err := strconv.ParseUint(strings.TrimPrefix(m.KASLROffset, "0x"), 16, 64)
-	return v, err == nil
+	v, err := strconv.ParseUint(strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X"), 16, 64)
+	if err != nil {
+		return KASLROffset{}, fmt.Errorf("KASLR offset %q is not a hex number", s)
+	}
+	return KnownKASLROffset(v), nil
+}
+
+// String is the offset in hex, or "unknown".
+func (k KASLROffset) String() string {
+	if !k.Known {
+		return "unknown"
+	}
+	return fmt.Sprintf("%#x", k.Offset)
+}
+
+// IsZero tells JSON's omitzero to leave an unknown offset out.
+func (k KASLROffset) IsZero() bool { return !k.Known }
+
+// MarshalText writes the hex string trace files hold ("" when unknown).
+func (k KASLROffset) MarshalText() ([]byte, error) {
+	if !k.Known {
+		return []byte{}, nil
+	}
+	return fmt.Appendf(nil, "%#x", k.Offset), nil
+}
+
+// UnmarshalText reads what ParseKASLROffset reads.
+func (k *KASLROffset) UnmarshalText(b []byte) error {
+	v, err := ParseKASLROffset(string(b))
+	if err != nil {
+		return err
+	}
+	*k = v
+	return nil
 }
 
 // Trace is a captured buffer: metadata and the area's words, area[0]
@@ -91,9 +140,6 @@ func WriteTrace(w io.Writer, t *Trace) error {
 		return errors.New("trace files are written on little-endian hosts only")
 	}
 	m := t.Meta
-	if m.Format == "" {
-		m.Format = FormatV1.String()
-	}
 	m.CRC32C = crc32.Checksum(wordBytes(t.Words), castagnoli)
 	meta, err := json.Marshal(&m)
 	if err != nil {
@@ -161,7 +207,7 @@ func ParseTrace(data []byte, name string) (*Trace, error) {
 		return nil, errors.New("trace files are read on little-endian hosts only")
 	}
 	if !bytes.HasPrefix(data, []byte(TraceMagic)) {
-		t := &Trace{Raw: true, Meta: Meta{Format: "auto"}}
+		t := &Trace{Raw: true, Meta: Meta{Format: FormatAuto}}
 		n := len(data) / 8
 		t.Words = bytesToWords(data[:n*8])
 		t.Meta.BufferWords = n
@@ -191,7 +237,11 @@ func ParseTrace(data []byte, name string) (*Trace, error) {
 	}
 	t := &Trace{}
 	if err := json.Unmarshal(data[16:16+mlen], &t.Meta); err != nil {
-		return nil, herr(16, "metadata is not valid JSON: %v", err)
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			return nil, herr(16, "metadata is not valid JSON: %v", err)
+		}
+		return nil, herr(16, "metadata: %v", err)
 	}
 	off := (16 + mlen + 7) &^ 7
 	if off+8 > len(data) {

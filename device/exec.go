@@ -123,7 +123,7 @@ func RecordCommand(ctx context.Context, path string, words int, argv []string, s
 		rec.Notes = append(rec.Notes, err.Error()+": overflow is judged from the free space left")
 		meta.Overflowed = uint64(words-1)-words0[0] < abi.HeaderWords+1
 	}
-	if meta.KASLROffset == "" {
+	if !meta.KASLROffset.Known {
 		rec.Notes = append(rec.Notes, "KASLR offset unknown (/proc/kallsyms hides addresses): symbolize against this boot's kallsyms")
 	}
 	rec.Trace = &abi.Trace{Meta: meta, Words: words0}
@@ -137,13 +137,13 @@ const linkTextStart = 0xffffffff81000000
 // CaptureMeta describes a capture on this machine: kernel release and
 // KASLR offset, buffer size and fill.
 func CaptureMeta(bufferWords int, fill uint64) abi.Meta {
-	m := abi.Meta{Format: abi.FormatV1.String(), BufferWords: bufferWords, Fill: fill, Source: DefaultPath}
+	m := abi.Meta{Format: abi.FormatV1, BufferWords: bufferWords, Fill: fill, Source: DefaultPath}
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {
 		m.KernelRelease = unix.ByteSliceToString(u.Release[:])
 	}
 	if text, ok := kallsymsText(); ok && text >= linkTextStart {
-		m.KASLROffset = fmt.Sprintf("%#x", text-linkTextStart)
+		m.KASLROffset = abi.KnownKASLROffset(text - linkTextStart)
 	}
 	return m
 }
