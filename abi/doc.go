@@ -1,7 +1,7 @@
 // Package abi holds the wire formats of kcov dataflow and the decoder that
 // turns a captured buffer back into records. It is the part of kcovdf a Go
 // fuzzer imports to read what the kernel wrote; it has no dependencies
-// beyond the standard library and golang.org/x/sys/unix.
+// beyond the standard library.
 //
 // # Wire formats
 //

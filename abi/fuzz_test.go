@@ -3,6 +3,7 @@ package abi
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 	"testing"
 )
 
@@ -77,6 +78,11 @@ func FuzzParseTrace(f *testing.F) {
 		}
 		if tr != nil && len(tr.Words)*8 > len(b) {
 			t.Fatalf("%d words from %d bytes", len(tr.Words), len(b))
+		}
+		// Read in place (as LoadTrace does), the same trace and error.
+		in, _, err2 := parseTrace(b, "fuzz", true)
+		if (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) || (tr == nil) != (in == nil) || (tr != nil && !slices.Equal(tr.Words, in.Words)) {
+			t.Fatalf("in place: %v, %v; copied: %v, %v", in, err2, tr, err)
 		}
 	})
 }

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 )
 
 // TraceMagic starts every kcovdf trace file.
@@ -115,22 +114,27 @@ func (k *KASLROffset) UnmarshalText(b []byte) error {
 type Trace struct {
 	Meta Meta
 	// Raw is set when the file was a bare dump of the mmap'd area.
-	Raw   bool
+	Raw bool
+	// Words may be the file itself, mapped read-only (see LoadTrace):
+	// copy them to change them.
 	Words []uint64
+	// mapped is the file mapping Words points into, until Close.
+	mapped []byte
+}
+
+// Close releases the file mapping of a trace that LoadTrace reads in
+// place; its Words (and records decoded from them) must not be used
+// after. It does nothing for other traces and may be called again.
+func (t *Trace) Close() error {
+	if t.mapped == nil {
+		return nil
+	}
+	m := t.mapped
+	t.mapped, t.Words = nil, nil
+	return unmapFile(m)
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-func wordBytes(w []uint64) []byte {
-	if len(w) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), len(w)*8)
-}
-
-// littleEndianHost holds on the machines kcovdf reads buffers on; the
-// word views below rely on it.
-var littleEndianHost = func() bool { x := uint16(1); return *(*byte)(unsafe.Pointer(&x)) == 1 }()
 
 // WriteTrace writes t in the trace file format: magic, version, metadata
 // length and JSON metadata, padding to 8 bytes, word count, words (little
@@ -201,15 +205,37 @@ func (e *FileError) Error() string {
 
 // ParseTrace reads a trace file, or a raw dump of the mmap'd area (any
 // data without the magic, area[0] first). On a damaged file it returns
-// what could be read together with a *FileError.
+// what could be read together with a *FileError. The words are copied:
+// data may be reused after.
 func ParseTrace(data []byte, name string) (*Trace, error) {
+	t, _, err := parseTrace(data, name, false)
+	return t, err
+}
+
+// parseTrace is ParseTrace; with inPlace set the words are read from data
+// itself where its alignment allows, which viewed then tells.
+func parseTrace(data []byte, name string, inPlace bool) (t *Trace, viewed bool, err error) {
+	words := func(b []byte) []uint64 {
+		if inPlace {
+			if w, ok := wordsInPlace(b); ok {
+				viewed = true
+				return w
+			}
+		}
+		return bytesToWords(b)
+	}
+	t, err = parseWith(data, name, words)
+	return t, viewed, err
+}
+
+func parseWith(data []byte, name string, words func([]byte) []uint64) (*Trace, error) {
 	if !littleEndianHost {
 		return nil, errors.New("trace files are read on little-endian hosts only")
 	}
 	if !bytes.HasPrefix(data, []byte(TraceMagic)) {
 		t := &Trace{Raw: true, Meta: Meta{Format: FormatAuto}}
 		n := len(data) / 8
-		t.Words = bytesToWords(data[:n*8])
+		t.Words = words(data[:n*8])
 		t.Meta.BufferWords = n
 		if n > 0 {
 			t.Meta.Fill = t.Words[0]
@@ -250,7 +276,7 @@ func ParseTrace(data []byte, name string) (*Trace, error) {
 	count := binary.LittleEndian.Uint64(data[off:])
 	off += 8
 	have := (len(data) - off) / 8
-	t.Words = bytesToWords(data[off : off+have*8])
+	t.Words = words(data[off : off+have*8])
 	if count != uint64(have) {
 		if count > uint64(have) {
 			return t, &FileError{File: name, Word: have, Byte: int64(off + have*8), Reason: fmt.Sprintf("file cut short: %d words announced, %d present (kept those)", count, have)}
@@ -274,11 +300,33 @@ func bytesToWords(b []byte) []uint64 {
 	return w
 }
 
-// LoadTrace reads a trace file or raw dump from disk.
+// LoadTrace reads a trace file or raw dump from disk. A regular file is
+// mapped read-only and its words are read in place (trace files keep them
+// little endian and 8-byte aligned), so that loading costs no copy and
+// memory stays the file's size; Close the trace to unmap it. Where the file
+// cannot be mapped (a pipe, another OS) it is read into memory.
 func LoadTrace(path string) (*Trace, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	return ParseTrace(data, path)
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > 0 {
+		if data, err := mapFile(f, st.Size()); err == nil {
+			t, viewed, perr := parseTrace(data, path, true)
+			if t != nil && viewed && t.Words != nil {
+				t.mapped = data
+			} else {
+				unmapFile(data)
+			}
+			return t, perr
+		}
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	// The words may stay in data, which nobody else holds.
+	t, _, err := parseTrace(data, path, true)
+	return t, err
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -204,5 +206,89 @@ func TestRawDump(t *testing.T) {
 	tr, err := ParseTrace(b, "area.bin")
 	if err != nil || !tr.Raw || !slices.Equal(tr.Words, area) || tr.Meta.Fill != 4 {
 		t.Fatalf("raw dump: %v %+v", err, tr)
+	}
+}
+
+// TestLoadTraceInPlace: a trace file on disk is mapped and its words read
+// in place, damaged or not; unaligned bytes are copied instead.
+func TestLoadTraceInPlace(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteTrace(&buf, sampleTrace()); err != nil {
+		t.Fatal(err)
+	}
+	good := buf.Bytes()
+	want := sampleTrace().Words
+	dir := t.TempDir()
+	cases := []struct {
+		name  string
+		data  []byte
+		words []uint64
+		err   string
+	}{
+		{"whole", good, want, ""},
+		{"cut in the words", good[:len(good)-12], want[:4], "file cut short"},
+		{"raw dump", bytesOf(want), want, ""},
+		{"raw dump with a partial word", append(bytesOf(want), 9), want, "not a whole word"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-"))
+			if err := os.WriteFile(path, c.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			tr, err := LoadTrace(path)
+			if (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {
+				t.Fatalf("error %v, want %q", err, c.err)
+			}
+			if !slices.Equal(tr.Words, c.words) {
+				t.Fatalf("words %#x, want %#x", tr.Words, c.words)
+			}
+			if tr.mapped == nil && mapSupported {
+				t.Fatal("the words were copied, not read in place")
+			}
+			if err := tr.Close(); err != nil || tr.Words != nil || tr.mapped != nil {
+				t.Fatalf("Close: %v, words %v", err, tr.Words)
+			}
+			if err := tr.Close(); err != nil {
+				t.Fatalf("second Close: %v", err)
+			}
+		})
+	}
+	t.Run("empty file", func(t *testing.T) {
+		path := filepath.Join(dir, "empty")
+		os.WriteFile(path, nil, 0o644)
+		tr, err := LoadTrace(path)
+		if err == nil || !strings.Contains(err.Error(), "empty file") || tr == nil || len(tr.Words) != 0 {
+			t.Fatalf("%v %v", tr, err)
+		}
+	})
+	t.Run("missing file", func(t *testing.T) {
+		if _, err := LoadTrace(filepath.Join(dir, "none")); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("error %v", err)
+		}
+	})
+}
+
+// TestParseTraceUnaligned: bytes that are not 8-byte aligned are copied
+// into words, whatever the caller asked.
+func TestParseTraceUnaligned(t *testing.T) {
+	var buf bytes.Buffer
+	WriteTrace(&buf, sampleTrace())
+	shifted := make([]byte, buf.Len()+1)
+	copy(shifted[1:], buf.Bytes())
+	for _, inPlace := range []bool{false, true} {
+		tr, viewed, err := parseTrace(shifted[1:], "u.kdf", inPlace)
+		if err != nil || viewed || !slices.Equal(tr.Words, sampleTrace().Words) {
+			t.Fatalf("inPlace %v: viewed %v err %v words %#x", inPlace, viewed, err, tr.Words)
+		}
+	}
+	data := buf.Bytes()
+	tr, viewed, err := parseTrace(data, "a.kdf", true)
+	if err != nil || !viewed {
+		t.Fatalf("aligned bytes not read in place: viewed %v err %v", viewed, err)
+	}
+	data[len(data)-1] = 0x80 // the last word's top byte
+	if last := tr.Words[len(tr.Words)-1]; last != 0x80<<56 {
+		t.Fatalf("the words do not alias the bytes: last word %#x", last)
 	}
 }

@@ -34,6 +34,7 @@ reports every word it could not attribute, rather than guess.`,
 			if err != nil {
 				return err
 			}
+			defer src.trace.Close()
 			if bench > 0 {
 				return benchDecode(cmd.OutOrStdout(), src, bench)
 			}

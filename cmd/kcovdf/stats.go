@@ -24,6 +24,7 @@ func newStatsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			defer src.trace.Close()
 			names := map[uint64]string{}
 			if src.layout != nil {
 				slide, _ := src.trace.Meta.Slide()
