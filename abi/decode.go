@@ -41,12 +41,14 @@ const (
 // Decoder walks the records of one buffer. It never allocates per record:
 // Record() returns the same struct, its Values aliasing the buffer.
 type Decoder struct {
-	opt     Options
-	w       []uint64
-	end     int // one past the last counted word
-	p       int
-	rec     Record   // filled by the general path
-	batch   []Record // decoded records not yet returned: [bi, bn)
+	opt Options
+	w   []uint64
+	end int // one past the last counted word
+	p   int
+	rec Record // filled by the general path
+	// batch holds decoded records, those not yet returned at [bi, bn);
+	// an array of 256 so that a uint8 index needs no bounds check.
+	batch   [batchSize]Record
 	bi, bn  int
 	prevSeq int64 // -1 before the first record
 	prevEnd int
@@ -58,6 +60,7 @@ type Decoder struct {
 	lastLen, learnLen *lengths
 	sum               Summary
 	done              bool
+	slow              bool // tests: the general path only
 }
 
 // NewDecoder starts decoding area (area[0] first). A FormatAuto option is
@@ -99,10 +102,8 @@ func NewDecoder(area []uint64, opt Options) *Decoder {
 
 // Record is the record Next found; it stays valid until the next call.
 func (d *Decoder) Record() *Record {
-	if d.bi == 0 {
-		return &d.rec // before the first Next: an empty record
-	}
-	return &d.batch[d.bi-1]
+	// Before the first Next, batch[255]: an empty record.
+	return &d.batch[uint8(d.bi-1)]
 }
 
 // Summary reports counts and anomalies; complete once Next returned false.
@@ -111,6 +112,9 @@ func (d *Decoder) Summary() *Summary { return &d.sum }
 // batchSize is how many records the fast path decodes per refill: the
 // loop then runs without a call per record, which is most of its cost.
 const batchSize = 256
+
+// Record indexes the batch with a uint8: it must hold exactly 256.
+var _ = [1]struct{}{}[batchSize-256]
 
 // Next decodes the next record; false at the end of the buffer.
 func (d *Decoder) Next() bool {
@@ -121,21 +125,26 @@ func (d *Decoder) Next() bool {
 	return d.refill()
 }
 
-// refill decodes the next records into the batch: many at once on the
-// exact v1 fast path, else one by the general path.
+// refill decodes the next records into the batch: many at once on a fast
+// path (exact v1, v1 with learnt lengths, v3), else one by the general
+// path.
 func (d *Decoder) refill() bool {
 	if d.done {
 		return false
 	}
-	if d.batch == nil {
-		d.batch = make([]Record, batchSize)
-	}
 	d.bi, d.bn = 0, 0
-	if t := d.opt.Table; t != nil && d.opt.Format == FormatV1 {
-		if d.bn = d.fastV1(t); d.bn > 0 {
-			d.bi = 1
-			return true
-		}
+	switch f := d.opt.Format; {
+	case d.slow:
+	case f == FormatV1 && d.opt.Table != nil:
+		d.bn = d.fastV1(d.opt.Table)
+	case f == FormatV1 && d.learned != nil:
+		d.bn = d.fastResync()
+	case f == FormatV3:
+		d.bn = d.fastV3()
+	}
+	if d.bn > 0 {
+		d.bi = 1
+		return true
 	}
 	var ok bool
 	switch d.opt.Format {

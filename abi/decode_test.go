@@ -1,6 +1,8 @@
 package abi
 
 import (
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -159,5 +161,45 @@ func TestTablePCZero(t *testing.T) {
 		if s := d.Summary(); s.Records+s.Unattributed == 0 {
 			t.Errorf("table %v: the record is neither decoded nor reported: %+v", opt.Table != nil, s)
 		}
+	}
+}
+
+// TestFastPathsMatchGeneral decodes the golden buffers with the fast paths
+// (batches) and with the general path alone: same records, same summary.
+func TestFastPathsMatchGeneral(t *testing.T) {
+	dir := filepath.Join("testdata", "golden")
+	layout, err := LoadLayout(filepath.Join(dir, "v1.layout.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, _ := TableFromLayout(layout, 0)
+	for _, c := range []struct {
+		name string
+		file string
+		opt  Options
+	}{
+		{"v1 exact", "v1.area", Options{Format: FormatV1, Table: table}},
+		{"v1 resync", "v1.area", Options{Format: FormatV1}},
+		{"v2", "v2.area", Options{Format: FormatV2}},
+		{"v3", "v3.area", Options{Format: FormatV3}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tr, err := LoadTrace(filepath.Join(dir, c.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Close()
+			if err := sameAsGeneralPath(tr.Words, c.opt); err != nil {
+				t.Fatal(err)
+			}
+			// And with damage: a flipped word every 97.
+			area := slices.Clone(tr.Words)
+			for i := 5; i < len(area); i += 97 {
+				area[i] ^= 1 << (i % 64)
+			}
+			if err := sameAsGeneralPath(area, c.opt); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -26,7 +26,9 @@ func (d *Decoder) nextV1() bool {
 				n = t.RecordLen(pc, k, uint8(meta>>56))
 				if n != 0 {
 					q := p + n
-					if q == end || (q < end && follows(w[q], h)) {
+					// As on the fast path: a header must follow, and a
+					// sequence gap is noted, not taken for a mismatch.
+					if q == end || (q < end && v1HeaderOK(w[q])) {
 						fillV1(&d.rec, w, p, q)
 						d.p = q
 						return true

@@ -3,6 +3,8 @@ package abi
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -57,6 +59,9 @@ func FuzzDecode(f *testing.F) {
 			}
 			if words != s.RecordWords || s.RecordWords+s.Unattributed > counted {
 				t.Fatalf("%s: %d record words (summary %d) + %d unattributed > %d counted", opt.Format, words, s.RecordWords, s.Unattributed, counted)
+			}
+			if err := sameAsGeneralPath(area, opt); err != nil {
+				t.Fatal(err)
 			}
 		}
 	})
@@ -118,4 +123,27 @@ func FuzzReadSymbols(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ReadSymbols(bytes.NewReader(b), "fuzz.map")
 	})
+}
+
+// sameAsGeneralPath decodes area with the fast paths and with the general
+// path alone: records and summaries must be the same.
+func sameAsGeneralPath(area []uint64, opt Options) error {
+	fast, slow := NewDecoder(area, opt), NewDecoder(area, opt)
+	slow.slow = true
+	for i := 0; ; i++ {
+		f, s := fast.Next(), slow.Next()
+		if f != s {
+			return fmt.Errorf("%s: record %d: fast path Next %v, general path %v", fast.opt.Format, i, f, s)
+		}
+		if !f {
+			break
+		}
+		if a, b := fast.Record(), slow.Record(); !reflect.DeepEqual(a, b) {
+			return fmt.Errorf("%s: record %d: fast path %v at %d, general path %v at %d", fast.opt.Format, i, a, a.Offset, b, b.Offset)
+		}
+	}
+	if a, b := fast.Summary(), slow.Summary(); !reflect.DeepEqual(a, b) {
+		return fmt.Errorf("%s: summaries differ:\nfast    %+v\ngeneral %+v", fast.opt.Format, a, b)
+	}
+	return nil
 }

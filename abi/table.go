@@ -1,6 +1,9 @@
 package abi
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // retSlot is where a function's return record length is kept in its block.
 const retSlot = 256
@@ -40,6 +43,20 @@ func (t *Table) alloc(slots int) {
 
 func (t *Table) slot(pc uint64) int {
 	return int((pc * 0x9E3779B97F4A7C15) >> t.shift)
+}
+
+// find returns the lengths of pc, nil when unknown. It is small enough to
+// inline into the decoders' loops, which must make no call.
+func (t *Table) find(pc uint64) *lengths {
+	mask := len(t.keys) - 1
+	for i := t.slot(pc); pc != 0; i = (i + 1) & mask {
+		if k := t.keys[i]; k == pc {
+			return t.lens[t.blocks[i]]
+		} else if k == 0 {
+			break
+		}
+	}
+	return nil
 }
 
 // block returns the lengths of pc, adding an empty one if create is set.
@@ -88,7 +105,7 @@ func (t *Table) grow() {
 // RecordLen returns the length in words of the record of (pc, kind,
 // argIdx), or 0 when the table does not know it.
 func (t *Table) RecordLen(pc uint64, k Kind, argIdx uint8) int {
-	b := t.block(pc, false)
+	b := t.find(pc)
 	if b == nil {
 		return 0
 	}
@@ -101,6 +118,9 @@ func (t *Table) RecordLen(pc uint64, k Kind, argIdx uint8) int {
 // Set records the length of (pc, kind, argIdx). It reports a conflict
 // when a different length was known.
 func (t *Table) Set(pc uint64, k Kind, argIdx uint8, words int) error {
+	if words <= HeaderWords || words > math.MaxUint32 {
+		return fmt.Errorf("pc %#x %s arg %d: a record of %d words cannot be", pc, k, argIdx, words)
+	}
 	b := t.block(pc, true)
 	if b == nil {
 		return fmt.Errorf("pc 0 cannot be a function")
