@@ -8,112 +8,97 @@ import "fmt"
 // length the table knows and that are followed by a header or the end. It
 // stops at anything else, which nextV1 then explains.
 //
-// The inner loop makes no call, not even a cold one, and keeps few values
-// live: a call anywhere in it, or more values than registers, makes the
-// compiler spill on every record. So the table lookup is inlined, a
-// sequence gap leaves the loop to be noted, and the words in records are
-// counted once at the end (the records of one batch are contiguous).
+// The loop makes no call, not even a cold one, and keeps few values live:
+// a call anywhere in it, or more values than registers, makes the compiler
+// spill on every record. So the table lookup is inlined, the batch ends
+// before a sequence gap (the next one starts with it and notes it), and
+// the words in records are counted once at the end (the records of one
+// batch are contiguous).
 func (d *Decoder) fastV1(t *Table) int {
 	w := d.w[:d.end]
 	p0 := d.p
-	p := p0
-	if p+HeaderWords >= len(w) {
+	if p0+HeaderWords >= len(w) {
 		return 0
 	}
+	expect, gap := d.expectSeq(p0)
 	batch := d.batch[:]
-	lastPC, lastLen := d.lastPC, d.lastLen
-	expect := d.expectSeq(p)
-	maxWords := d.sum.MaxRecordWords
-	n, returns := 0, 0
-	for {
-		gap := false
-		for n < len(batch) && p+HeaderWords < len(w) {
-			h, pc, meta := w[p], w[p+1], w[p+2]
-			if !v1HeaderOK(h) {
-				break
-			}
-			// A function's entry records come in a row: remember the last
-			// one.
-			b := lastLen
-			if pc != lastPC || b == nil {
-				if b = t.find(pc); b == nil {
-					break
-				}
-				lastPC, lastLen = pc, b
-			}
-			i := int(meta >> 56)
-			if h>>28 == uint64(KindReturn) {
-				i = retSlot
-			}
-			l := int(b[i])
-			q := p + l
-			if l <= HeaderWords || q > len(w) || (q < len(w) && !v1HeaderOK(w[q])) {
-				break
-			}
-			seq := uint32(h) & SeqMask
-			if seq != expect {
-				gap = true
-				break
-			}
-			r := &batch[n]
-			r.Offset = p
-			r.Kind = Kind(h >> 28)
-			r.Seq = seq
-			r.PC = pc
-			r.ArgIdx = uint8(meta >> 56)
-			r.Size = uint8(meta >> 48)
-			r.Ptr = Canonical(meta & v1PtrMask)
-			r.Values = w[p+HeaderWords : q : q]
-			returns += int(h >> 28 & 1) // E or F
-			maxWords = max(maxWords, l)
-			expect = (seq + 1) & SeqMask
-			p = q
-			n++
-		}
-		if !gap {
+	p, n := p0, 0
+	for n < len(batch) && p+HeaderWords < len(w) {
+		_ = w[p+2]
+		h, pc, meta := w[p], w[p+1], w[p+2]
+		if !v1HeaderOK(h) {
 			break
 		}
-		expect = d.noteGap(p, n, expect)
+		// A function's entry records come in a row: remember the last one.
+		if pc != d.lastPC || d.lastLen == nil {
+			if d.lastLen = t.find(pc); d.lastLen == nil {
+				break
+			}
+			d.lastPC = pc
+		}
+		kind := h >> 28
+		i := int(meta >> 56)
+		if kind == uint64(KindReturn) {
+			i = retSlot
+		}
+		l := int(d.lastLen[i])
+		q := p + l
+		if l <= HeaderWords || q > len(w) || (q < len(w) && !v1HeaderOK(w[q])) {
+			break
+		}
+		seq := uint32(h) & SeqMask
+		if seq != expect {
+			break
+		}
+		r := &batch[n]
+		r.Offset = p
+		r.Kind = Kind(kind)
+		r.Seq = seq
+		r.PC = pc
+		r.ArgIdx = uint8(meta >> 56)
+		r.Size = uint8(meta >> 48)
+		r.Ptr = Canonical(meta & v1PtrMask)
+		r.Values = w[p+HeaderWords : q : q]
+		expect = (seq + 1) & SeqMask
+		p = q
+		n++
 	}
-	d.p = p
-	d.lastPC, d.lastLen = lastPC, lastLen
-	d.sum.ByKind[KindEntry] += n - returns
-	d.sum.ByKind[KindReturn] += returns
-	d.tookBatch(n, p-p0, maxWords, expect)
+	d.tookBatch(n, p, gap, expect)
 	return n
 }
 
-// expectSeq is the sequence number the record at p must have to follow
-// the record before it without a gap: its own when there is no record
-// right before it.
-func (d *Decoder) expectSeq(p int) uint32 {
-	if d.prevSeq >= 0 && d.prevEnd == p {
-		return uint32(d.prevSeq+1) & SeqMask
+// expectSeq is the sequence number the record at p must have for a fast
+// path to take it: the one after the record right before it, else its own.
+// gap tells that it has another, to be noted when it is taken.
+func (d *Decoder) expectSeq(p int) (expect uint32, gap bool) {
+	own := uint32(d.w[p]) & SeqMask
+	if d.prevSeq >= 0 && d.prevEnd == p && uint32(d.prevSeq+1)&SeqMask != own {
+		return own, true
 	}
-	return uint32(d.w[p]) & SeqMask
+	return own, false
 }
 
-// noteGap notes that the record at p, the n-th of a batch, does not have
-// the sequence number expect; it returns its own, to take it.
-func (d *Decoder) noteGap(p, n int, expect uint32) uint32 {
-	prev := int64(expect-1) & SeqMask
-	if n == 0 {
-		prev = d.prevSeq
-	}
-	seq := uint32(d.w[p]) & SeqMask
-	d.note(Anomaly{Kind: AnomalySeqGap, Offset: p, Detail: fmt.Sprintf("sequence %d follows %d", seq, prev)})
-	return seq
-}
-
-// tookBatch books n records of a fast path, words long in all; expect is
-// the sequence number after the last.
-func (d *Decoder) tookBatch(n, words, maxWords int, expect uint32) {
+// tookBatch books the n records a fast path put in the batch, which end at
+// p; gap tells that the first one does not follow the record before it;
+// expect is the sequence number after the last. The kinds and the longest
+// record are counted here, off the fast loop.
+func (d *Decoder) tookBatch(n, p int, gap bool, expect uint32) {
 	if n == 0 {
 		return
 	}
-	d.prevSeq = int64(expect-1) & SeqMask
-	d.prevEnd = d.p
+	if gap {
+		d.note(Anomaly{Kind: AnomalySeqGap, Offset: d.p, Detail: fmt.Sprintf("sequence %d follows %d", d.w[d.p]&SeqMask, d.prevSeq)})
+	}
+	maxValues := 0
+	for i := range d.batch[:n] {
+		r := &d.batch[i]
+		d.sum.ByKind[r.Kind&0xF]++
+		maxValues = max(maxValues, len(r.Values))
+	}
+	d.sum.MaxRecordWords = max(d.sum.MaxRecordWords, HeaderWords+maxValues)
 	d.sum.Records += n
-	d.sum.RecordWords += words
-	d.sum.MaxRecordWords = maxWords
+	d.sum.RecordWords += p - d.p
+	d.prevSeq = int64(expect-1) & SeqMask
+	d.prevEnd = p
+	d.p = p
 }

@@ -63,52 +63,37 @@ func (d *Decoder) nextV3() bool {
 func (d *Decoder) fastV3() int {
 	w := d.w[:d.end]
 	p0 := d.p
-	p := p0
-	if p+HeaderWords > len(w) {
+	if p0+HeaderWords > len(w) {
 		return 0
 	}
+	expect, gap := d.expectSeq(p0)
 	batch := d.batch[:]
-	expect := d.expectSeq(p)
-	maxWords := d.sum.MaxRecordWords
-	n := 0
-	for {
-		gap := false
-		for n < len(batch) && p+HeaderWords <= len(w) {
-			h := w[p]
-			k := Kind(h >> 28 & 0xF)
-			q := p + HeaderWords + int(h>>32&0xFFFF)
-			if h>>24&0xF != 0 || !v3KnownKind(k) || q > len(w) {
-				break
-			}
-			seq := uint32(h) & SeqMask
-			if seq != expect {
-				gap = true
-				break
-			}
-			r := &batch[n]
-			r.Offset = p
-			r.Kind = k
-			r.Seq = seq
-			r.PC = w[p+1]
-			r.Ptr = w[p+2]
-			r.Size = uint8(h >> 48)
-			r.ArgIdx = uint8(h >> 56)
-			r.Values = w[p+HeaderWords : q : q]
-			maxWords = max(maxWords, q-p)
-			expect = (seq + 1) & SeqMask
-			p = q
-			n++
-		}
-		if !gap {
+	p, n := p0, 0
+	for n < len(batch) && p+HeaderWords <= len(w) {
+		rec := w[p : p+HeaderWords]
+		h := rec[0]
+		k := Kind(h >> 28 & 0xF)
+		q := p + HeaderWords + int(h>>32&0xFFFF)
+		if h>>24&0xF != 0 || !v3KnownKind(k) || q > len(w) {
 			break
 		}
-		expect = d.noteGap(p, n, expect)
+		seq := uint32(h) & SeqMask
+		if seq != expect {
+			break
+		}
+		r := &batch[n]
+		r.Offset = p
+		r.Kind = k
+		r.Seq = seq
+		r.PC = rec[1]
+		r.Ptr = rec[2]
+		r.Size = uint8(h >> 48)
+		r.ArgIdx = uint8(h >> 56)
+		r.Values = w[p+HeaderWords : q : q]
+		expect = (seq + 1) & SeqMask
+		p = q
+		n++
 	}
-	d.p = p
-	// Three kinds: counted from the batch, off the loop.
-	for i := range batch[:n] {
-		d.sum.ByKind[batch[i].Kind&0xF]++
-	}
-	d.tookBatch(n, p-p0, maxWords, expect)
+	d.tookBatch(n, p, gap, expect)
 	return n
 }

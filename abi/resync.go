@@ -222,87 +222,74 @@ func (d *Decoder) resyncFrom(j int) int {
 func (d *Decoder) fastResync() int {
 	w := d.w[:d.end]
 	p0 := d.p
-	p := p0
-	if p+HeaderWords >= len(w) {
+	if p0+HeaderWords >= len(w) {
 		return 0
 	}
+	expect, gap := d.expectSeq(p0)
 	batch := d.batch[:]
 	learned := d.learned
 	lastPC, lastLen := d.learnPC, d.learnLen
-	expect := d.expectSeq(p)
 	opt := &d.opt
-	maxWords := d.sum.MaxRecordWords
-	n, returns := 0, 0
-	for {
-		gap := false
-		for n < len(batch) && p+HeaderWords < len(w) {
-			h, pc, meta := w[p], w[p+1], w[p+2]
-			if !v1HeaderOK(h) {
-				break
-			}
-			b := lastLen
-			if pc != lastPC || b == nil {
-				if b = learned.find(pc); b == nil {
-					break
-				}
-				lastPC, lastLen = pc, b
-			}
-			i := int(meta >> 56)
-			if h>>28 == uint64(KindReturn) {
-				i = retSlot
-			}
-			l := int(b[i])
-			q := p + l
-			if l <= HeaderWords || q > len(w) {
-				break
-			}
-			// The next record must be plausible with the next sequence
-			// number (boundary and plausible, inlined).
-			if q < len(w) {
-				if q+HeaderWords >= len(w) {
-					break
-				}
-				nh, npc, nidx := w[q], w[q+1], w[q+2]>>56
-				if !follows(nh, h) || npc < opt.PCMin || npc > opt.PCMax {
-					break
-				}
-				if nh>>28 == uint64(KindReturn) {
-					if nidx != 0 {
-						break
-					}
-				} else if nidx >= uint64(opt.MaxArgs) {
-					break
-				}
-			}
-			seq := uint32(h) & SeqMask
-			if seq != expect {
-				gap = true
-				break
-			}
-			r := &batch[n]
-			r.Offset = p
-			r.Kind = Kind(h >> 28)
-			r.Seq = seq
-			r.PC = pc
-			r.ArgIdx = uint8(meta >> 56)
-			r.Size = uint8(meta >> 48)
-			r.Ptr = Canonical(meta & v1PtrMask)
-			r.Values = w[p+HeaderWords : q : q]
-			returns += int(h >> 28 & 1) // E or F
-			maxWords = max(maxWords, l)
-			expect = (seq + 1) & SeqMask
-			p = q
-			n++
-		}
-		if !gap {
+	p, n := p0, 0
+	for n < len(batch) && p+HeaderWords < len(w) {
+		rec := w[p : p+HeaderWords]
+		h, pc, meta := rec[0], rec[1], rec[2]
+		if !v1HeaderOK(h) {
 			break
 		}
-		expect = d.noteGap(p, n, expect)
+		b := lastLen
+		if pc != lastPC || b == nil {
+			if b = learned.find(pc); b == nil {
+				break
+			}
+			lastPC, lastLen = pc, b
+		}
+		i := int(meta >> 56)
+		if h>>28 == uint64(KindReturn) {
+			i = retSlot
+		}
+		l := int(b[i])
+		q := p + l
+		if l <= HeaderWords || q > len(w) {
+			break
+		}
+		// The next record must be plausible with the next sequence number
+		// (boundary and plausible, inlined).
+		if q < len(w) {
+			if q+HeaderWords >= len(w) {
+				break
+			}
+			next := w[q : q+HeaderWords]
+			nh, npc, nidx := next[0], next[1], next[2]>>56
+			if !follows(nh, h) || npc < opt.PCMin || npc > opt.PCMax {
+				break
+			}
+			if nh>>28 == uint64(KindReturn) {
+				if nidx != 0 {
+					break
+				}
+			} else if nidx >= uint64(opt.MaxArgs) {
+				break
+			}
+		}
+		seq := uint32(h) & SeqMask
+		if seq != expect {
+			break
+		}
+		r := &batch[n]
+		r.Offset = p
+		r.Kind = Kind(h >> 28)
+		r.Seq = seq
+		r.PC = pc
+		r.ArgIdx = uint8(meta >> 56)
+		r.Size = uint8(meta >> 48)
+		r.Ptr = Canonical(meta & v1PtrMask)
+		r.Values = w[p+HeaderWords : q : q]
+		expect = (seq + 1) & SeqMask
+		p = q
+		n++
 	}
-	d.p = p
 	d.learnPC, d.learnLen = lastPC, lastLen
-	d.sum.ByKind[KindEntry] += n - returns
-	d.sum.ByKind[KindReturn] += returns
-	d.tookBatch(n, p-p0, maxWords, expect)
+	d.tookBatch(n, p, gap, expect)
 	return n
 }
