@@ -8,40 +8,40 @@ import "fmt"
 // length the table knows and that are followed by a header or the end. It
 // stops at anything else, which nextV1 then explains.
 //
-// The loop makes no call, not even a cold one, and keeps few values live:
-// a call anywhere in it, or more values than registers, makes the compiler
-// spill on every record. So the table lookup is inlined, the batch ends
-// before a sequence gap (the next one starts with it and notes it), and
-// the words in records are counted once at the end (the records of one
-// batch are contiguous).
+// The loop makes no call, not even a cold one, and keeps few values in
+// registers: a call anywhere in it, or more values than registers, makes
+// the compiler spill on every record. So the table lookup is inlined, the
+// batch ends before a sequence gap (the next one starts with it and notes
+// it), the counters stay in memory, and the words in records are counted
+// once at the end (the records of one batch are contiguous).
 func (d *Decoder) fastV1(t *Table) int {
 	w := d.w[:d.end]
 	p0 := d.p
 	if p0+HeaderWords >= len(w) {
 		return 0
 	}
-	expect, gap := d.expectSeq(p0)
+	expect, _ := d.expectSeq(p0)
 	batch := d.batch[:]
+	lastPC, lastLen := d.lastPC, d.lastLen
 	p, n := p0, 0
 	for n < len(batch) && p+HeaderWords < len(w) {
-		_ = w[p+2]
 		h, pc, meta := w[p], w[p+1], w[p+2]
 		if !v1HeaderOK(h) {
 			break
 		}
 		// A function's entry records come in a row: remember the last one.
-		if pc != d.lastPC || d.lastLen == nil {
-			if d.lastLen = t.find(pc); d.lastLen == nil {
+		b := lastLen
+		if pc != lastPC || b == nil {
+			if b = t.find(pc); b == nil {
 				break
 			}
-			d.lastPC = pc
+			lastPC, lastLen = pc, b
 		}
-		kind := h >> 28
 		i := int(meta >> 56)
-		if kind == uint64(KindReturn) {
+		if h>>28 == uint64(KindReturn) {
 			i = retSlot
 		}
-		l := int(d.lastLen[i])
+		l := int(b[i])
 		q := p + l
 		if l <= HeaderWords || q > len(w) || (q < len(w) && !v1HeaderOK(w[q])) {
 			break
@@ -52,18 +52,23 @@ func (d *Decoder) fastV1(t *Table) int {
 		}
 		r := &batch[n]
 		r.Offset = p
-		r.Kind = Kind(kind)
+		r.Kind = Kind(h >> 28)
 		r.Seq = seq
 		r.PC = pc
 		r.ArgIdx = uint8(meta >> 56)
 		r.Size = uint8(meta >> 48)
 		r.Ptr = Canonical(meta & v1PtrMask)
 		r.Values = w[p+HeaderWords : q : q]
+		d.sum.ByKind[h>>28]++
+		if l > d.sum.MaxRecordWords {
+			d.sum.MaxRecordWords = l
+		}
 		expect = (seq + 1) & SeqMask
 		p = q
 		n++
 	}
-	d.tookBatch(n, p, gap, expect)
+	d.lastPC, d.lastLen = lastPC, lastLen
+	d.tookBatch(n, p, expect)
 	return n
 }
 
@@ -79,23 +84,15 @@ func (d *Decoder) expectSeq(p int) (expect uint32, gap bool) {
 }
 
 // tookBatch books the n records a fast path put in the batch, which end at
-// p; gap tells that the first one does not follow the record before it;
-// expect is the sequence number after the last. The kinds and the longest
-// record are counted here, off the fast loop.
-func (d *Decoder) tookBatch(n, p int, gap bool, expect uint32) {
+// p; expect is the sequence number after the last. The kinds and the
+// longest record the loop counted itself.
+func (d *Decoder) tookBatch(n, p int, expect uint32) {
 	if n == 0 {
 		return
 	}
-	if gap {
+	if _, gap := d.expectSeq(d.p); gap {
 		d.note(Anomaly{Kind: AnomalySeqGap, Offset: d.p, Detail: fmt.Sprintf("sequence %d follows %d", d.w[d.p]&SeqMask, d.prevSeq)})
 	}
-	maxValues := 0
-	for i := range d.batch[:n] {
-		r := &d.batch[i]
-		d.sum.ByKind[r.Kind&0xF]++
-		maxValues = max(maxValues, len(r.Values))
-	}
-	d.sum.MaxRecordWords = max(d.sum.MaxRecordWords, HeaderWords+maxValues)
 	d.sum.Records += n
 	d.sum.RecordWords += p - d.p
 	d.prevSeq = int64(expect-1) & SeqMask

@@ -66,12 +66,11 @@ func (d *Decoder) fastV3() int {
 	if p0+HeaderWords > len(w) {
 		return 0
 	}
-	expect, gap := d.expectSeq(p0)
+	expect, _ := d.expectSeq(p0)
 	batch := d.batch[:]
 	p, n := p0, 0
 	for n < len(batch) && p+HeaderWords <= len(w) {
-		rec := w[p : p+HeaderWords]
-		h := rec[0]
+		h := w[p]
 		k := Kind(h >> 28 & 0xF)
 		q := p + HeaderWords + int(h>>32&0xFFFF)
 		if h>>24&0xF != 0 || !v3KnownKind(k) || q > len(w) {
@@ -85,15 +84,19 @@ func (d *Decoder) fastV3() int {
 		r.Offset = p
 		r.Kind = k
 		r.Seq = seq
-		r.PC = rec[1]
-		r.Ptr = rec[2]
+		r.PC = w[p+1]
+		r.Ptr = w[p+2]
 		r.Size = uint8(h >> 48)
 		r.ArgIdx = uint8(h >> 56)
 		r.Values = w[p+HeaderWords : q : q]
+		d.sum.ByKind[k]++
+		if q-p > d.sum.MaxRecordWords {
+			d.sum.MaxRecordWords = q - p
+		}
 		expect = (seq + 1) & SeqMask
 		p = q
 		n++
 	}
-	d.tookBatch(n, p, gap, expect)
+	d.tookBatch(n, p, expect)
 	return n
 }

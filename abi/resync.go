@@ -225,15 +225,14 @@ func (d *Decoder) fastResync() int {
 	if p0+HeaderWords >= len(w) {
 		return 0
 	}
-	expect, gap := d.expectSeq(p0)
+	expect, _ := d.expectSeq(p0)
 	batch := d.batch[:]
 	learned := d.learned
 	lastPC, lastLen := d.learnPC, d.learnLen
 	opt := &d.opt
 	p, n := p0, 0
 	for n < len(batch) && p+HeaderWords < len(w) {
-		rec := w[p : p+HeaderWords]
-		h, pc, meta := rec[0], rec[1], rec[2]
+		h, pc, meta := w[p], w[p+1], w[p+2]
 		if !v1HeaderOK(h) {
 			break
 		}
@@ -285,11 +284,15 @@ func (d *Decoder) fastResync() int {
 		r.Size = uint8(meta >> 48)
 		r.Ptr = Canonical(meta & v1PtrMask)
 		r.Values = w[p+HeaderWords : q : q]
+		d.sum.ByKind[h>>28]++
+		if l > d.sum.MaxRecordWords {
+			d.sum.MaxRecordWords = l
+		}
 		expect = (seq + 1) & SeqMask
 		p = q
 		n++
 	}
 	d.learnPC, d.learnLen = lastPC, lastLen
-	d.tookBatch(n, p, gap, expect)
+	d.tookBatch(n, p, expect)
 	return n
 }
