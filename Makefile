@@ -40,6 +40,7 @@ demo: build
 bench:
 	$(GO) test -run '^$$' -bench . -count 5 ./abi
 	bash bench/decode-vs-c.sh
+	bash bench/decode-v3-vs-c.sh
 
 # Every fuzz target of every package, FUZZTIME each (make fuzz), or a few
 # seconds each as part of make test (fuzz-short), so that an input that

@@ -45,8 +45,9 @@ func (t *Table) slot(pc uint64) int {
 	return int((pc * 0x9E3779B97F4A7C15) >> t.shift)
 }
 
-// find returns the lengths of pc, nil when unknown. It is small enough to
-// inline into the decoders' loops, which must make no call.
+// find returns the lengths of pc, nil when unknown (always for pc 0, which
+// marks an empty slot). It is small enough to inline into the decoders'
+// loops, which must make no call.
 func (t *Table) find(pc uint64) *lengths {
 	mask := len(t.keys) - 1
 	for i := t.slot(pc); pc != 0; i = (i + 1) & mask {
@@ -59,10 +60,10 @@ func (t *Table) find(pc uint64) *lengths {
 	return nil
 }
 
-// block returns the lengths of pc, adding an empty one if create is set.
-func (t *Table) block(pc uint64, create bool) *lengths {
+// add returns the lengths of pc, adding an empty block when it has none;
+// nil for pc 0, which marks an empty slot.
+func (t *Table) add(pc uint64) *lengths {
 	if pc == 0 {
-		// 0 marks an empty slot: it must not find one.
 		return nil
 	}
 	mask := len(t.keys) - 1
@@ -71,12 +72,9 @@ func (t *Table) block(pc uint64, create bool) *lengths {
 		case pc:
 			return t.lens[t.blocks[i]]
 		case 0:
-			if !create {
-				return nil
-			}
 			if 2*(len(t.lens)+1) > len(t.keys) {
 				t.grow()
-				return t.block(pc, create)
+				return t.add(pc)
 			}
 			t.keys[i] = pc
 			t.blocks[i] = int32(len(t.lens))
@@ -121,7 +119,7 @@ func (t *Table) Set(pc uint64, k Kind, argIdx uint8, words int) error {
 	if words <= HeaderWords || words > math.MaxUint32 {
 		return fmt.Errorf("pc %#x %s arg %d: a record of %d words cannot be", pc, k, argIdx, words)
 	}
-	b := t.block(pc, true)
+	b := t.add(pc)
 	if b == nil {
 		return fmt.Errorf("pc 0 cannot be a function")
 	}

@@ -304,7 +304,9 @@ func bytesToWords(b []byte) []uint64 {
 // mapped read-only and its words are read in place (trace files keep them
 // little endian and 8-byte aligned), so that loading costs no copy and
 // memory stays the file's size; Close the trace to unmap it. Where the file
-// cannot be mapped (a pipe, another OS) it is read into memory.
+// cannot be mapped (a pipe, another OS) it is read into memory. A mapped
+// file must not shrink while in use (SaveTrace replaces files by renaming,
+// so it never does).
 func LoadTrace(path string) (*Trace, error) {
 	f, err := os.Open(path)
 	if err != nil {
