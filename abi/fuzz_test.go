@@ -3,6 +3,7 @@ package abi
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -146,4 +147,36 @@ func sameAsGeneralPath(area []uint64, opt Options) error {
 		return fmt.Errorf("%s: summaries differ:\nfast    %+v\ngeneral %+v", fast.opt.Format, a, b)
 	}
 	return nil
+}
+
+// FuzzMetaValues: the small typed values of trace metadata parse any
+// text without a panic, and what they parse prints back to itself.
+func FuzzMetaValues(f *testing.F) {
+	for _, s := range []string{"0x1e00000", "1e00000", "0X10", "", "0x", "-1", "v1", "auto", "3", "v9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if k, err := ParseKASLROffset(s); err == nil && k.Known {
+			b, err := k.MarshalText()
+			var back KASLROffset
+			if err != nil || back.UnmarshalText(b) != nil || back != k {
+				t.Fatalf("%q: %v printed as %q reads back as %v", s, k, b, back)
+			}
+		} else if err == nil && k != (KASLROffset{}) {
+			t.Fatalf("%q: unknown offset with a value: %+v", s, k)
+		}
+		if fm, err := ParseFormat(s); err == nil {
+			if back, err := ParseFormat(fm.String()); err != nil || back != fm {
+				t.Fatalf("%q: format %v reads back as %v, %v", s, fm, back, err)
+			}
+		}
+		var m Meta
+		q, _ := json.Marshal(s)
+		meta := `{"format":` + string(q) + `,"kaslr_offset":` + string(q) + `}`
+		if err := json.Unmarshal([]byte(meta), &m); err == nil {
+			if _, err := json.Marshal(&m); err != nil {
+				t.Fatalf("%s reads but does not write: %v", meta, err)
+			}
+		}
+	})
 }
