@@ -20,7 +20,7 @@ func (d *Decoder) fastV1(t *Table) int {
 	if p0+HeaderWords >= len(w) {
 		return 0
 	}
-	expect, _ := d.expectSeq(p0)
+	expect := uint32(w[p0]) & SeqMask // the first record's own: tookBatch notes a gap
 	batch := d.batch[:]
 	lastPC, lastLen := d.lastPC, d.lastLen
 	p, n := p0, 0
@@ -72,26 +72,16 @@ func (d *Decoder) fastV1(t *Table) int {
 	return n
 }
 
-// expectSeq is the sequence number the record at p must have for a fast
-// path to take it: the one after the record right before it, else its own.
-// gap tells that it has another, to be noted when it is taken.
-func (d *Decoder) expectSeq(p int) (expect uint32, gap bool) {
-	own := uint32(d.w[p]) & SeqMask
-	if d.prevSeq >= 0 && d.prevEnd == p && uint32(d.prevSeq+1)&SeqMask != own {
-		return own, true
-	}
-	return own, false
-}
-
 // tookBatch books the n records a fast path put in the batch, which end at
-// p; expect is the sequence number after the last. The kinds and the
-// longest record the loop counted itself.
+// p, and notes a sequence gap before the first (the loops take the first
+// record with whatever number it has, and end before any other gap);
+// expect is the sequence number after the last.
 func (d *Decoder) tookBatch(n, p int, expect uint32) {
 	if n == 0 {
 		return
 	}
-	if _, gap := d.expectSeq(d.p); gap {
-		d.note(Anomaly{Kind: AnomalySeqGap, Offset: d.p, Detail: fmt.Sprintf("sequence %d follows %d", d.w[d.p]&SeqMask, d.prevSeq)})
+	if seq := uint32(d.w[d.p]) & SeqMask; d.prevSeq >= 0 && d.prevEnd == d.p && uint32(d.prevSeq+1)&SeqMask != seq {
+		d.note(Anomaly{Kind: AnomalySeqGap, Offset: d.p, Detail: fmt.Sprintf("sequence %d follows %d", seq, d.prevSeq)})
 	}
 	d.sum.Records += n
 	d.sum.RecordWords += p - d.p

@@ -225,7 +225,7 @@ func (d *Decoder) fastResync() int {
 	if p0+HeaderWords >= len(w) {
 		return 0
 	}
-	expect, _ := d.expectSeq(p0)
+	expect := uint32(w[p0]) & SeqMask // the first record's own: tookBatch notes a gap
 	batch := d.batch[:]
 	learned := d.learned
 	lastPC, lastLen := d.learnPC, d.learnLen

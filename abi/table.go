@@ -117,7 +117,7 @@ func (t *Table) RecordLen(pc uint64, k Kind, argIdx uint8) int {
 // when a different length was known.
 func (t *Table) Set(pc uint64, k Kind, argIdx uint8, words int) error {
 	if words <= HeaderWords || words > math.MaxUint32 {
-		return fmt.Errorf("pc %#x %s arg %d: a record of %d words cannot be", pc, k, argIdx, words)
+		return fmt.Errorf("pc %#x %s arg %d: %d words is no record length (header and at least one value)", pc, k, argIdx, words)
 	}
 	b := t.add(pc)
 	if b == nil {
