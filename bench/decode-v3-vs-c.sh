@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # v3 decoding, Go against C, on one 16 M-word (128 MiB) buffer from the
 # model written in the v3 layout, same machine. ROUNDS rounds (default 3),
-# each timing C then Go (RUNS runs each, default 11, median). Prints every
+# each timing C then Go (RUNS runs each, default 11, median; CPU time of
+# the decoding thread, as in decode-vs-c.sh). Prints every
 # round, then the medians over the rounds and the ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -3,7 +3,9 @@
 # the model, same layout table, same machine. ROUNDS rounds (default 3),
 # each timing C, Go with the layout and Go without it (RUNS runs each,
 # default 11, median); C and Go alternate so that both see the same load.
-# Prints every round, then the medians over the rounds and the ratio.
+# Both time the CPU of the decoding thread, so other jobs on a shared
+# machine do not count. Prints every round, then the medians over the
+# rounds and the ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-11}
