@@ -16,17 +16,19 @@ ls -l "$work/trace.kdf" | awk '{ printf "trace file: %d bytes\n", $5 }'
 
 median() { sort -n | sed -n 2p; }
 
-# measure LABEL COMMAND...: three runs, median wall time and peak RSS.
+# measure LABEL COMMAND...: three runs, median wall time, CPU time (user
+# and system: what a shared machine does not inflate) and peak RSS.
 measure() {
-	local label=$1 t m
+	local label=$1 t c m
 	shift
 	for _ in 1 2 3; do
-		/usr/bin/time -o "$work/time" -f '%e %M' "$@" >/dev/null 2>&1 || true
+		/usr/bin/time -o "$work/time" -f '%e %U %S %M' "$@" >/dev/null 2>&1 || true
 		cat "$work/time"
 	done >"$work/runs"
 	t=$(awk '{ print $1 }' "$work/runs" | median)
-	m=$(awk '{ print $2 }' "$work/runs" | median)
-	echo "$label: median of 3 runs $t s, peak RSS $((m / 1024)) MiB ($(awk '{ printf "%s s ", $1 }' "$work/runs"))"
+	c=$(awk '{ print $2 + $3 }' "$work/runs" | median)
+	m=$(awk '{ print $4 }' "$work/runs" | median)
+	echo "$label: medians of 3 runs: $t s wall, $c s CPU, peak RSS $((m / 1024)) MiB (wall: $(awk '{ printf "%s ", $1 }' "$work/runs")s)"
 }
 
 if [ -z "${KCOVDF:-}" ]; then
