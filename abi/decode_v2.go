@@ -6,10 +6,15 @@ import (
 	"fmt"
 )
 
+// v2HeaderOK tells whether w can be a v2 header: type E or F, a count, a
+// sequence number, every other bit zero.
 func v2HeaderOK(w uint64) bool {
 	return w&^(0xF<<28|0xF<<24|SeqMask) == 0 && (w>>28 == uint64(KindEntry) || w>>28 == uint64(KindReturn))
 }
 
+// nextV2 decodes the next v2 record: the header's count when the next
+// header confirms it, else the count plus 16, 32... (a count above 15
+// wraps), else it skips to the next header and reports the words.
 func (d *Decoder) nextV2() bool {
 	w, end := d.w, d.end
 	for d.p < end {

@@ -17,6 +17,8 @@ func v3Seq(h uint64) uint32          { return uint32(h & SeqMask) }
 func v3Len(h uint64) int             { return HeaderWords + v3Count(h) }
 func v3Fits(h uint64, room int) bool { return v3Len(h) <= room }
 
+// nextV3 decodes the next v3 record by the general path: it skips words
+// that hold no header and records of unknown type, and reports both.
 func (d *Decoder) nextV3() bool {
 	w, end := d.w, d.end
 	for d.p < end {
