@@ -49,7 +49,7 @@ bench:
 fuzz:
 	@set -e; for dir in $$($(GO) list -f '{{.Dir}}' ./...); do \
 		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$dir/*_test.go 2>/dev/null); do \
-			echo "fuzz: $$t in $$dir for $(FUZZTIME)"; \
+			echo "fuzz: $$t in ./$${dir#$(CURDIR)/} for $(FUZZTIME)"; \
 			$(GO) test $$dir -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME); \
 		done; \
 	done
