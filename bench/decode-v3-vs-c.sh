@@ -3,16 +3,18 @@
 # model written in the v3 layout, same machine. ROUNDS rounds (default 3),
 # each timing C then Go (RUNS runs each, default 11, median; CPU time of
 # the decoding thread, as in decode-vs-c.sh). Prints every
-# round, then the medians over the rounds and the ratio.
+# round, then the medians over the rounds and the ratio. WORDS sets the
+# buffer size, as in decode-vs-c.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-11}
+words=${WORDS:-16777216}
 rounds=${ROUNDS:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/kcovdf" ./cmd/kcovdf
 cc -O2 -o "$work/decode_v3" bench/decode_v3.c
-"$work/kcovdf" sim --words 16777216 --lookalike 0.1 --format v3 -o "" \
+"$work/kcovdf" sim --words "$words" --lookalike 0.1 --format v3 -o "" \
 	--raw-out "$work/area.bin" >/dev/null
 gbs() { sed -n 's/.* \([0-9.]*\) GB\/s.*/\1/p'; }
 for r in $(seq "$rounds"); do

@@ -3,18 +3,21 @@
 # the model, same layout table, same machine. ROUNDS rounds (default 3),
 # each timing C, Go with the layout and Go without it (RUNS runs each,
 # default 11, median); C and Go alternate so that both see the same load.
+# WORDS=262144 RUNS=101 times a 2 MiB buffer that stays in the caches: the
+# loops' own cost, without memory.
 # Both time the CPU of the decoding thread, so other jobs on a shared
 # machine do not count. Prints every round, then the medians over the
 # rounds and the ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-11}
+words=${WORDS:-16777216}
 rounds=${ROUNDS:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/kcovdf" ./cmd/kcovdf
 cc -O2 -o "$work/decode_v1" bench/decode_v1.c
-"$work/kcovdf" sim --words 16777216 --lookalike 0.1 -o "$work/trace.kdf" \
+"$work/kcovdf" sim --words "$words" --lookalike 0.1 -o "$work/trace.kdf" \
 	--raw-out "$work/area.bin" --layout-out "$work/layout.jsonl" >/dev/null
 "$work/kcovdf" layout lengths "$work/layout.jsonl" >"$work/lengths.txt"
 gbs() { sed -n 's/.* \([0-9.]*\) GB\/s.*/\1/p'; }
