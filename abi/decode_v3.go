@@ -6,6 +6,9 @@ import (
 	"fmt"
 )
 
+// v3Kinds has a bit set for each known record type.
+const v3Kinds = 1<<KindEntry | 1<<KindReturn | 1<<KindCompare
+
 // v3 header fields.
 func v3Kind(h uint64) Kind           { return Kind(h >> 28 & 0xF) }
 func v3Count(h uint64) int           { return int(h >> 32 & 0xFFFF) }
@@ -75,7 +78,9 @@ func (d *Decoder) fastV3() int {
 		h := w[p]
 		k := Kind(h >> 28 & 0xF)
 		q := p + HeaderWords + int(h>>32&0xFFFF)
-		if h>>24&0xF != 0 || !v3KnownKind(k) || q > len(w) {
+		// Bits 24-27 clear, a known kind (by a bit mask), inside the
+		// counted words.
+		if h&(0xF<<24) != 0 || v3Kinds>>k&1 == 0 || q > len(w) {
 			break
 		}
 		seq := uint32(h) & SeqMask
