@@ -1,8 +1,9 @@
 # kcovdf: `make demo` runs the main job, `make test` runs every test.
 GO ?= go
 FUZZTIME ?= 60s
+FUZZTIME_SHORT ?= 5s
 
-.PHONY: all build test unit plugin-test e2e demo bench fuzz lint
+.PHONY: all build test unit plugin-test e2e demo bench fuzz fuzz-short lint
 
 all: build
 
@@ -16,6 +17,7 @@ test: unit plugin-test e2e
 unit:
 	$(GO) vet ./...
 	$(GO) test ./...
+	$(MAKE) fuzz-short
 
 plugin-test:
 	$(MAKE) -C compiler test
@@ -39,11 +41,19 @@ demo: build
 bench:
 	$(GO) test -run '^$$' -bench . -count 5 ./abi
 	bash bench/decode-vs-c.sh
+	bash bench/decode-v3-vs-c.sh
 
+# Every fuzz target of every package, FUZZTIME each (make fuzz), or a few
+# seconds each as part of make test (fuzz-short), so that an input that
+# crashes a parser is found before it lands. Crashers go to the package's
+# testdata/fuzz, which plain go test replays.
 fuzz:
-	for t in FuzzDecode FuzzParseTrace FuzzReadLayout; do \
-		$(GO) test ./abi -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) || exit 1; \
+	@set -e; for dir in $$($(GO) list -f '{{.Dir}}' ./...); do \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$dir/*_test.go 2>/dev/null); do \
+			echo "fuzz: $$t in ./$${dir#$(CURDIR)/} for $(FUZZTIME)"; \
+			$(GO) test $$dir -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME); \
+		done; \
 	done
-	for t in FuzzReadSymbols FuzzNoteBuildID FuzzOpenELF; do \
-		$(GO) test ./debuginfo -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) || exit 1; \
-	done
+
+fuzz-short:
+	$(MAKE) fuzz FUZZTIME=$(FUZZTIME_SHORT)

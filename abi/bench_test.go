@@ -2,6 +2,8 @@ package abi_test
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -93,5 +95,27 @@ func BenchmarkParseTrace(b *testing.B) {
 		if _, err := abi.ParseTrace(data, "bench.kdf"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkLoadTrace loads a 128 MiB trace file from disk (mapped, the
+// words read in place, checksum verified) and unmaps it.
+func BenchmarkLoadTrace(b *testing.B) {
+	res := benchBuffer(b)
+	path := filepath.Join(b.TempDir(), "bench.kdf")
+	if err := abi.SaveTrace(path, &abi.Trace{Words: res.Area}); err != nil {
+		b.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(st.Size())
+	for b.Loop() {
+		tr, err := abi.LoadTrace(path)
+		if err != nil || len(tr.Words) != len(res.Area) {
+			b.Fatal(err)
+		}
+		tr.Close()
 	}
 }

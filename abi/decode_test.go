@@ -1,6 +1,9 @@
 package abi
 
 import (
+	"fmt"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -74,29 +77,34 @@ func TestDecoderAnomalies(t *testing.T) {
 		}(), Options{Table: exact}, 2, map[AnomalyKind]int{AnomalyLayoutMismatch: 1}, "no header with sequence 2"},
 	}
 	for _, c := range cases {
-		d := NewDecoder(c.area, c.opt)
-		n := 0
-		for d.Next() {
-			n++
-		}
-		s := d.Summary()
-		if n != c.records || s.Records != n {
-			t.Errorf("%s: %d records (summary %d), want %d; anomalies %v", c.name, n, s.Records, c.records, s.Anomalies)
-		}
-		for k := range s.AnomalyCounts {
-			if got, want := s.AnomalyCounts[k], c.kinds[AnomalyKind(k)]; got != want {
-				t.Errorf("%s: %d %s anomalies, want %d: %v", c.name, got, AnomalyKind(k), want, s.Anomalies)
+		t.Run(c.name, func(t *testing.T) {
+			d := NewDecoder(c.area, c.opt)
+			n := 0
+			for d.Next() {
+				n++
 			}
-		}
-		if c.detail != "" {
-			found := false
-			for _, a := range s.Anomalies {
-				found = found || strings.Contains(a.String(), c.detail)
+			s := d.Summary()
+			if n != c.records || s.Records != n {
+				t.Errorf("%d records (summary %d), want %d; anomalies %v", n, s.Records, c.records, s.Anomalies)
 			}
-			if !found {
-				t.Errorf("%s: no anomaly says %q: %v", c.name, c.detail, s.Anomalies)
+			for k := range s.AnomalyCounts {
+				if got, want := s.AnomalyCounts[k], c.kinds[AnomalyKind(k)]; got != want {
+					t.Errorf("%d %s anomalies, want %d: %v", got, AnomalyKind(k), want, s.Anomalies)
+				}
 			}
-		}
+			if c.detail != "" {
+				found := false
+				for _, a := range s.Anomalies {
+					found = found || strings.Contains(a.String(), c.detail)
+				}
+				if !found {
+					t.Errorf("no anomaly says %q: %v", c.detail, s.Anomalies)
+				}
+			}
+			if err := sameAsGeneralPath(c.area, c.opt); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 }
 
@@ -128,8 +136,141 @@ func TestDetectFormat(t *testing.T) {
 		{FormatV3, EncodeV3([]uint64{4}, &Record{Kind: KindEntry, Seq: 1, PC: tpc, Size: 4, Values: []uint64{1}})},
 		{FormatV1, []uint64{0}},
 	} {
-		if got := DetectFormat(c.area); got != c.f {
-			t.Errorf("DetectFormat(%#x) = %s, want %s", c.area, got, c.f)
+		t.Run(fmt.Sprintf("%s/%d words", c.f, len(c.area)), func(t *testing.T) {
+			if got := DetectFormat(c.area); got != c.f {
+				t.Errorf("DetectFormat(%#x) = %s, want %s", c.area, got, c.f)
+			}
+		})
+	}
+}
+
+// TestTablePCZero: 0 marks an empty slot of the table, so a record whose
+// pc is 0 must find no length, in an empty table (it used to index an
+// empty block list) and in a full one (it used to get the first
+// function's lengths).
+func TestTablePCZero(t *testing.T) {
+	empty := NewTable(4)
+	if n := empty.RecordLen(0, KindEntry, 0); n != 0 {
+		t.Errorf("empty table: pc 0 has length %d", n)
+	}
+	full := tableOf(map[[2]int]int{{int(KindEntry), 0}: 4})
+	if n := full.RecordLen(0, KindEntry, 0); n != 0 {
+		t.Errorf("pc 0 has length %d, the first function's", n)
+	}
+	if err := full.Set(0, KindEntry, 0, 4); err == nil {
+		t.Error("Set accepted pc 0")
+	}
+	// The 40-byte area fuzzing found: one v1 record with pc 0.
+	area := []uint64{4, V1Header(KindEntry, 1), 0, 0, 7}
+	for _, opt := range []Options{{Format: FormatV1}, {Format: FormatV1, Table: full}} {
+		d := NewDecoder(area, opt)
+		for d.Next() {
 		}
+		if s := d.Summary(); s.Records+s.Unattributed == 0 {
+			t.Errorf("table %v: the record is neither decoded nor reported: %+v", opt.Table != nil, s)
+		}
+	}
+}
+
+// TestFastPathsMatchGeneral decodes the golden buffers with the fast paths
+// (batches) and with the general path alone: same records, same summary.
+func TestFastPathsMatchGeneral(t *testing.T) {
+	dir := filepath.Join("testdata", "golden")
+	layout, err := LoadLayout(filepath.Join(dir, "v1.layout.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, _ := TableFromLayout(layout, 0)
+	for _, c := range []struct {
+		name string
+		file string
+		opt  Options
+	}{
+		{"v1 exact", "v1.area", Options{Format: FormatV1, Table: table}},
+		{"v1 resync", "v1.area", Options{Format: FormatV1}},
+		{"v2", "v2.area", Options{Format: FormatV2}},
+		{"v3", "v3.area", Options{Format: FormatV3}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tr, err := LoadTrace(filepath.Join(dir, c.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Close()
+			if err := sameAsGeneralPath(tr.Words, c.opt); err != nil {
+				t.Fatal(err)
+			}
+			// And with damage: a flipped word every 97.
+			area := slices.Clone(tr.Words)
+			for i := 5; i < len(area); i += 97 {
+				area[i] ^= 1 << (i % 64)
+			}
+			if err := sameAsGeneralPath(area, c.opt); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestDecoderAllocs: decoding allocates the decoder and nothing per
+// record: a whole clean buffer costs what an empty one does.
+func TestDecoderAllocs(t *testing.T) {
+	dir := filepath.Join("testdata", "golden")
+	layout, err := LoadLayout(filepath.Join(dir, "v1.layout.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, _ := TableFromLayout(layout, 0)
+	golden := func(file string) []uint64 {
+		tr, err := LoadTrace(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tr.Close() })
+		return tr.Words
+	}
+	// v2 without the records of more than 15 values, whose wrapped count
+	// is an anomaly (and anomalies allocate).
+	v2 := []uint64{0}
+	d := NewDecoder(golden("v1.area"), Options{Format: FormatV1, Table: table})
+	for seq := uint32(1); d.Next(); {
+		if r := *d.Record(); len(r.Values) < 16 {
+			r.Seq = seq
+			seq++
+			v2 = EncodeV2(v2, &r)
+		}
+	}
+	v2[0] = uint64(len(v2) - 1)
+	for _, c := range []struct {
+		name string
+		area []uint64
+		opt  Options
+	}{
+		{"v1 exact", golden("v1.area"), Options{Format: FormatV1, Table: table}},
+		{"v2", v2, Options{Format: FormatV2}},
+		{"v3", golden("v3.area"), Options{Format: FormatV3}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			records := 0
+			decode := func(area []uint64) func() {
+				return func() {
+					d := NewDecoder(area, c.opt)
+					records = 0
+					for d.Next() {
+						if d.Record().Words() > HeaderWords {
+							records++
+						}
+					}
+				}
+			}
+			base := testing.AllocsPerRun(20, decode([]uint64{0}))
+			full := testing.AllocsPerRun(20, decode(c.area))
+			if records < 500 {
+				t.Fatalf("only %d records", records)
+			}
+			if full != base {
+				t.Fatalf("%v allocations for %d records, %v for none: %.3f per record", full, records, base, (full-base)/float64(records))
+			}
+		})
 	}
 }

@@ -3,6 +3,10 @@ package abi
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -57,6 +61,9 @@ func FuzzDecode(f *testing.F) {
 			if words != s.RecordWords || s.RecordWords+s.Unattributed > counted {
 				t.Fatalf("%s: %d record words (summary %d) + %d unattributed > %d counted", opt.Format, words, s.RecordWords, s.Unattributed, counted)
 			}
+			if err := sameAsGeneralPath(area, opt); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 }
@@ -77,6 +84,11 @@ func FuzzParseTrace(f *testing.F) {
 		}
 		if tr != nil && len(tr.Words)*8 > len(b) {
 			t.Fatalf("%d words from %d bytes", len(tr.Words), len(b))
+		}
+		// Read in place (as LoadTrace does), the same trace and error.
+		in, _, err2 := parseTrace(b, "fuzz", true)
+		if (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) || (tr == nil) != (in == nil) || (tr != nil && !slices.Equal(tr.Words, in.Words)) {
+			t.Fatalf("in place: %v, %v; copied: %v, %v", in, err2, tr, err)
 		}
 	})
 }
@@ -102,5 +114,60 @@ func FuzzReadLayout(f *testing.F) {
 				}
 			}
 		})
+	})
+}
+
+// sameAsGeneralPath decodes area with the fast paths and with the general
+// path alone: records and summaries must be the same.
+func sameAsGeneralPath(area []uint64, opt Options) error {
+	fast, slow := NewDecoder(area, opt), NewDecoder(area, opt)
+	slow.slow = true
+	for i := 0; ; i++ {
+		f, s := fast.Next(), slow.Next()
+		if f != s {
+			return fmt.Errorf("%s: record %d: fast path Next %v, general path %v", fast.opt.Format, i, f, s)
+		}
+		if !f {
+			break
+		}
+		if a, b := fast.Record(), slow.Record(); !reflect.DeepEqual(a, b) {
+			return fmt.Errorf("%s: record %d: fast path %v at %d, general path %v at %d", fast.opt.Format, i, a, a.Offset, b, b.Offset)
+		}
+	}
+	if a, b := fast.Summary(), slow.Summary(); !reflect.DeepEqual(a, b) {
+		return fmt.Errorf("%s: summaries differ:\nfast    %+v\ngeneral %+v", fast.opt.Format, a, b)
+	}
+	return nil
+}
+
+// FuzzMetaValues: the small typed values of trace metadata parse any
+// text without a panic, and what they parse prints back to itself.
+func FuzzMetaValues(f *testing.F) {
+	for _, s := range []string{"0x1e00000", "1e00000", "0X10", "", "0x", "-1", "v1", "auto", "3", "v9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if k, err := ParseKASLROffset(s); err == nil && k.Known {
+			b, err := k.MarshalText()
+			var back KASLROffset
+			if err != nil || back.UnmarshalText(b) != nil || back != k {
+				t.Fatalf("%q: %v printed as %q reads back as %v", s, k, b, back)
+			}
+		} else if err == nil && k != (KASLROffset{}) {
+			t.Fatalf("%q: unknown offset with a value: %+v", s, k)
+		}
+		if fm, err := ParseFormat(s); err == nil {
+			if back, err := ParseFormat(fm.String()); err != nil || back != fm {
+				t.Fatalf("%q: format %v reads back as %v, %v", s, fm, back, err)
+			}
+		}
+		var m Meta
+		q, _ := json.Marshal(s)
+		meta := `{"format":` + string(q) + `,"kaslr_offset":` + string(q) + `}`
+		if err := json.Unmarshal([]byte(meta), &m); err == nil {
+			if _, err := json.Marshal(&m); err != nil {
+				t.Fatalf("%s reads but does not write: %v", meta, err)
+			}
+		}
 	})
 }

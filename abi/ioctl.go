@@ -1,8 +1,3 @@
-// Package abi holds the wire formats of kcov dataflow: the ioctl numbers of
-// /sys/kernel/debug/kcov_dataflow, the buffer records of the three known
-// layouts (v1, the seed that our kernel implements; v2 and v3, later upstream
-// versions kcovdf decodes), the field-table layout files that make v1 exact,
-// and the trace file kcovdf stores captures in.
 package abi
 
 // The _IOC encoding of <asm-generic/ioctl.h>, which x86-64 uses:
@@ -29,7 +24,7 @@ func iow(typ, nr, size uint32) uint32 { return ioc(iocWrite, typ, nr, size) }
 // The ioctl namespace of kcov dataflow.
 const ioctlType = 'd'
 
-// Ioctl numbers (docs/device.md). v1 plus our drop counter, and v3's additions,
+// Ioctl numbers (docs/device.md): v1 plus our drop counter, and v3's additions,
 // which kcovdf knows by name so that it can explain them.
 var (
 	// IoctlInitTrace allocates the buffer: argument is its size in words.

@@ -47,17 +47,21 @@ int main(void) {
 		t.Fatalf("C printed %q", out)
 	}
 	for i, l := range lines {
-		v, _ := strconv.ParseUint(l, 10, 32)
-		if uint32(v) != want[i] {
-			t.Errorf("%s = %#x, C says %#x", IoctlName(want[i]), want[i], v)
-		}
+		t.Run(IoctlName(want[i]), func(t *testing.T) {
+			v, _ := strconv.ParseUint(l, 10, 32)
+			if uint32(v) != want[i] {
+				t.Errorf("%s = %#x, C says %#x", IoctlName(want[i]), want[i], v)
+			}
+		})
 	}
-	// The numbers docs/device.md prints.
+	// The numbers docs/device.md gives.
 	for _, c := range []struct {
 		got, want uint32
 	}{{IoctlInitTrace, 0x80086401}, {IoctlEnable, 0x6464}, {IoctlDisable, 0x6465}, {IoctlRemoteEnable, 0x40086466}, {IoctlRemoteDisable, 0x6467}, {IoctlGetDropped, 0x80086402}} {
-		if c.got != c.want {
-			t.Errorf("%s = %#x, want %#x", IoctlName(c.got), c.got, c.want)
-		}
+		t.Run(IoctlName(c.got)+"/documented", func(t *testing.T) {
+			if c.got != c.want {
+				t.Errorf("%s = %#x, want %#x", IoctlName(c.got), c.got, c.want)
+			}
+		})
 	}
 }

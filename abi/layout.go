@@ -89,9 +89,6 @@ func (f *FuncShape) Addr() (pc uint64, ok bool, err error) {
 	return pc, true, nil
 }
 
-// RecordWords is the length of a record with n field values.
-func RecordWords(nfields int) int { return HeaderWords + max(nfields, 1) }
-
 // Layout is the set of field tables of a kernel build: what a v1 decoder
 // needs to know every record's length.
 type Layout struct {

@@ -29,7 +29,8 @@ func (f Format) String() string {
 	return "auto"
 }
 
-// ParseFormat reads "v1", "v2", "v3" or "auto".
+// ParseFormat reads "v1", "v2", "v3" or "auto" ("1", "2", "3" and ""
+// too).
 func ParseFormat(s string) (Format, error) {
 	switch s {
 	case "v1", "1":
@@ -43,6 +44,28 @@ func ParseFormat(s string) (Format, error) {
 	}
 	return FormatAuto, fmt.Errorf("unknown format %q (want v1, v2, v3 or auto)", s)
 }
+
+// MarshalText writes the format as String does, so that it is "v1" in
+// JSON.
+func (f Format) MarshalText() ([]byte, error) {
+	if f > FormatV3 {
+		return nil, fmt.Errorf("format %d has no name", uint8(f))
+	}
+	return []byte(f.String()), nil
+}
+
+// UnmarshalText reads what ParseFormat reads.
+func (f *Format) UnmarshalText(b []byte) error {
+	v, err := ParseFormat(string(b))
+	if err != nil {
+		return err
+	}
+	*f = v
+	return nil
+}
+
+// Set makes *Format a flag.Value: flag.Var(&f, "format", ...).
+func (f *Format) Set(s string) error { return f.UnmarshalText([]byte(s)) }
 
 // Kind is a record's type, the header's bits 28–31.
 type Kind uint8
@@ -110,6 +133,10 @@ type Record struct {
 
 // Words is the record's length in words.
 func (r *Record) Words() int { return HeaderWords + len(r.Values) }
+
+// RecordWords is the length of a record with n field values (a record
+// always has at least one value word).
+func RecordWords(nfields int) int { return HeaderWords + max(nfields, 1) }
 
 // IsErrPtr tells whether p is an ERR_PTR value.
 func IsErrPtr(p uint64) bool { return p >= ^uint64(MaxErrno-1) }

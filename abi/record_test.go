@@ -1,6 +1,7 @@
 package abi
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -38,53 +39,57 @@ func randomRecord(rng *rand.Rand, f Format) Record {
 func TestEncodeDecodeRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, f := range []Format{FormatV1, FormatV2, FormatV3} {
-		for trial := range 200 {
-			var recs []Record
-			area := []uint64{0}
-			seq := uint32(rng.IntN(SeqMask + 1))
-			table := NewTable(16)
-			for range 1 + rng.IntN(50) {
-				r := randomRecord(rng, f)
-				r.Seq = seq & SeqMask
-				seq++
-				recs = append(recs, r)
-				area = Encode(f, area, &r)
-				table.Set(r.PC, r.Kind, r.ArgIdx, r.Words())
-			}
-			area[0] = uint64(len(area) - 1)
-			opt := Options{Format: f}
-			if f == FormatV1 {
-				// v1 needs the lengths: from a table as a layout gives them.
-				opt.Table = table
-				for i := range recs {
-					if err := table.Set(recs[i].PC, recs[i].Kind, recs[i].ArgIdx, recs[i].Words()); err != nil {
-						// Two random records drew the same key with other
-						// lengths: not a valid v1 trace; skip it.
-						goto next
-					}
-				}
-			}
-			{
-				d := NewDecoder(area, opt)
-				again := []uint64{0}
-				i := 0
-				for d.Next() {
-					r := d.Record()
-					want := recs[i]
-					want.Offset = r.Offset
-					if r.Kind != want.Kind || r.Seq != want.Seq || r.PC != want.PC || r.Size != want.Size || r.Ptr != want.Ptr || !slices.Equal(r.Values, want.Values) || (r.Kind == KindEntry && r.ArgIdx != want.ArgIdx) {
-						t.Fatalf("%s trial %d record %d: got %v, want %v", f, trial, i, r, &want)
-					}
-					again = Encode(f, again, r)
-					i++
-				}
-				again[0] = uint64(len(again) - 1)
-				if i != len(recs) || !slices.Equal(again, area) {
-					t.Fatalf("%s trial %d: %d of %d records, re-encoded equal=%v; anomalies %v", f, trial, i, len(recs), slices.Equal(again, area), d.Summary().Anomalies)
-				}
-			}
-		next:
+		t.Run(f.String(), func(t *testing.T) { roundTrip(t, rng, f) })
+	}
+}
+
+func roundTrip(t *testing.T, rng *rand.Rand, f Format) {
+	for trial := range 200 {
+		var recs []Record
+		area := []uint64{0}
+		seq := uint32(rng.IntN(SeqMask + 1))
+		table := NewTable(16)
+		for range 1 + rng.IntN(50) {
+			r := randomRecord(rng, f)
+			r.Seq = seq & SeqMask
+			seq++
+			recs = append(recs, r)
+			area = Encode(f, area, &r)
+			table.Set(r.PC, r.Kind, r.ArgIdx, r.Words())
 		}
+		area[0] = uint64(len(area) - 1)
+		opt := Options{Format: f}
+		if f == FormatV1 {
+			// v1 needs the lengths: from a table as a layout gives them.
+			opt.Table = table
+			for i := range recs {
+				if err := table.Set(recs[i].PC, recs[i].Kind, recs[i].ArgIdx, recs[i].Words()); err != nil {
+					// Two random records drew the same key with other
+					// lengths: not a valid v1 trace; skip it.
+					goto next
+				}
+			}
+		}
+		{
+			d := NewDecoder(area, opt)
+			again := []uint64{0}
+			i := 0
+			for d.Next() {
+				r := d.Record()
+				want := recs[i]
+				want.Offset = r.Offset
+				if r.Kind != want.Kind || r.Seq != want.Seq || r.PC != want.PC || r.Size != want.Size || r.Ptr != want.Ptr || !slices.Equal(r.Values, want.Values) || (r.Kind == KindEntry && r.ArgIdx != want.ArgIdx) {
+					t.Fatalf("%s trial %d record %d: got %v, want %v", f, trial, i, r, &want)
+				}
+				again = Encode(f, again, r)
+				i++
+			}
+			again[0] = uint64(len(again) - 1)
+			if i != len(recs) || !slices.Equal(again, area) {
+				t.Fatalf("%s trial %d: %d of %d records, re-encoded equal=%v; anomalies %v", f, trial, i, len(recs), slices.Equal(again, area), d.Summary().Anomalies)
+			}
+		}
+	next:
 	}
 }
 
@@ -101,12 +106,14 @@ func TestWordHelpers(t *testing.T) {
 		{0xffffffffffffffff, 0xffffffffffffffff, true},
 	}
 	for _, c := range cases {
-		if got := Canonical(c.in & (1<<48 - 1)); got != c.canonical {
-			t.Errorf("Canonical(%#x) = %#x, want %#x", c.in, got, c.canonical)
-		}
-		if IsErrPtr(c.in) != c.err {
-			t.Errorf("IsErrPtr(%#x) = %v", c.in, !c.err)
-		}
+		t.Run(fmt.Sprintf("%#x", c.in), func(t *testing.T) {
+			if got := Canonical(c.in & (1<<48 - 1)); got != c.canonical {
+				t.Errorf("Canonical(%#x) = %#x, want %#x", c.in, got, c.canonical)
+			}
+			if IsErrPtr(c.in) != c.err {
+				t.Errorf("IsErrPtr(%#x) = %v", c.in, !c.err)
+			}
+		})
 	}
 	if m := V1Meta(KindEntry, 2, 4, 0xffffc90000a3fd4c); m != 0x0204c90000a3fd4c {
 		t.Errorf("V1Meta = %#x", m)

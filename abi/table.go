@@ -1,6 +1,9 @@
 package abi
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // retSlot is where a function's return record length is kept in its block.
 const retSlot = 256
@@ -42,20 +45,36 @@ func (t *Table) slot(pc uint64) int {
 	return int((pc * 0x9E3779B97F4A7C15) >> t.shift)
 }
 
-// block returns the lengths of pc, adding an empty one if create is set.
-func (t *Table) block(pc uint64, create bool) *lengths {
+// find returns the lengths of pc, nil when unknown (always for pc 0, which
+// marks an empty slot). It is small enough to inline into the decoders'
+// loops, which must make no call.
+func (t *Table) find(pc uint64) *lengths {
+	mask := len(t.keys) - 1
+	for i := t.slot(pc); pc != 0; i = (i + 1) & mask {
+		if k := t.keys[i]; k == pc {
+			return t.lens[t.blocks[i]]
+		} else if k == 0 {
+			break
+		}
+	}
+	return nil
+}
+
+// add returns the lengths of pc, adding an empty block when it has none;
+// nil for pc 0, which marks an empty slot.
+func (t *Table) add(pc uint64) *lengths {
+	if pc == 0 {
+		return nil
+	}
 	mask := len(t.keys) - 1
 	for i := t.slot(pc); ; i = (i + 1) & mask {
 		switch t.keys[i] {
 		case pc:
 			return t.lens[t.blocks[i]]
 		case 0:
-			if !create || pc == 0 {
-				return nil
-			}
 			if 2*(len(t.lens)+1) > len(t.keys) {
 				t.grow()
-				return t.block(pc, create)
+				return t.add(pc)
 			}
 			t.keys[i] = pc
 			t.blocks[i] = int32(len(t.lens))
@@ -84,7 +103,7 @@ func (t *Table) grow() {
 // RecordLen returns the length in words of the record of (pc, kind,
 // argIdx), or 0 when the table does not know it.
 func (t *Table) RecordLen(pc uint64, k Kind, argIdx uint8) int {
-	b := t.block(pc, false)
+	b := t.find(pc)
 	if b == nil {
 		return 0
 	}
@@ -97,7 +116,10 @@ func (t *Table) RecordLen(pc uint64, k Kind, argIdx uint8) int {
 // Set records the length of (pc, kind, argIdx). It reports a conflict
 // when a different length was known.
 func (t *Table) Set(pc uint64, k Kind, argIdx uint8, words int) error {
-	b := t.block(pc, true)
+	if words <= HeaderWords || words > math.MaxUint32 {
+		return fmt.Errorf("pc %#x %s arg %d: %d words is no record length (header and at least one value)", pc, k, argIdx, words)
+	}
+	b := t.add(pc)
 	if b == nil {
 		return fmt.Errorf("pc 0 cannot be a function")
 	}

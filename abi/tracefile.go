@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 )
 
 // TraceMagic starts every kcovdf trace file.
@@ -27,13 +26,13 @@ const maxMetaBytes = 1 << 20
 
 // Meta is the capture metadata stored with the words.
 type Meta struct {
-	// Format of the records: "v1" for our kernel.
-	Format string `json:"format"`
+	// Format of the records: v1 for our kernel; FormatAuto (a raw dump,
+	// or unknown) lets readers detect it. "v1" in the file.
+	Format Format `json:"format"`
 	// KernelRelease is uname -r of the traced kernel.
 	KernelRelease string `json:"kernel_release,omitempty"`
-	// KASLROffset is the runtime address minus the link-time address of
-	// kernel text, as a hex string; empty when it could not be read.
-	KASLROffset string `json:"kaslr_offset,omitempty"`
+	// KASLROffset of the traced boot; left out when it could not be read.
+	KASLROffset KASLROffset `json:"kaslr_offset,omitzero"`
 	// BuildID is the traced kernel's GNU build id (hex), to check a
 	// vmlinux against; empty when unknown.
 	BuildID string `json:"build_id,omitempty"`
@@ -65,13 +64,62 @@ type Module struct {
 	Sections map[string]string `json:"sections"`
 }
 
-// Slide parses KASLROffset; ok is false when unknown.
+// Slide is the KASLR offset; ok is false when unknown.
 func (m *Meta) Slide() (slide uint64, ok bool) {
-	if m.KASLROffset == "" {
-		return 0, false
+	return m.KASLROffset.Offset, m.KASLROffset.Known
+}
+
+// KASLROffset is the runtime address minus the link-time address of kernel
+// text. In trace metadata it is a hex string ("0x1e00000"); the zero value
+// is unknown and left out.
+type KASLROffset struct {
+	Offset uint64
+	Known  bool
+}
+
+// KnownKASLROffset is a KASLR offset that was read.
+func KnownKASLROffset(off uint64) KASLROffset { return KASLROffset{Offset: off, Known: true} }
+
+// ParseKASLROffset reads a hex offset, with or without "0x"; "" is
+// unknown.
+func ParseKASLROffset(s string) (KASLROffset, error) {
+	if s == "" {
+		return KASLROffset{}, nil
 	}
-	v, err := strconv.ParseUint(strings.TrimPrefix(m.KASLROffset, "0x"), 16, 64)
-	return v, err == nil
+	v, err := strconv.ParseUint(strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X"), 16, 64)
+	if err != nil {
+		return KASLROffset{}, fmt.Errorf("KASLR offset %q is not a hex number", s)
+	}
+	return KnownKASLROffset(v), nil
+}
+
+// String is the offset in hex, or "unknown".
+func (k KASLROffset) String() string {
+	if !k.Known {
+		return "unknown"
+	}
+	return fmt.Sprintf("%#x", k.Offset)
+}
+
+// IsZero tells JSON's omitzero to leave an unknown offset out.
+func (k KASLROffset) IsZero() bool { return !k.Known }
+
+// MarshalText writes the hex string trace files hold ("" when unknown).
+func (k KASLROffset) MarshalText() ([]byte, error) {
+	if !k.Known {
+		return []byte{}, nil
+	}
+	return fmt.Appendf(nil, "%#x", k.Offset), nil
+}
+
+// UnmarshalText reads what ParseKASLROffset reads.
+func (k *KASLROffset) UnmarshalText(b []byte) error {
+	v, err := ParseKASLROffset(string(b))
+	if err != nil {
+		return err
+	}
+	*k = v
+	return nil
 }
 
 // Trace is a captured buffer: metadata and the area's words, area[0]
@@ -79,22 +127,27 @@ func (m *Meta) Slide() (slide uint64, ok bool) {
 type Trace struct {
 	Meta Meta
 	// Raw is set when the file was a bare dump of the mmap'd area.
-	Raw   bool
+	Raw bool
+	// Words may be the file itself, mapped read-only (see LoadTrace):
+	// copy them to change them.
 	Words []uint64
+	// mapped is the file mapping Words points into, until Close.
+	mapped []byte
+}
+
+// Close releases the file mapping of a trace that LoadTrace reads in
+// place; its Words (and records decoded from them) must not be used
+// after. It does nothing for other traces and may be called again.
+func (t *Trace) Close() error {
+	if t.mapped == nil {
+		return nil
+	}
+	m := t.mapped
+	t.mapped, t.Words = nil, nil
+	return unmapFile(m)
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-func wordBytes(w []uint64) []byte {
-	if len(w) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*byte)(unsafe.Pointer(&w[0])), len(w)*8)
-}
-
-// littleEndianHost holds on the machines kcovdf reads buffers on; the
-// word views below rely on it.
-var littleEndianHost = func() bool { x := uint16(1); return *(*byte)(unsafe.Pointer(&x)) == 1 }()
 
 // WriteTrace writes t in the trace file format: magic, version, metadata
 // length and JSON metadata, padding to 8 bytes, word count, words (little
@@ -104,9 +157,6 @@ func WriteTrace(w io.Writer, t *Trace) error {
 		return errors.New("trace files are written on little-endian hosts only")
 	}
 	m := t.Meta
-	if m.Format == "" {
-		m.Format = FormatV1.String()
-	}
 	m.CRC32C = crc32.Checksum(wordBytes(t.Words), castagnoli)
 	meta, err := json.Marshal(&m)
 	if err != nil {
@@ -168,15 +218,37 @@ func (e *FileError) Error() string {
 
 // ParseTrace reads a trace file, or a raw dump of the mmap'd area (any
 // data without the magic, area[0] first). On a damaged file it returns
-// what could be read together with a *FileError.
+// what could be read together with a *FileError. The words are copied:
+// data may be reused after.
 func ParseTrace(data []byte, name string) (*Trace, error) {
+	t, _, err := parseTrace(data, name, false)
+	return t, err
+}
+
+// parseTrace is ParseTrace; with inPlace set the words are read from data
+// itself where its alignment allows, which viewed then tells.
+func parseTrace(data []byte, name string, inPlace bool) (t *Trace, viewed bool, err error) {
+	words := func(b []byte) []uint64 {
+		if inPlace {
+			if w, ok := wordsInPlace(b); ok {
+				viewed = true
+				return w
+			}
+		}
+		return bytesToWords(b)
+	}
+	t, err = parseWith(data, name, words)
+	return t, viewed, err
+}
+
+func parseWith(data []byte, name string, words func([]byte) []uint64) (*Trace, error) {
 	if !littleEndianHost {
 		return nil, errors.New("trace files are read on little-endian hosts only")
 	}
 	if !bytes.HasPrefix(data, []byte(TraceMagic)) {
-		t := &Trace{Raw: true, Meta: Meta{Format: "auto"}}
+		t := &Trace{Raw: true, Meta: Meta{Format: FormatAuto}}
 		n := len(data) / 8
-		t.Words = bytesToWords(data[:n*8])
+		t.Words = words(data[:n*8])
 		t.Meta.BufferWords = n
 		if n > 0 {
 			t.Meta.Fill = t.Words[0]
@@ -204,7 +276,11 @@ func ParseTrace(data []byte, name string) (*Trace, error) {
 	}
 	t := &Trace{}
 	if err := json.Unmarshal(data[16:16+mlen], &t.Meta); err != nil {
-		return nil, herr(16, "metadata is not valid JSON: %v", err)
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			return nil, herr(16, "metadata is not valid JSON: %v", err)
+		}
+		return nil, herr(16, "metadata: %v", err)
 	}
 	off := (16 + mlen + 7) &^ 7
 	if off+8 > len(data) {
@@ -213,7 +289,7 @@ func ParseTrace(data []byte, name string) (*Trace, error) {
 	count := binary.LittleEndian.Uint64(data[off:])
 	off += 8
 	have := (len(data) - off) / 8
-	t.Words = bytesToWords(data[off : off+have*8])
+	t.Words = words(data[off : off+have*8])
 	if count != uint64(have) {
 		if count > uint64(have) {
 			return t, &FileError{File: name, Word: have, Byte: int64(off + have*8), Reason: fmt.Sprintf("file cut short: %d words announced, %d present (kept those)", count, have)}
@@ -237,11 +313,35 @@ func bytesToWords(b []byte) []uint64 {
 	return w
 }
 
-// LoadTrace reads a trace file or raw dump from disk.
+// LoadTrace reads a trace file or raw dump from disk. A regular file is
+// mapped read-only and its words are read in place (trace files keep them
+// little endian and 8-byte aligned), so that loading costs no copy and
+// memory stays the file's size; Close the trace to unmap it. Where the file
+// cannot be mapped (a pipe, another OS) it is read into memory. A mapped
+// file must not shrink while in use (SaveTrace replaces files by renaming,
+// so it never does).
 func LoadTrace(path string) (*Trace, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	return ParseTrace(data, path)
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > 0 {
+		if data, err := mapFile(f, st.Size()); err == nil {
+			t, viewed, perr := parseTrace(data, path, true)
+			if t != nil && viewed && t.Words != nil {
+				t.mapped = data
+			} else {
+				unmapFile(data)
+			}
+			return t, perr
+		}
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	// The words may stay in data, which nobody else holds.
+	t, _, err := parseTrace(data, path, true)
+	return t, err
 }

@@ -2,7 +2,10 @@ package abi
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -10,7 +13,7 @@ import (
 
 func sampleTrace() *Trace {
 	d := uint64(3)
-	return &Trace{Meta: Meta{Format: "v1", KernelRelease: "6.12.57-kcovdf", KASLROffset: "0x1e00000", BufferWords: 512, Fill: 5, Overflowed: true, Dropped: &d, Command: []string{"cat", "/etc/hostname"}},
+	return &Trace{Meta: Meta{Format: FormatV1, KernelRelease: "6.12.57-kcovdf", KASLROffset: KnownKASLROffset(0x1e00000), BufferWords: 512, Fill: 5, Overflowed: true, Dropped: &d, Command: []string{"cat", "/etc/hostname"}},
 		Words: []uint64{5, V1Header(KindEntry, 1), tpc, V1Meta(KindEntry, 0, 4, 0xffffc90000001000), 3, 0}}
 }
 
@@ -58,17 +61,137 @@ func TestTraceFileDamage(t *testing.T) {
 		{"empty file", nil, 0, "empty file"},
 	}
 	for _, c := range cases {
-		tr, err := ParseTrace(c.data, "x.kdf")
-		var fe *FileError
-		if !errors.As(err, &fe) || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "x.kdf: ") {
-			t.Errorf("%s: error %v, want a FileError saying %q", c.name, err, c.want)
-		}
-		switch {
-		case c.words < 0 && tr != nil && tr.Words != nil:
-			t.Errorf("%s: returned words from a broken header", c.name)
-		case c.words >= 0 && (tr == nil || len(tr.Words) != c.words):
-			t.Errorf("%s: kept %v, want %d words", c.name, tr, c.words)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			tr, err := ParseTrace(c.data, "x.kdf")
+			var fe *FileError
+			if !errors.As(err, &fe) || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "x.kdf: ") {
+				t.Errorf("error %v, want a FileError saying %q", err, c.want)
+			}
+			switch {
+			case c.words < 0 && tr != nil && tr.Words != nil:
+				t.Errorf("returned words from a broken header")
+			case c.words >= 0 && (tr == nil || len(tr.Words) != c.words):
+				t.Errorf("kept %v, want %d words", tr, c.words)
+			}
+		})
+	}
+}
+
+// metaFile is a trace file whose metadata is the given JSON, around one
+// word, with a matching checksum.
+func metaFile(meta string) []byte {
+	var b bytes.Buffer
+	b.WriteString(TraceMagic)
+	b.Write([]byte{1, 0, 0, 0, byte(len(meta)), byte(len(meta) >> 8), 0, 0})
+	b.WriteString(meta)
+	for b.Len()%8 != 0 {
+		b.WriteByte(0)
+	}
+	b.Write([]byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	return b.Bytes()
+}
+
+// TestMetaFields: format and KASLR offset are typed in Go and keep their
+// string form in the file, so files written before still load.
+func TestMetaFields(t *testing.T) {
+	crc := `"crc32c":2351477386`
+	cases := []struct {
+		name   string
+		meta   string
+		format Format
+		slide  KASLROffset
+		err    string
+	}{
+		{"hex offset", `{"format":"v1","kaslr_offset":"0x1e00000",` + crc + `}`, FormatV1, KnownKASLROffset(0x1e00000), ""},
+		{"zero offset", `{"format":"v3","kaslr_offset":"0x0",` + crc + `}`, FormatV3, KnownKASLROffset(0), ""},
+		{"no offset", `{"format":"v2",` + crc + `}`, FormatV2, KASLROffset{}, ""},
+		{"empty offset", `{"format":"v1","kaslr_offset":"",` + crc + `}`, FormatV1, KASLROffset{}, ""},
+		{"auto", `{"format":"auto",` + crc + `}`, FormatAuto, KASLROffset{}, ""},
+		{"bad offset", `{"format":"v1","kaslr_offset":"zz",` + crc + `}`, 0, KASLROffset{}, `metadata: KASLR offset "zz" is not a hex number`},
+		{"unknown format", `{"format":"v9",` + crc + `}`, 0, KASLROffset{}, `metadata: unknown format "v9"`},
+		{"offset not a string", `{"format":"v1","kaslr_offset":5,` + crc + `}`, 0, KASLROffset{}, "metadata: "},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tr, err := ParseTrace(metaFile(c.meta), "m.kdf")
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("error %v, want one saying %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tr.Meta.Format != c.format || tr.Meta.KASLROffset != c.slide {
+				t.Fatalf("format %s offset %s, want %s %s", tr.Meta.Format, tr.Meta.KASLROffset, c.format, c.slide)
+			}
+		})
+	}
+}
+
+func TestMetaJSON(t *testing.T) {
+	cases := []struct {
+		name string
+		meta Meta
+		want []string
+		not  []string
+	}{
+		{"known", Meta{Format: FormatV1, KASLROffset: KnownKASLROffset(0x1e00000)}, []string{`"format":"v1"`, `"kaslr_offset":"0x1e00000"`}, nil},
+		{"zero offset is kept", Meta{Format: FormatV3, KASLROffset: KnownKASLROffset(0)}, []string{`"format":"v3"`, `"kaslr_offset":"0x0"`}, nil},
+		{"unknown offset is left out", Meta{Format: FormatV2}, []string{`"format":"v2"`}, []string{"kaslr_offset"}},
+		{"auto", Meta{}, []string{`"format":"auto"`}, []string{"kaslr_offset"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := json.Marshal(&c.meta)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range c.want {
+				if !bytes.Contains(b, []byte(w)) {
+					t.Errorf("%s lacks %s", b, w)
+				}
+			}
+			for _, w := range c.not {
+				if bytes.Contains(b, []byte(w)) {
+					t.Errorf("%s has %s", b, w)
+				}
+			}
+			var back Meta
+			if err := json.Unmarshal(b, &back); err != nil || back.Format != c.meta.Format || back.KASLROffset != c.meta.KASLROffset {
+				t.Errorf("round trip: %+v, %v", back, err)
+			}
+		})
+	}
+	if _, err := json.Marshal(&Meta{Format: Format(9)}); err == nil {
+		t.Error("a format without a name was written")
+	}
+}
+
+func TestParseKASLROffset(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want KASLROffset
+		str  string
+		err  bool
+	}{
+		{"0x1e00000", KnownKASLROffset(0x1e00000), "0x1e00000", false},
+		{"1e00000", KnownKASLROffset(0x1e00000), "0x1e00000", false},
+		{"0X10", KnownKASLROffset(0x10), "0x10", false},
+		{"", KASLROffset{}, "unknown", false},
+		{"0x", KASLROffset{}, "", true},
+		{"-1", KASLROffset{}, "", true},
+	} {
+		t.Run(c.in, func(t *testing.T) {
+			got, err := ParseKASLROffset(c.in)
+			if (err != nil) != c.err || got != c.want {
+				t.Fatalf("ParseKASLROffset(%q) = %v, %v", c.in, got, err)
+			}
+			if !c.err && got.String() != c.str {
+				t.Fatalf("String() = %q, want %q", got.String(), c.str)
+			}
+		})
 	}
 }
 
@@ -83,5 +206,89 @@ func TestRawDump(t *testing.T) {
 	tr, err := ParseTrace(b, "area.bin")
 	if err != nil || !tr.Raw || !slices.Equal(tr.Words, area) || tr.Meta.Fill != 4 {
 		t.Fatalf("raw dump: %v %+v", err, tr)
+	}
+}
+
+// TestLoadTraceInPlace: a trace file on disk is mapped and its words read
+// in place, damaged or not; unaligned bytes are copied instead.
+func TestLoadTraceInPlace(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteTrace(&buf, sampleTrace()); err != nil {
+		t.Fatal(err)
+	}
+	good := buf.Bytes()
+	want := sampleTrace().Words
+	dir := t.TempDir()
+	cases := []struct {
+		name  string
+		data  []byte
+		words []uint64
+		err   string
+	}{
+		{"whole", good, want, ""},
+		{"cut in the words", good[:len(good)-12], want[:4], "file cut short"},
+		{"raw dump", bytesOf(want), want, ""},
+		{"raw dump with a partial word", append(bytesOf(want), 9), want, "not a whole word"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-"))
+			if err := os.WriteFile(path, c.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			tr, err := LoadTrace(path)
+			if (c.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.err)) {
+				t.Fatalf("error %v, want %q", err, c.err)
+			}
+			if !slices.Equal(tr.Words, c.words) {
+				t.Fatalf("words %#x, want %#x", tr.Words, c.words)
+			}
+			if tr.mapped == nil && mapSupported {
+				t.Fatal("the words were copied, not read in place")
+			}
+			if err := tr.Close(); err != nil || tr.Words != nil || tr.mapped != nil {
+				t.Fatalf("Close: %v, words %v", err, tr.Words)
+			}
+			if err := tr.Close(); err != nil {
+				t.Fatalf("second Close: %v", err)
+			}
+		})
+	}
+	t.Run("empty file", func(t *testing.T) {
+		path := filepath.Join(dir, "empty")
+		os.WriteFile(path, nil, 0o644)
+		tr, err := LoadTrace(path)
+		if err == nil || !strings.Contains(err.Error(), "empty file") || tr == nil || len(tr.Words) != 0 {
+			t.Fatalf("%v %v", tr, err)
+		}
+	})
+	t.Run("missing file", func(t *testing.T) {
+		if _, err := LoadTrace(filepath.Join(dir, "none")); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("error %v", err)
+		}
+	})
+}
+
+// TestParseTraceUnaligned: bytes that are not 8-byte aligned are copied
+// into words, whatever the caller asked.
+func TestParseTraceUnaligned(t *testing.T) {
+	var buf bytes.Buffer
+	WriteTrace(&buf, sampleTrace())
+	shifted := make([]byte, buf.Len()+1)
+	copy(shifted[1:], buf.Bytes())
+	for _, inPlace := range []bool{false, true} {
+		tr, viewed, err := parseTrace(shifted[1:], "u.kdf", inPlace)
+		if err != nil || viewed || !slices.Equal(tr.Words, sampleTrace().Words) {
+			t.Fatalf("inPlace %v: viewed %v err %v words %#x", inPlace, viewed, err, tr.Words)
+		}
+	}
+	data := buf.Bytes()
+	tr, viewed, err := parseTrace(data, "a.kdf", true)
+	if err != nil || !viewed {
+		t.Fatalf("aligned bytes not read in place: viewed %v err %v", viewed, err)
+	}
+	data[len(data)-1] = 0x80 // the last word's top byte
+	if last := tr.Words[len(tr.Words)-1]; last != 0x80<<56 {
+		t.Fatalf("the words do not alias the bytes: last word %#x", last)
 	}
 }

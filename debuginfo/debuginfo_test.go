@@ -208,7 +208,11 @@ func TestOneSlideRule(t *testing.T) {
 				t.Fatal(err)
 			}
 			ix := FromSymbols(syms)
-			sp := SpaceOf(&abi.Meta{KASLROffset: c.kaslr}, ix)
+			off, err := abi.ParseKASLROffset(c.kaslr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sp := SpaceOf(&abi.Meta{KASLROffset: off}, ix)
 			if sp.Known != c.known || sp.Slide != slide {
 				t.Fatalf("space %+v", sp)
 			}

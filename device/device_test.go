@@ -4,6 +4,7 @@ package device
 
 import (
 	"errors"
+	"github.com/kcovdf/kcovdf/abi"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -114,7 +115,7 @@ func TestNotADevice(t *testing.T) {
 
 func TestCaptureMetaSource(t *testing.T) {
 	m := CaptureMeta("/tmp/dev", 1024, 7)
-	if m.Source != "/tmp/dev" || m.BufferWords != 1024 || m.Fill != 7 || m.Format != "v1" {
+	if m.Source != "/tmp/dev" || m.BufferWords != 1024 || m.Fill != 7 || m.Format != abi.FormatV1 {
 		t.Fatalf("CaptureMeta = %+v", m)
 	}
 }

@@ -138,13 +138,13 @@ func RecordCommand(ctx context.Context, path string, words int, argv []string, s
 // machine: kernel release and KASLR offset (empty when /proc/kallsyms
 // hides addresses), build id, loaded modules, buffer size and fill.
 func CaptureMeta(source string, bufferWords int, fill uint64) abi.Meta {
-	m := abi.Meta{Format: abi.FormatV1.String(), BufferWords: bufferWords, Fill: fill, Source: source}
+	m := abi.Meta{Format: abi.FormatV1, BufferWords: bufferWords, Fill: fill, Source: source}
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {
 		m.KernelRelease = unix.ByteSliceToString(u.Release[:])
 	}
 	if text, ok := kallsymsText(); ok && text >= debuginfo.LinkText {
-		m.KASLROffset = fmt.Sprintf("%#x", text-debuginfo.LinkText)
+		m.KASLROffset = abi.KnownKASLROffset(text - debuginfo.LinkText)
 	}
 	if id, err := debuginfo.ReadBuildID("/sys/kernel/notes"); err == nil {
 		m.BuildID = id

@@ -61,9 +61,7 @@ func (f *inputFlags) open(path string) (*input, error) {
 		return nil, fmt.Errorf("--format: %w", err)
 	}
 	if format == abi.FormatAuto && !tr.Raw {
-		if ff, err := abi.ParseFormat(tr.Meta.Format); err == nil {
-			format = ff
-		}
+		format = tr.Meta.Format
 	}
 	in.opt = abi.Options{Format: format}
 	if !tr.Raw {

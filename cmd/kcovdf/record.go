@@ -43,7 +43,7 @@ offset, the buffer's fill and the drop counter. kcovdf exits with CMD's status.`
 			if rec.NoDropCounter {
 				fmt.Fprintln(stderr, "note: this kernel has no drop counter (KCOV_DF_GET_DROPPED): overflow is judged from the free space left")
 			}
-			if m.KASLROffset == "" {
+			if !m.KASLROffset.Known {
 				fmt.Fprintln(stderr, "note: KASLR offset unknown (/proc/kallsyms hides addresses): symbolize against this boot's kallsyms")
 			}
 			dropped := "unknown"

@@ -30,9 +30,9 @@ func kaslrSim(t *testing.T, slide uint64, withOffset bool) (trace, layout, kalls
 	}
 	dir := t.TempDir()
 	trace, layout, kallsyms = filepath.Join(dir, "k.kdf"), filepath.Join(dir, "k.jsonl"), filepath.Join(dir, "kallsyms")
-	meta := abi.Meta{Format: "v1", BufferWords: len(res.Area)}
+	meta := abi.Meta{Format: abi.FormatV1, BufferWords: len(res.Area)}
 	if withOffset {
-		meta.KASLROffset = fmt.Sprintf("%#x", slide)
+		meta.KASLROffset = abi.KnownKASLROffset(slide)
 	}
 	if err := abi.SaveTrace(trace, &abi.Trace{Meta: meta, Words: res.Area}); err != nil {
 		t.Fatal(err)
@@ -287,7 +287,7 @@ func TestModulesNamed(t *testing.T) {
 	}
 	w[0] = uint64(len(w) - 1)
 	trace := filepath.Join(t.TempDir(), "m.kdf")
-	meta := abi.Meta{Format: "v2", KASLROffset: "0x0", BufferWords: len(w),
+	meta := abi.Meta{Format: abi.FormatV2, KASLROffset: abi.KnownKASLROffset(0), BufferWords: len(w),
 		Modules: []abi.Module{{Name: "fixture", Sections: map[string]string{".text": fmt.Sprintf("%#x", uint64(text)), ".text.unlikely": "0xffffffffc0008000"}}}}
 	if err := abi.SaveTrace(trace, &abi.Trace{Meta: meta, Words: w}); err != nil {
 		t.Fatal(err)

@@ -39,7 +39,7 @@ record writer, and writes the trace, its layout and optionally a raw dump.`,
 			}
 			dropped := res.Dropped
 			tr := &abi.Trace{Words: area, Meta: abi.Meta{
-				Format: f.String(), KernelRelease: "model", KASLROffset: "0x0",
+				Format: f, KernelRelease: "model", KASLROffset: abi.KnownKASLROffset(0),
 				BufferWords: len(area), Fill: area[0], Overflowed: dropped > 0, Dropped: &dropped,
 				Command: []string{"kcovdf", "sim", fmt.Sprintf("--seed=%d", cfg.Seed)}, Captured: time.Now().UTC(), Source: "model",
 			}}

@@ -25,14 +25,19 @@ func newStatsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			defer src.trace.Close()
 			byPC := map[uint64]*fnStat{}
 			d := abi.NewDecoder(src.trace.Words, src.opt)
+			var last *fnStat // a function's records come in runs
 			for d.Next() {
 				r := d.Record()
-				s := byPC[r.PC]
-				if s == nil {
-					s = &fnStat{pc: r.PC}
-					byPC[r.PC] = s
+				s := last
+				if s == nil || s.pc != r.PC {
+					if s = byPC[r.PC]; s == nil {
+						s = &fnStat{pc: r.PC}
+						byPC[r.PC] = s
+					}
+					last = s
 				}
 				if r.Kind == abi.KindReturn {
 					s.ret++

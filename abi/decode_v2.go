@@ -1,0 +1,80 @@
+package abi
+
+// v2: v1 with a 4-bit value count in the header.
+
+import (
+	"fmt"
+)
+
+// v2HeaderOK tells whether w can be a v2 header: type E or F, a count, a
+// sequence number, every other bit zero.
+func v2HeaderOK(w uint64) bool {
+	return w&^(0xF<<28|0xF<<24|SeqMask) == 0 && (w>>28 == uint64(KindEntry) || w>>28 == uint64(KindReturn))
+}
+
+// nextV2 decodes the next v2 record: the header's count when the next
+// header confirms it, else the count plus 16, 32... (a count above 15
+// wraps), else it skips to the next header and reports the words.
+func (d *Decoder) nextV2() bool {
+	w, end := d.w, d.end
+	for d.p < end {
+		p := d.p
+		if end-p < HeaderWords+1 {
+			d.tornRecord(p)
+			return false
+		}
+		h := w[p]
+		if v2HeaderOK(h) {
+			n := int(h >> 24 & 0xF)
+			if n == 0 {
+				n = 1
+			}
+			next := (h + 1) & SeqMask
+			// A count above 15 wraps: try the lengths it may stand for.
+			for extra := 0; p+HeaderWords+n+extra <= end && extra <= d.opt.MaxFields; extra += 16 {
+				q := p + HeaderWords + n + extra
+				if d.v2Boundary(q, next, 2) {
+					if extra > 0 {
+						d.note(Anomaly{Kind: AnomalyCountOverflow, Offset: p, Detail: fmt.Sprintf("header counts %d values, the next header proves %d", n, n+extra)})
+					}
+					fillV1(&d.rec, w, p, q)
+					d.p = q
+					return true
+				}
+			}
+			if p+HeaderWords+n > end {
+				d.tornRecord(p)
+				return false
+			}
+		}
+		q := p + 1
+		for q < end && !(v2HeaderOK(w[q]) && q+HeaderWords < end) {
+			q++
+		}
+		d.skip(p, q, "no v2 header here")
+		d.p = q
+	}
+	return false
+}
+
+// v2Boundary tells whether a v2 record with sequence seq starts at q and
+// its count leads on through depth more records (or to the end): a single
+// header could be a value that looks like one.
+func (d *Decoder) v2Boundary(q int, seq uint64, depth int) bool {
+	if q == d.end {
+		return true
+	}
+	if q+HeaderWords >= d.end || !v2HeaderOK(d.w[q]) || d.w[q]&SeqMask != seq || !d.pcMetaOK(q) {
+		return false
+	}
+	if depth == 0 {
+		return true
+	}
+	n := max(int(d.w[q]>>24&0xF), 1)
+	for extra := 0; q+HeaderWords+n+extra <= d.end && extra <= d.opt.MaxFields; extra += 16 {
+		if d.v2Boundary(q+HeaderWords+n+extra, (seq+1)&SeqMask, depth-1) {
+			return true
+		}
+	}
+	return false
+}
