@@ -59,16 +59,20 @@ func newStatsCommand() *cobra.Command {
 			slices.SortFunc(stats, func(a, b *fnStat) int {
 				return cmp.Or(cmp.Compare(b.entry+b.ret, a.entry+a.ret), cmp.Compare(a.pc, b.pc))
 			})
-			if asJSON {
-				if err := writeStatsJSON(cmd.OutOrStdout(), args[0], src, sum, stats, top); err != nil {
-					return err
-				}
+			// What goes to standard error after either form of output.
+			notes := func() error {
 				printSetup(cmd.ErrOrStderr(), src)
 				if warning != "" {
 					fmt.Fprintln(cmd.ErrOrStderr(), "warning:", warning)
 				}
 				printAnomalies(cmd.ErrOrStderr(), sum, 10)
 				return src.fileErr
+			}
+			if asJSON {
+				if err := writeStatsJSON(cmd.OutOrStdout(), args[0], src, sum, stats, top); err != nil {
+					return err
+				}
+				return notes()
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			m := src.trace.Meta
@@ -116,12 +120,7 @@ func newStatsCommand() *cobra.Command {
 			if err := w.Flush(); err != nil {
 				return err
 			}
-			printSetup(cmd.ErrOrStderr(), src)
-			if warning != "" {
-				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", warning)
-			}
-			printAnomalies(cmd.ErrOrStderr(), sum, 10)
-			return src.fileErr
+			return notes()
 		},
 	}
 	in.register(cmd)
