@@ -4,59 +4,73 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/kcovdf/kcovdf/abi"
-	"github.com/kcovdf/kcovdf/lab"
+	"github.com/kcovdf/kcovdf/internal/lab"
 	"github.com/spf13/cobra"
 )
 
 // lab trace and lab bench: recording in the lab, from the host.
 
-func newLabTraceCommand(f *labFlags) *cobra.Command {
+func newLabTraceCommand() *cobra.Command {
+	f := &labFlags{}
 	var output string
 	var words int
 	c := &cobra.Command{
 		Use:   "trace [flags] -- CMD [ARGS...]",
 		Short: "Trace CMD in the lab kernel and bring the trace back, decoded exactly",
-		Long: `trace boots the lab kernel, runs "kcovdf record -- CMD" in the guest, and
-leaves the trace file in --out (default: the current directory). It prints
-where the trace, the matching vmlinux and the build's layout are, and checks
-that the trace decodes exactly with them.`,
-		Example: `  kcovdf lab trace -- cat /etc/passwd
-  kcovdf decode --layout LAYOUT --symbols VMLINUX trace.kdf`,
+		Long: `trace boots the lab kernel, runs "kcovdf record -- CMD" in the guest with
+--dir (default: the current directory) as its working directory, and writes
+the trace file to --output. It prints where the trace, the matching vmlinux
+and the build's layout are, and checks that the trace decodes exactly with
+them.`,
+		Example: `  kcovdf lab trace -o cat.kdf -- cat /etc/passwd
+  kcovdf decode --layout LAYOUT --symbols VMLINUX cat.kdf`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext(cmd.Context())
 			defer cancel()
+			dir, err := f.workDir()
+			if err != nil {
+				return err
+			}
+			path, err := filepath.Abs(output)
+			if err != nil {
+				return err
+			}
+			if st, err := os.Stat(path); err == nil && st.IsDir() {
+				return fmt.Errorf("lab trace: --output %s is a directory; give the trace file's path", output)
+			}
 			l, m, err := f.machine(ctx)
 			if err != nil {
 				return err
 			}
-			out, err := f.outDir()
-			if err != nil {
-				return err
-			}
-			if strings.Contains(output, "/") {
-				return fmt.Errorf("lab trace: -o takes a file name in --out, not a path: %q", output)
-			}
-			guest := append([]string{"kcovdf", "record", "-o", output, "--words", fmt.Sprint(words), "--"}, args...)
-			res, err := l.Run(ctx, m, lab.RunOptions{Args: guest, Dir: out, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(), Timeout: f.timeout, SerialLog: f.serial})
+			// The guest writes the trace to the control share, so that the
+			// output may be anywhere on the host, shared or not.
+			guest := append([]string{"kcovdf", "record", "-o", lab.GuestCtlDir + "/" + guestTrace,
+				"--words", fmt.Sprint(words), "--"}, args...)
+			res, err := l.Run(ctx, m, lab.RunOptions{Args: guest, Dir: dir, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(), Timeout: f.timeout, SerialLog: f.serial})
 			if err != nil {
 				return err
 			}
 			if err := res.Check(); err != nil {
 				return err
 			}
-			path := filepath.Join(out, output)
+			if err := moveFile(res.CtlFile(guestTrace), path); err != nil {
+				return fmt.Errorf("lab trace: the guest left no trace (command status %d): %w", res.ExitCode, err)
+			}
 			tr, err := abi.LoadTrace(path)
 			if err != nil {
-				return fmt.Errorf("lab trace: the guest left no readable trace (command status %d): %v", res.ExitCode, err)
+				return fmt.Errorf("lab trace: the guest left no readable trace (command status %d): %w", res.ExitCode, err)
 			}
 			in := inputFlags{layout: m.Kernel.Layout, symbols: m.Kernel.Vmlinux}
 			table, _, notes, err := in.table(&tr.Meta)
@@ -85,10 +99,41 @@ that the trace decodes exactly with them.`,
 		},
 	}
 	f.addMachineFlags(c, 10*time.Minute)
-	c.Flags().StringVar(&f.out, "out", "", "host directory the trace is written to (default: current directory)")
-	c.Flags().StringVarP(&output, "output", "o", "trace.kdf", "trace file name")
+	f.addDirFlag(c, "host directory shared as the guest's working directory (default: current directory)")
+	c.Flags().StringVarP(&output, "output", "o", "trace.kdf", "trace file to write")
 	c.Flags().IntVar(&words, "words", 1<<22, "buffer size in words")
 	return c
+}
+
+// guestTrace is the trace's name in the guest's control directory.
+const guestTrace = "trace.kdf"
+
+// moveFile renames from to to, copying when they are on different file
+// systems.
+func moveFile(from, to string) error {
+	err := os.Rename(from, to)
+	if err == nil || !errors.Is(err, syscall.EXDEV) {
+		return err
+	}
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(to)
+		return err
+	}
+	if err := out.Close(); err != nil {
+		os.Remove(to)
+		return err
+	}
+	return os.Remove(from)
 }
 
 // latencyRow is one line of "kcovdf latency --json".
@@ -98,7 +143,8 @@ type latencyRow struct {
 	Traced bool   `json:"traced"`
 }
 
-func newLabBenchCommand(f *labFlags) *cobra.Command {
+func newLabBenchCommand() *cobra.Command {
+	f := &labFlags{}
 	c := &cobra.Command{
 		Use:   "bench",
 		Short: "Syscall latency: uninstrumented kernel, instrumented with tracing off, and on",

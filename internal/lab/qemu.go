@@ -62,6 +62,9 @@ type Result struct {
 	op string // "lab run", "lab boot", "lab shell"
 }
 
+// CtlFile is the host path of the file the guest wrote as GuestCtlDir/name.
+func (r *Result) CtlFile(name string) string { return filepath.Join(r.RunDir, "ctl", name) }
+
 // FindingsError is a run whose serial console shows kernel reports.
 type FindingsError struct {
 	Op        string
@@ -100,7 +103,7 @@ func (r *Result) Check() error {
 // the result is filled in as far as it got, also then.
 func (l *Lab) Run(ctx context.Context, m Machine, opts RunOptions) (*Result, error) {
 	if len(opts.Args) == 0 {
-		return nil, errors.New("lab run: no command given (kcovdf lab run -- CMD ARGS...)")
+		return nil, errors.New("lab run: no command given")
 	}
 	return l.boot(ctx, m, opts, "lab run", "run", CommandScript(opts.Args))
 }

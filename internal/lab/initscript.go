@@ -13,7 +13,9 @@ const (
 	// GuestWorkDir is where the host directory appears in the guest; run's
 	// command starts there.
 	GuestWorkDir = "/host"
-	guestCtlDir  = "/ctl"
+	// GuestCtlDir is the control share in the guest; a file the command
+	// writes there is Result.CtlFile on the host.
+	GuestCtlDir = "/ctl"
 	// readyMarker is printed on the console once the shares are mounted and
 	// the command is about to start; the host times the boot by it.
 	readyMarker  = "kcovdf-init: ready"
@@ -33,7 +35,7 @@ const (
 // fails, thanks to -no-reboot).
 func InitScript() string {
 	r := strings.NewReplacer(
-		"@CTL@", guestCtlDir, "@HOST@", GuestWorkDir,
+		"@CTL@", GuestCtlDir, "@HOST@", GuestWorkDir,
 		"@CTLTAG@", ctlTag, "@HOSTTAG@", hostTag,
 		"@READY@", readyMarker, "@STATUS@", statusMarker, "@BIN@", GuestBinDir)
 	return r.Replace(initTemplate)
