@@ -44,6 +44,8 @@ func newLabCommand() *cobra.Command {
 packs a busybox initramfs with kcovdf and the kernel selftest, and boots it
 under QEMU (TCG). The guest's working directory is a host directory shared
 over 9p, so files the command writes come back to the host.`,
+		Args: argsSubcommand,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newLabBuildCommand(), newLabRunCommand(), newLabBootCommand(), newLabShellCommand(),
 		newLabTraceCommand(), newLabBenchCommand())
@@ -81,7 +83,7 @@ func newLabBuildCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "build",
 		Short: "Build (or find in the cache) the kernel and the initramfs",
-		Args:  cobra.NoArgs,
+		Args:  argsExactly(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext(cmd.Context())
 			defer cancel()
@@ -172,7 +174,7 @@ that is the host directory --dir (default: the current directory) shared over
 9p: files CMD writes there appear on the host. CMD's stdout and stderr are
 copied to ours, and run exits with CMD's status. Kernel reports on the serial
 console (BUG:, KASAN, WARNING:, lockdep, panics) make run fail.`,
-		Args: cobra.MinimumNArgs(1),
+		Args: argsCommand,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext(cmd.Context())
 			defer cancel()
@@ -213,7 +215,7 @@ func newLabBootCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "boot",
 		Short: "Boot the lab kernel, run the init's self-check and stop",
-		Args:  cobra.NoArgs,
+		Args:  argsExactly(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext(cmd.Context())
 			defer cancel()
@@ -247,7 +249,7 @@ func newLabShellCommand() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "shell",
 		Short: "Boot the lab kernel to an interactive shell on the serial console (exit the shell to stop the machine)",
-		Args:  cobra.NoArgs,
+		Args:  argsExactly(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()

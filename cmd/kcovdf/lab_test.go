@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/kcovdf/kcovdf/device"
 	"github.com/spf13/cobra"
 )
 
@@ -73,10 +75,11 @@ func TestLabArgErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"run without a command", []string{"lab", "run"}, "requires at least 1 arg"},
-		{"trace without a command", []string{"lab", "trace"}, "requires at least 1 arg"},
+		{"run without a command", []string{"lab", "run"}, "lab run: no command given; usage: kcovdf lab run [flags] -- CMD [ARGS...]"},
+		{"trace without a command", []string{"lab", "trace"}, "lab trace: no command given; usage: kcovdf lab trace [flags] -- CMD [ARGS...]"},
 		{"trace to a directory", []string{"lab", "trace", "-o", dir, "--", "true"}, "--output " + dir + " is a directory"},
-		{"build with arguments", []string{"lab", "build", "extra"}, `unknown command "extra"`},
+		{"build with arguments", []string{"lab", "build", "extra"}, `lab build: unexpected argument "extra"; usage: kcovdf lab build [flags]`},
+		{"unknown subcommand", []string{"lab", "nope"}, `lab: unknown command "nope"`},
 		{"kernel flag before the subcommand", []string{"lab", "--kasan", "run", "--", "true"}, "unknown flag: --kasan"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -85,5 +88,27 @@ func TestLabArgErrors(t *testing.T) {
 				t.Errorf("%v: error %v, want %q", c.args, err, c.want)
 			}
 		})
+	}
+}
+
+// TestLabBenchTable: the ratios of the latency lines of two boots.
+func TestLabBenchTable(t *testing.T) {
+	base, err := device.ParseLatency(strings.NewReader("boot noise\n{\"name\":\"getpid\",\"ns\":400,\"traced\":false}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, _ := device.ParseLatency(strings.NewReader("{\"name\":\"getpid\",\"ns\":500,\"traced\":false}\n{\"name\":\"getpid\",\"ns\":20000,\"traced\":true}\n"))
+	var out bytes.Buffer
+	if err := printBench(&out, base, inst); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "1.25x") || !strings.Contains(out.String(), "50.0x") {
+		t.Fatalf("bench table:\n%s", out.String())
+	}
+	if _, err := device.ParseLatency(strings.NewReader("no json here\n")); err == nil {
+		t.Fatal("no latency lines must be an error")
+	}
+	if err := printBench(&out, base, base); err == nil {
+		t.Fatal("a missing traced run must be an error")
 	}
 }

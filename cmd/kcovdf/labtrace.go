@@ -1,20 +1,18 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/device"
 	"github.com/kcovdf/kcovdf/internal/lab"
 	"github.com/spf13/cobra"
 )
@@ -35,7 +33,7 @@ and the build's layout are, and checks that the trace decodes exactly with
 them.`,
 		Example: `  kcovdf lab trace -o cat.kdf -- cat /etc/passwd
   kcovdf decode --layout LAYOUT --symbols VMLINUX cat.kdf`,
-		Args: cobra.MinimumNArgs(1),
+		Args: argsCommand,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext(cmd.Context())
 			defer cancel()
@@ -101,7 +99,7 @@ them.`,
 	f.addMachineFlags(c, 10*time.Minute)
 	f.addDirFlag(c, "host directory shared as the guest's working directory (default: current directory)")
 	c.Flags().StringVarP(&output, "output", "o", "trace.kdf", "trace file to write")
-	c.Flags().IntVar(&words, "words", 1<<22, "buffer size in words")
+	c.Flags().IntVar(&words, "words", defaultWords, wordsUsage)
 	return c
 }
 
@@ -136,13 +134,6 @@ func moveFile(from, to string) error {
 	return os.Remove(from)
 }
 
-// latencyRow is one line of "kcovdf latency --json".
-type latencyRow struct {
-	Name   string `json:"name"`
-	NS     int64  `json:"ns"`
-	Traced bool   `json:"traced"`
-}
-
 func newLabBenchCommand() *cobra.Command {
 	f := &labFlags{}
 	c := &cobra.Command{
@@ -153,11 +144,11 @@ each), times getpid, open+close and a 4 KiB read with "kcovdf latency", on the
 instrumented kernel also with tracing on, and prints the medians and ratios.
 Under TCG every instruction is emulated: only the ratios mean anything, and
 even they overstate the callbacks' cost.`,
-		Args: cobra.NoArgs,
+		Args: argsExactly(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext(cmd.Context())
 			defer cancel()
-			run := func(instrument string, script string) ([]latencyRow, error) {
+			run := func(instrument string, script string) ([]device.Latency, error) {
 				g := *f
 				g.instrument = instrument
 				l, m, err := g.machine(ctx)
@@ -175,7 +166,11 @@ even they overstate the callbacks' cost.`,
 				if res.ExitCode != 0 {
 					return nil, fmt.Errorf("lab bench: latency on the %s kernel exited with %d", instrument, res.ExitCode)
 				}
-				return parseLatency(&stdout)
+				rows, err := device.ParseLatency(&stdout)
+				if err != nil {
+					return nil, fmt.Errorf("lab bench: %s kernel: %w", instrument, err)
+				}
+				return rows, nil
 			}
 			base, err := run("none", "kcovdf latency --json")
 			if err != nil {
@@ -192,28 +187,8 @@ even they overstate the callbacks' cost.`,
 	return c
 }
 
-func parseLatency(r io.Reader) ([]latencyRow, error) {
-	var rows []latencyRow
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if !strings.HasPrefix(line, "{") {
-			continue
-		}
-		var row latencyRow
-		if err := json.Unmarshal([]byte(line), &row); err != nil {
-			return nil, fmt.Errorf("lab bench: bad latency line %q: %v", line, err)
-		}
-		rows = append(rows, row)
-	}
-	if len(rows) == 0 {
-		return nil, fmt.Errorf("lab bench: the guest printed no latency")
-	}
-	return rows, sc.Err()
-}
-
-func printBench(w io.Writer, base, inst []latencyRow) error {
-	find := func(rows []latencyRow, name string, traced bool) int64 {
+func printBench(w io.Writer, base, inst []device.Latency) error {
+	find := func(rows []device.Latency, name string, traced bool) int64 {
 		for _, r := range rows {
 			if r.Name == name && r.Traced == traced {
 				return r.NS
