@@ -26,7 +26,7 @@ plugin-test:
 # conformance, a stress run and an exact trace of a real command.
 KCOVDF_E2E_KASAN ?= 1
 e2e:
-	KCOVDF_E2E_KASAN=$(KCOVDF_E2E_KASAN) sh lab/e2e.sh
+	KCOVDF_E2E_KASAN=$(KCOVDF_E2E_KASAN) sh internal/lab/e2e.sh
 	KCOVDF_E2E=1 KCOVDF_E2E_KASAN=$(KCOVDF_E2E_KASAN) $(GO) test -count=1 -timeout 60m -v ./e2e
 
 # A real trace from a real kernel: build (or find cached) and boot the lab

@@ -11,7 +11,7 @@ import (
 	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/calls"
 	"github.com/kcovdf/kcovdf/debuginfo"
-	"github.com/kcovdf/kcovdf/lab"
+	"github.com/kcovdf/kcovdf/internal/lab"
 )
 
 // TestNamesE2E traces two commands in the lab kernel and reads them as a

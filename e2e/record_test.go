@@ -14,11 +14,11 @@ import (
 	"time"
 
 	"github.com/kcovdf/kcovdf/abi"
-	"github.com/kcovdf/kcovdf/lab"
+	"github.com/kcovdf/kcovdf/internal/lab"
 )
 
 // These tests build (or find cached) and boot lab kernels; they run only
-// when asked, as "make e2e" does after lab/e2e.sh:
+// when asked, as "make e2e" does after internal/lab/e2e.sh:
 //
 //	KCOVDF_E2E=1 go test ./e2e            # plain kernel
 //	KCOVDF_E2E_KASAN=1 go test ./e2e      # KASAN + lockdep kernel

@@ -77,24 +77,3 @@ func TestDecodeDamagedFile(t *testing.T) {
 		t.Fatalf("missing file: %v", err)
 	}
 }
-
-func TestLabBenchTable(t *testing.T) {
-	base, err := parseLatency(strings.NewReader("boot noise\n{\"name\":\"getpid\",\"ns\":400,\"traced\":false}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, _ := parseLatency(strings.NewReader("{\"name\":\"getpid\",\"ns\":500,\"traced\":false}\n{\"name\":\"getpid\",\"ns\":20000,\"traced\":true}\n"))
-	var out bytes.Buffer
-	if err := printBench(&out, base, inst); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(out.String(), "1.25x") || !strings.Contains(out.String(), "50.0x") {
-		t.Fatalf("bench table:\n%s", out.String())
-	}
-	if _, err := parseLatency(strings.NewReader("no json here\n")); err == nil {
-		t.Fatal("no latency lines must be an error")
-	}
-	if err := printBench(&out, base, base); err == nil {
-		t.Fatal("a missing traced run must be an error")
-	}
-}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -11,12 +10,15 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kcovdf/kcovdf/lab"
+	"github.com/kcovdf/kcovdf/internal/lab"
 	"github.com/spf13/cobra"
 )
 
 func init() { subcommands = append(subcommands, newLabCommand) }
 
+// labFlags are the flags of one lab subcommand. Each subcommand has its own
+// set: a flag variable bound in several commands would take the default of
+// the last one defined (the timeouts differ).
 type labFlags struct {
 	kasan      bool
 	instrument string
@@ -27,14 +29,13 @@ type labFlags struct {
 	memory  string
 	cpus    int
 	timeout time.Duration
-	out     string
+	dir     string
 	serial  string
 	files   []string
 	verbose bool
 }
 
 func newLabCommand() *cobra.Command {
-	f := &labFlags{}
 	cmd := &cobra.Command{
 		Use:   "lab",
 		Short: "Build an instrumented Linux 6.12 kernel and run commands in it under QEMU",
@@ -43,17 +44,24 @@ func newLabCommand() *cobra.Command {
 packs a busybox initramfs with kcovdf and the kernel selftest, and boots it
 under QEMU (TCG). The guest's working directory is a host directory shared
 over 9p, so files the command writes come back to the host.`,
+		Args: argsSubcommand,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	pf := cmd.PersistentFlags()
-	pf.BoolVar(&f.kasan, "kasan", false, "build/boot the KASAN + lockdep kernel")
-	pf.StringVar(&f.instrument, "instrument", "default", `objects to instrument: default ("`+lab.DefaultSelect+`"), all, none, or a space-separated list of object path prefixes`)
-	pf.IntVar(&f.jobs, "jobs", 0, "parallel make jobs (0: number of CPUs)")
-	pf.StringVar(&f.cache, "cache", "", "cache directory (default $KCOVDF_CACHE, $XDG_CACHE_HOME/kcovdf or ~/.cache/kcovdf)")
-	pf.StringVar(&f.repo, "repo", "", "kcovdf source tree (default: found from the working directory)")
-
-	cmd.AddCommand(newLabBuildCommand(f), newLabRunCommand(f), newLabBootCommand(f), newLabShellCommand(f),
-		newLabTraceCommand(f), newLabBenchCommand(f))
+	cmd.AddCommand(newLabBuildCommand(), newLabRunCommand(), newLabBootCommand(), newLabShellCommand(),
+		newLabTraceCommand(), newLabBenchCommand())
 	return cmd
+}
+
+// addKernelFlags adds the flags that choose and build the kernel; every lab
+// subcommand has them (as its own flags, not inherited ones, so that help
+// does not list them as global).
+func (f *labFlags) addKernelFlags(c *cobra.Command) {
+	fs := c.Flags()
+	fs.BoolVar(&f.kasan, "kasan", false, "build/boot the KASAN + lockdep kernel")
+	fs.StringVar(&f.instrument, "instrument", "default", `objects to instrument: default ("`+lab.DefaultSelect+`"), all, none, or a space-separated list of object path prefixes`)
+	fs.IntVar(&f.jobs, "jobs", 0, "parallel make jobs (0: number of CPUs)")
+	fs.StringVar(&f.cache, "cache", "", "cache directory (default $KCOVDF_CACHE, $XDG_CACHE_HOME/kcovdf or ~/.cache/kcovdf)")
+	fs.StringVar(&f.repo, "repo", "", "kcovdf source tree (default: found from the working directory)")
 }
 
 func (f *labFlags) lab() (*lab.Lab, error) {
@@ -70,11 +78,12 @@ func signalContext(parent context.Context) (context.Context, context.CancelFunc)
 	return signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 }
 
-func newLabBuildCommand(f *labFlags) *cobra.Command {
-	return &cobra.Command{
+func newLabBuildCommand() *cobra.Command {
+	f := &labFlags{}
+	c := &cobra.Command{
 		Use:   "build",
 		Short: "Build (or find in the cache) the kernel and the initramfs",
-		Args:  cobra.NoArgs,
+		Args:  argsExactly(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext(cmd.Context())
 			defer cancel()
@@ -95,24 +104,39 @@ func newLabBuildCommand(f *labFlags) *cobra.Command {
 			return nil
 		},
 	}
+	f.addKernelFlags(c)
+	return c
 }
 
+// addMachineFlags adds the kernel flags and those of the machine that boots
+// it; timeout is the command's own default.
 func (f *labFlags) addMachineFlags(c *cobra.Command, timeout time.Duration) {
+	f.addKernelFlags(c)
 	c.Flags().StringVar(&f.memory, "mem", "1G", "guest memory")
 	c.Flags().IntVar(&f.cpus, "cpus", 2, "guest CPUs")
-	c.Flags().DurationVar(&f.timeout, "timeout", timeout, "give up and stop QEMU after this long (shell: 0 means no limit)")
+	usage := "give up and stop QEMU after this long"
+	if timeout == 0 {
+		usage += " (0: no limit)"
+	}
+	c.Flags().DurationVar(&f.timeout, "timeout", timeout, usage)
 	c.Flags().StringVar(&f.serial, "serial-log", "", "write the serial console log here (default: a file under the cache's runs/)")
 	c.Flags().StringArrayVar(&f.files, "file", nil, "add HOST[:GUEST] to the initramfs (GUEST default /usr/local/bin/BASENAME); repeatable")
 	c.Flags().BoolVarP(&f.verbose, "verbose", "v", false, "also copy the serial console to stderr")
 }
 
-// outDir is the host directory shared with the guest: --out, else the
-// current directory.
-func (f *labFlags) outDir() (string, error) {
-	if f.out != "" {
-		return f.out, nil
+// workDir is the host directory shared with the guest as its working
+// directory: --dir, else the current directory.
+func (f *labFlags) workDir() (string, error) {
+	if f.dir != "" {
+		return f.dir, nil
 	}
 	return os.Getwd()
+}
+
+// addDirFlag adds --dir. It is not -o/--output: that always names a file
+// the command writes.
+func (f *labFlags) addDirFlag(c *cobra.Command, usage string) {
+	c.Flags().StringVar(&f.dir, "dir", "", usage)
 }
 
 // machine builds (or finds) the kernel and initramfs for run/boot/shell.
@@ -140,21 +164,17 @@ func (f *labFlags) machine(ctx context.Context) (*lab.Lab, lab.Machine, error) {
 	return l, lab.Machine{Kernel: k, Initramfs: ir, Memory: f.memory, CPUs: f.cpus}, nil
 }
 
-func newLabRunCommand(f *labFlags) *cobra.Command {
+func newLabRunCommand() *cobra.Command {
+	f := &labFlags{}
 	c := &cobra.Command{
 		Use:   "run [flags] -- CMD [ARGS...]",
 		Short: "Boot the lab kernel, run CMD in the guest and exit with its status",
 		Long: `run boots the lab kernel and runs CMD in the guest, in a working directory
-that is the host directory --out (default: the current directory) shared over
+that is the host directory --dir (default: the current directory) shared over
 9p: files CMD writes there appear on the host. CMD's stdout and stderr are
 copied to ours, and run exits with CMD's status. Kernel reports on the serial
 console (BUG:, KASAN, WARNING:, lockdep, panics) make run fail.`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return errors.New("lab run: no command given; usage: kcovdf lab run [flags] -- CMD [ARGS...]")
-			}
-			return nil
-		},
+		Args: argsCommand,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext(cmd.Context())
 			defer cancel()
@@ -162,7 +182,7 @@ console (BUG:, KASAN, WARNING:, lockdep, panics) make run fail.`,
 			if err != nil {
 				return err
 			}
-			out, err := f.outDir()
+			out, err := f.workDir()
 			if err != nil {
 				return err
 			}
@@ -186,15 +206,16 @@ console (BUG:, KASAN, WARNING:, lockdep, panics) make run fail.`,
 		},
 	}
 	f.addMachineFlags(c, 10*time.Minute)
-	c.Flags().StringVar(&f.out, "out", "", "host directory shared as the guest's working directory (default: current directory)")
+	f.addDirFlag(c, "host directory shared as the guest's working directory (default: current directory)")
 	return c
 }
 
-func newLabBootCommand(f *labFlags) *cobra.Command {
+func newLabBootCommand() *cobra.Command {
+	f := &labFlags{}
 	c := &cobra.Command{
 		Use:   "boot",
-		Short: "Boot the lab kernel, run the init's self-check and power off",
-		Args:  cobra.NoArgs,
+		Short: "Boot the lab kernel, run the init's self-check and stop",
+		Args:  argsExactly(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext(cmd.Context())
 			defer cancel()
@@ -223,11 +244,12 @@ func newLabBootCommand(f *labFlags) *cobra.Command {
 	return c
 }
 
-func newLabShellCommand(f *labFlags) *cobra.Command {
+func newLabShellCommand() *cobra.Command {
+	f := &labFlags{}
 	c := &cobra.Command{
 		Use:   "shell",
-		Short: "Boot the lab kernel to an interactive shell on the serial console (exit the shell to power off)",
-		Args:  cobra.NoArgs,
+		Short: "Boot the lab kernel to an interactive shell on the serial console (exit the shell to stop the machine)",
+		Args:  argsExactly(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
@@ -235,7 +257,7 @@ func newLabShellCommand(f *labFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out, err := f.outDir()
+			out, err := f.workDir()
 			if err != nil {
 				return err
 			}
@@ -247,6 +269,6 @@ func newLabShellCommand(f *labFlags) *cobra.Command {
 		},
 	}
 	f.addMachineFlags(c, 0)
-	c.Flags().StringVar(&f.out, "out", "", "host directory shared at /host (default: current directory)")
+	f.addDirFlag(c, "host directory shared at /host (default: current directory)")
 	return c
 }

@@ -1,63 +1,74 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
-	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/kcovdf/kcovdf/abi"
-	"github.com/kcovdf/kcovdf/lab"
+	"github.com/kcovdf/kcovdf/device"
+	"github.com/kcovdf/kcovdf/internal/lab"
 	"github.com/spf13/cobra"
 )
 
 // lab trace and lab bench: recording in the lab, from the host.
 
-func newLabTraceCommand(f *labFlags) *cobra.Command {
+func newLabTraceCommand() *cobra.Command {
+	f := &labFlags{}
 	var output string
 	var words int
 	c := &cobra.Command{
 		Use:   "trace [flags] -- CMD [ARGS...]",
 		Short: "Trace CMD in the lab kernel and bring the trace back, decoded exactly",
-		Long: `trace boots the lab kernel, runs "kcovdf record -- CMD" in the guest, and
-leaves the trace file in --out (default: the current directory). It prints
-where the trace, the matching vmlinux and the build's layout are, and checks
-that the trace decodes exactly with them.`,
-		Example: `  kcovdf lab trace -- cat /etc/passwd
-  kcovdf decode --layout VMLINUX trace.kdf`,
-		Args: cobra.MinimumNArgs(1),
+		Long: `trace boots the lab kernel, runs "kcovdf record -- CMD" in the guest with
+--dir (default: the current directory) as its working directory, and writes
+the trace file to --output. It prints where the trace, the matching vmlinux
+and the build's layout are, and checks that the trace decodes exactly with
+them.`,
+		Example: `  kcovdf lab trace -o cat.kdf -- cat /etc/passwd
+  kcovdf show --symbols VMLINUX cat.kdf`,
+		Args: argsCommand,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext(cmd.Context())
 			defer cancel()
+			dir, err := f.workDir()
+			if err != nil {
+				return err
+			}
+			path, err := filepath.Abs(output)
+			if err != nil {
+				return err
+			}
+			if st, err := os.Stat(path); err == nil && st.IsDir() {
+				return fmt.Errorf("lab trace: --output %s is a directory; give the trace file's path", output)
+			}
 			l, m, err := f.machine(ctx)
 			if err != nil {
 				return err
 			}
-			out, err := f.outDir()
-			if err != nil {
-				return err
-			}
-			if strings.Contains(output, "/") {
-				return fmt.Errorf("lab trace: -o takes a file name in --out, not a path: %q", output)
-			}
-			guest := append([]string{"kcovdf", "record", "-o", output, "--words", fmt.Sprint(words), "--"}, args...)
-			res, err := l.Run(ctx, m, lab.RunOptions{Args: guest, Dir: out, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(), Timeout: f.timeout, SerialLog: f.serial})
+			// The guest writes the trace to the control share, so that the
+			// output may be anywhere on the host, shared or not.
+			guest := append([]string{"kcovdf", "record", "-o", lab.GuestCtlDir + "/" + guestTrace,
+				"--words", fmt.Sprint(words), "--"}, args...)
+			res, err := l.Run(ctx, m, lab.RunOptions{Args: guest, Dir: dir, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(), Timeout: f.timeout, SerialLog: f.serial})
 			if err != nil {
 				return err
 			}
 			if err := res.Check(); err != nil {
 				return err
 			}
-			path := filepath.Join(out, output)
+			if err := moveFile(res.CtlFile(guestTrace), path); err != nil {
+				return fmt.Errorf("lab trace: the guest left no trace (command status %d): %w", res.ExitCode, err)
+			}
 			tr, err := abi.LoadTrace(path)
 			if err != nil {
-				return fmt.Errorf("lab trace: the guest left no readable trace (command status %d): %v", res.ExitCode, err)
+				return fmt.Errorf("lab trace: the guest left no readable trace (command status %d): %w", res.ExitCode, err)
 			}
 			// The vmlinux binds every layout to its function's address;
 			// kernels built before the plugin did are bound by name.
@@ -77,9 +88,9 @@ that the trace decodes exactly with them.`,
 			fmt.Fprintf(w, "trace\t%s\nvmlinux\t%s\nlayout\t%s\n", path, m.Kernel.Vmlinux, m.Kernel.Layout)
 			fmt.Fprintf(w, "records\t%d in %d words, %d unattributed; command status %d\n", s.Records, s.Count, s.Unattributed, res.ExitCode)
 			if in.symbols != "" {
-				fmt.Fprintf(w, "decode\tkcovdf decode --layout %s --symbols %s %s\n", in.layout, in.symbols, path)
+				fmt.Fprintf(w, "show\tkcovdf show --layout %s --symbols %s %s\n", in.layout, in.symbols, path)
 			} else {
-				fmt.Fprintf(w, "decode\tkcovdf decode --layout %s %s\n", in.layout, path)
+				fmt.Fprintf(w, "show\tkcovdf show --symbols %s %s\n", m.Kernel.Vmlinux, path)
 			}
 			w.Flush()
 			for _, n := range notes {
@@ -95,20 +106,45 @@ that the trace decodes exactly with them.`,
 		},
 	}
 	f.addMachineFlags(c, 10*time.Minute)
-	c.Flags().StringVar(&f.out, "out", "", "host directory the trace is written to (default: current directory)")
-	c.Flags().StringVarP(&output, "output", "o", "trace.kdf", "trace file name")
-	c.Flags().IntVar(&words, "words", 1<<22, "buffer size in words")
+	f.addDirFlag(c, "host directory shared as the guest's working directory (default: current directory)")
+	c.Flags().StringVarP(&output, "output", "o", "trace.kdf", "trace file to write")
+	c.Flags().IntVar(&words, "words", defaultWords, wordsUsage)
 	return c
 }
 
-// latencyRow is one line of "kcovdf latency --json".
-type latencyRow struct {
-	Name   string `json:"name"`
-	NS     int64  `json:"ns"`
-	Traced bool   `json:"traced"`
+// guestTrace is the trace's name in the guest's control directory.
+const guestTrace = "trace.kdf"
+
+// moveFile renames from to to, copying when they are on different file
+// systems.
+func moveFile(from, to string) error {
+	err := os.Rename(from, to)
+	if err == nil || !errors.Is(err, syscall.EXDEV) {
+		return err
+	}
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(to)
+		return err
+	}
+	if err := out.Close(); err != nil {
+		os.Remove(to)
+		return err
+	}
+	return os.Remove(from)
 }
 
-func newLabBenchCommand(f *labFlags) *cobra.Command {
+func newLabBenchCommand() *cobra.Command {
+	f := &labFlags{}
 	c := &cobra.Command{
 		Use:   "bench",
 		Short: "Syscall latency: uninstrumented kernel, instrumented with tracing off, and on",
@@ -117,11 +153,11 @@ each), times getpid, open+close and a 4 KiB read with "kcovdf latency", on the
 instrumented kernel also with tracing on, and prints the medians and ratios.
 Under TCG every instruction is emulated: only the ratios mean anything, and
 even they overstate the callbacks' cost.`,
-		Args: cobra.NoArgs,
+		Args: argsExactly(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext(cmd.Context())
 			defer cancel()
-			run := func(instrument string, script string) ([]latencyRow, error) {
+			run := func(instrument string, script string) ([]device.Latency, error) {
 				g := *f
 				g.instrument = instrument
 				l, m, err := g.machine(ctx)
@@ -139,7 +175,11 @@ even they overstate the callbacks' cost.`,
 				if res.ExitCode != 0 {
 					return nil, fmt.Errorf("lab bench: latency on the %s kernel exited with %d", instrument, res.ExitCode)
 				}
-				return parseLatency(&stdout)
+				rows, err := device.ParseLatency(&stdout)
+				if err != nil {
+					return nil, fmt.Errorf("lab bench: %s kernel: %w", instrument, err)
+				}
+				return rows, nil
 			}
 			base, err := run("none", "kcovdf latency --json")
 			if err != nil {
@@ -156,28 +196,8 @@ even they overstate the callbacks' cost.`,
 	return c
 }
 
-func parseLatency(r io.Reader) ([]latencyRow, error) {
-	var rows []latencyRow
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if !strings.HasPrefix(line, "{") {
-			continue
-		}
-		var row latencyRow
-		if err := json.Unmarshal([]byte(line), &row); err != nil {
-			return nil, fmt.Errorf("lab bench: bad latency line %q: %v", line, err)
-		}
-		rows = append(rows, row)
-	}
-	if len(rows) == 0 {
-		return nil, fmt.Errorf("lab bench: the guest printed no latency")
-	}
-	return rows, sc.Err()
-}
-
-func printBench(w io.Writer, base, inst []latencyRow) error {
-	find := func(rows []latencyRow, name string, traced bool) int64 {
+func printBench(w io.Writer, base, inst []device.Latency) error {
+	find := func(rows []device.Latency, name string, traced bool) int64 {
 		for _, r := range rows {
 			if r.Name == name && r.Traced == traced {
 				return r.NS

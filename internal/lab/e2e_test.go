@@ -14,10 +14,10 @@ import (
 // The end-to-end tests build real kernels (minutes when cold) and boot
 // them; they run only when asked:
 //
-//	KCOVDF_E2E=1 go test -run TestE2E ./lab          # plain kernel
-//	KCOVDF_E2E_KASAN=1 go test -run TestE2E ./lab    # KASAN + lockdep kernel
+//	KCOVDF_E2E=1 go test -run TestE2E ./internal/lab        # plain kernel
+//	KCOVDF_E2E_KASAN=1 go test -run TestE2E ./internal/lab  # KASAN + lockdep kernel
 //
-// lab/e2e.sh runs both.
+// internal/lab/e2e.sh runs both.
 
 func TestE2E(t *testing.T) {
 	if os.Getenv("KCOVDF_E2E") != "1" {

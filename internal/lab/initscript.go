@@ -13,7 +13,9 @@ const (
 	// GuestWorkDir is where the host directory appears in the guest; run's
 	// command starts there.
 	GuestWorkDir = "/host"
-	guestCtlDir  = "/ctl"
+	// GuestCtlDir is the control share in the guest; a file the command
+	// writes there is Result.CtlFile on the host.
+	GuestCtlDir = "/ctl"
 	// readyMarker is printed on the console once the shares are mounted and
 	// the command is about to start; the host times the boot by it.
 	readyMarker  = "kcovdf-init: ready"
@@ -29,18 +31,18 @@ const (
 //	      /ctl/stderr, and writes its exit status to /ctl/status;
 //	shell starts an interactive shell on the console;
 //
-// and finally powers the machine off (ACPI; reboot -f ends QEMU when ACPI
-// fails, thanks to -no-reboot).
+// and finally reboots, which ends QEMU (-no-reboot): the machine has no
+// ACPI to power off with, and "poweroff -f" would halt it for good.
 func InitScript() string {
 	r := strings.NewReplacer(
-		"@CTL@", guestCtlDir, "@HOST@", GuestWorkDir,
+		"@CTL@", GuestCtlDir, "@HOST@", GuestWorkDir,
 		"@CTLTAG@", ctlTag, "@HOSTTAG@", hostTag,
 		"@READY@", readyMarker, "@STATUS@", statusMarker, "@BIN@", GuestBinDir)
 	return r.Replace(initTemplate)
 }
 
 const initTemplate = `#!/bin/sh
-# Lab guest init: mount, run the host's command, report, power off.
+# Lab guest init: mount, run the host's command, report, end QEMU.
 export PATH=@BIN@:/usr/bin:/bin:/usr/sbin:/sbin
 export HOME=/root TERM=linux
 
@@ -49,7 +51,6 @@ off() {
 	sync
 	umount @HOST@ 2>/dev/null
 	umount @CTL@ 2>/dev/null
-	poweroff -f
 	reboot -f
 }
 fail() { say "error: $*"; off; }
@@ -86,7 +87,7 @@ run)
 	say "status $status"
 	;;
 shell)
-	echo "kcovdf lab shell: working directory @HOST@ is the host's; exit to power off"
+	echo "kcovdf lab shell: working directory @HOST@ is the host's; exit to end the machine"
 	setsid cttyhack sh -l
 	;;
 *)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"time"
 )
 
 // StepError is the failure of one step of the lab: the step's name, the
@@ -53,6 +54,10 @@ type command struct {
 	dir    string
 	env    []string
 	lineFn func(string)
+	// cpu, when set, gets the command's CPU time (user + system, its
+	// waited-for children included) added: unlike wall time it does not
+	// grow when other work shares the cores.
+	cpu *time.Duration
 }
 
 func (c command) run(ctx context.Context, name string, args ...string) error {
@@ -87,6 +92,9 @@ func (c command) run(ctx context.Context, name string, args ...string) error {
 	cmd.Stdout = out
 	cmd.Stderr = out
 	err = cmd.Run()
+	if c.cpu != nil && cmd.ProcessState != nil {
+		*c.cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
 	if pw != nil {
 		pw.Close()
 	}

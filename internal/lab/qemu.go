@@ -62,6 +62,9 @@ type Result struct {
 	op string // "lab run", "lab boot", "lab shell"
 }
 
+// CtlFile is the host path of the file the guest wrote as GuestCtlDir/name.
+func (r *Result) CtlFile(name string) string { return filepath.Join(r.RunDir, "ctl", name) }
+
 // FindingsError is a run whose serial console shows kernel reports.
 type FindingsError struct {
 	Op        string
@@ -100,7 +103,7 @@ func (r *Result) Check() error {
 // the result is filled in as far as it got, also then.
 func (l *Lab) Run(ctx context.Context, m Machine, opts RunOptions) (*Result, error) {
 	if len(opts.Args) == 0 {
-		return nil, errors.New("lab run: no command given (kcovdf lab run -- CMD ARGS...)")
+		return nil, errors.New("lab run: no command given")
 	}
 	return l.boot(ctx, m, opts, "lab run", "run", CommandScript(opts.Args))
 }
@@ -124,6 +127,14 @@ func (l *Lab) Shell(ctx context.Context, m Machine, opts RunOptions) (*Result, e
 
 // QEMUArgs returns the emulator's arguments for booting m. serial is the
 // console log; interactive puts the console on stdio as well.
+//
+// The machine is microvm without ACPI: an ISA serial port and virtio-mmio
+// devices, which QEMU adds to the kernel command line itself
+// (virtio_mmio.device=...) when ACPI is off, so the kernel needs neither
+// ACPI nor PCI. Without ACPI the guest cannot power off; it reboots, by a
+// triple fault (reboot=t: there is no keyboard controller to pulse), and
+// -no-reboot turns that into QEMU's exit. A panic (panic=-1) ends the same
+// way.
 func QEMUArgs(m Machine, mode, ctlDir, hostDir, serial string, interactive bool) []string {
 	mem := m.Memory
 	if mem == "" {
@@ -133,11 +144,12 @@ func QEMUArgs(m Machine, mode, ctlDir, hostDir, serial string, interactive bool)
 	if cpus <= 0 {
 		cpus = 2
 	}
-	cmdline := "console=ttyS0 panic=-1 nokaslr kcovdf.mode=" + mode
+	cmdline := "console=ttyS0 panic=-1 reboot=t nokaslr kcovdf.mode=" + mode
 	if m.Append != "" {
 		cmdline += " " + m.Append
 	}
 	args := []string{
+		"-machine", "microvm,acpi=off",
 		"-accel", "tcg", // KVM is not used: TCG behaves the same everywhere
 		"-m", mem, "-smp", strconv.Itoa(cpus),
 		"-kernel", m.Kernel.BzImage, "-initrd", m.Initramfs.Path,
@@ -154,7 +166,7 @@ func QEMUArgs(m Machine, mode, ctlDir, hostDir, serial string, interactive bool)
 	for _, s := range []struct{ id, path, tag string }{{"ctl", ctlDir, ctlTag}, {"host", hostDir, hostTag}} {
 		args = append(args,
 			"-fsdev", "local,id="+s.id+",path="+qemuEscape(s.path)+",security_model=none",
-			"-device", "virtio-9p-pci,fsdev="+s.id+",mount_tag="+s.tag)
+			"-device", "virtio-9p-device,fsdev="+s.id+",mount_tag="+s.tag)
 	}
 	return args
 }

@@ -58,10 +58,13 @@ type Manifest struct {
 	Instrumented int `json:"instrumented_functions"`
 }
 
-// StepTime is the wall time of one build step.
+// StepTime is the wall time of one build step and the CPU time of the
+// programs it ran (the figure to compare on a machine whose cores are
+// shared).
 type StepTime struct {
-	Name    string  `json:"name"`
-	Seconds float64 `json:"seconds"`
+	Name       string  `json:"name"`
+	Seconds    float64 `json:"seconds"`
+	CPUSeconds float64 `json:"cpu_seconds"`
 }
 
 func (l *Lab) kernelDir(key string) string { return filepath.Join(l.cache, "kernels", key) }
@@ -205,21 +208,27 @@ type kernelBuild struct {
 	dir     string
 	log     string
 	man     Manifest
-	plugin  string // path of the plugin .so, "" without one
+	plugin  string        // path of the plugin .so, "" without one
+	cpu     time.Duration // CPU time of the running step's commands
 }
 
 func (b *kernelBuild) step(name string, fn func(*Step) (string, error)) error {
 	s := b.l.progress.Begin(name)
+	b.cpu = 0
 	note, err := fn(s)
+	if b.cpu > 0 {
+		note = strings.TrimPrefix(note+fmt.Sprintf(", %.0fs CPU", b.cpu.Seconds()), ", ")
+	}
 	d := s.End(note)
 	if err == nil {
-		b.man.Steps = append(b.man.Steps, StepTime{name, d.Round(time.Millisecond).Seconds()})
+		b.man.Steps = append(b.man.Steps, StepTime{name, d.Round(time.Millisecond).Seconds(),
+			b.cpu.Round(time.Millisecond).Seconds()})
 	}
 	return err
 }
 
 func (b *kernelBuild) cmd(step string) command {
-	return command{op: "lab build", step: step, log: b.log}
+	return command{op: "lab build", step: step, log: b.log, cpu: &b.cpu}
 }
 
 func (b *kernelBuild) run(ctx context.Context) (*Kernel, error) {

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kcovdf/kcovdf/device"
+	"github.com/spf13/cobra"
+)
+
+func labSub(t *testing.T, name string) *cobra.Command {
+	t.Helper()
+	c, _, err := newRootCommand().Find([]string{"lab", name})
+	if err != nil || c.Name() != name {
+		t.Fatalf("lab %s: %v", name, err)
+	}
+	return c
+}
+
+// TestLabHelp: the kernel flags are each subcommand's own (help shows no
+// "Global Flags"), usage lines carry one [flags], and --dir is the shared
+// directory, never -o/--out.
+func TestLabHelp(t *testing.T) {
+	for _, name := range []string{"build", "run", "boot", "shell", "trace", "bench"} {
+		t.Run(name, func(t *testing.T) {
+			out, _, err := runCLI(t, "lab", name, "--help")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(out, "Global Flags") {
+				t.Errorf("help lists global flags:\n%s", out)
+			}
+			for _, flag := range []string{"--kasan", "--instrument", "--jobs", "--cache", "--repo"} {
+				if !strings.Contains(out, flag) {
+					t.Errorf("help lacks %s", flag)
+				}
+			}
+			if strings.Contains(out, "--out ") {
+				t.Errorf("help still has --out:\n%s", out)
+			}
+			use := labSub(t, name).UseLine()
+			if n := strings.Count(use, "[flags]"); n != 1 {
+				t.Errorf("usage %q has [flags] %d times", use, n)
+			}
+		})
+	}
+	// The lab command itself has no kernel flags to inherit.
+	out, _, err := runCLI(t, "lab", "--help")
+	if err != nil || strings.Contains(out, "--kasan") {
+		t.Errorf("lab --help: %v\n%s", err, out)
+	}
+}
+
+// TestLabTimeoutDefaults: each subcommand keeps its own timeout default (a
+// flag variable shared between subcommands took the last one's).
+func TestLabTimeoutDefaults(t *testing.T) {
+	for name, want := range map[string]time.Duration{
+		"run": 10 * time.Minute, "boot": 5 * time.Minute, "shell": 0,
+		"trace": 10 * time.Minute, "bench": 15 * time.Minute,
+	} {
+		got, err := labSub(t, name).Flags().GetDuration("timeout")
+		if err != nil || got != want {
+			t.Errorf("lab %s --timeout default %v (%v), want %v", name, got, err, want)
+		}
+	}
+}
+
+// TestLabArgErrors: the checks that need no kernel fail before building one.
+func TestLabArgErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"run without a command", []string{"lab", "run"}, "lab run: no command given; usage: kcovdf lab run [flags] -- CMD [ARGS...]"},
+		{"trace without a command", []string{"lab", "trace"}, "lab trace: no command given; usage: kcovdf lab trace [flags] -- CMD [ARGS...]"},
+		{"trace to a directory", []string{"lab", "trace", "-o", dir, "--", "true"}, "--output " + dir + " is a directory"},
+		{"build with arguments", []string{"lab", "build", "extra"}, `lab build: unexpected argument "extra"; usage: kcovdf lab build [flags]`},
+		{"unknown subcommand", []string{"lab", "nope"}, `lab: unknown command "nope"`},
+		{"kernel flag before the subcommand", []string{"lab", "--kasan", "run", "--", "true"}, "unknown flag: --kasan"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := runCLI(t, c.args...)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%v: error %v, want %q", c.args, err, c.want)
+			}
+		})
+	}
+}
+
+// TestLabBenchTable: the ratios of the latency lines of two boots.
+func TestLabBenchTable(t *testing.T) {
+	base, err := device.ParseLatency(strings.NewReader("boot noise\n{\"name\":\"getpid\",\"ns\":400,\"traced\":false}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, _ := device.ParseLatency(strings.NewReader("{\"name\":\"getpid\",\"ns\":500,\"traced\":false}\n{\"name\":\"getpid\",\"ns\":20000,\"traced\":true}\n"))
+	var out bytes.Buffer
+	if err := printBench(&out, base, inst); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "1.25x") || !strings.Contains(out.String(), "50.0x") {
+		t.Fatalf("bench table:\n%s", out.String())
+	}
+	if _, err := device.ParseLatency(strings.NewReader("no json here\n")); err == nil {
+		t.Fatal("no latency lines must be an error")
+	}
+	if err := printBench(&out, base, base); err == nil {
+		t.Fatal("a missing traced run must be an error")
+	}
+}
