@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/calls"
@@ -27,7 +24,7 @@ func TestNamesE2E(t *testing.T) {
 kcovdf record -o dd.kdf -- dd if=/dev/zero of=/dev/null bs=4096 count=3
 kcovdf record -o enoent.kdf -- cat /nonexistent || true
 `
-	dir, k := runGuest(t, lab.KernelOptions{}, script)
+	dir, k, _ := runGuest(t, lab.KernelOptions{}, script)
 
 	tree, nm := namedTree(t, filepath.Join(dir, "dd.kdf"), k)
 	writes := 0
@@ -71,44 +68,6 @@ kcovdf record -o enoent.kdf -- cat /nonexistent || true
 	if !found {
 		t.Error("cat /nonexistent: no do_sys_openat2 returning -ENOENT")
 	}
-}
-
-// runGuest boots the lab kernel, runs script in a shared directory and
-// returns that directory (with the traces) and the kernel.
-func runGuest(t *testing.T, opts lab.KernelOptions, script string) (string, *lab.Kernel) {
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
-	defer cancel()
-	wd, _ := os.Getwd()
-	repo, err := lab.FindRepo(wd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := lab.New(lab.Config{RepoDir: repo, Progress: os.Stderr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := l.BuildKernel(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ir, err := l.BuildInitramfs(ctx, lab.InitramfsOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	var stdout, stderr bytes.Buffer
-	res, err := l.Run(ctx, lab.Machine{Kernel: k, Initramfs: ir}, lab.RunOptions{Args: []string{"sh", "-c", script}, Dir: dir, Stdout: &stdout, Stderr: &stderr})
-	t.Logf("guest stdout:\n%s\nguest stderr:\n%s", stdout.String(), stderr.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := res.Check(); err != nil {
-		t.Fatal(err)
-	}
-	if res.ExitCode != 0 {
-		t.Fatalf("guest script exited %d", res.ExitCode)
-	}
-	return dir, k
 }
 
 // namedTree decodes a lab trace exactly and builds its named call tree.

@@ -3,15 +3,12 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"debug/elf"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/internal/lab"
@@ -44,40 +41,9 @@ func TestRecordE2EKASAN(t *testing.T) {
 }
 
 func record(t *testing.T, opts lab.KernelOptions, script string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
-	defer cancel()
-	wd, _ := os.Getwd()
-	repo, err := lab.FindRepo(wd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := lab.New(lab.Config{RepoDir: repo, Progress: os.Stderr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := l.BuildKernel(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ir, err := l.BuildInitramfs(ctx, lab.InitramfsOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	var stdout, stderr bytes.Buffer
-	res, err := l.Run(ctx, lab.Machine{Kernel: k, Initramfs: ir}, lab.RunOptions{Args: []string{"sh", "-c", script}, Dir: dir, Stdout: &stdout, Stderr: &stderr})
-	t.Logf("guest stdout:\n%s\nguest stderr:\n%s", stdout.String(), stderr.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := res.Check(); err != nil {
-		t.Fatal(err)
-	}
-	if res.ExitCode != 0 {
-		t.Fatalf("guest script exited %d", res.ExitCode)
-	}
+	dir, k, stdout := runGuest(t, opts, script)
 	for _, want := range []string{" passed, 0 failed", "every buffer gap-free"} {
-		if !strings.Contains(stdout.String(), want) {
+		if !strings.Contains(stdout, want) {
 			t.Errorf("guest output lacks %q", want)
 		}
 	}
