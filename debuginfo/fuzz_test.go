@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/kcovdf/kcovdf/abi"
 )
 
 // FuzzReadSymbols: System.map and kallsyms text never panics.
@@ -33,7 +35,7 @@ func FuzzNoteBuildID(f *testing.F) {
 	f.Add(note.Bytes())
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 3, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		noteBuildID(b, binary.LittleEndian)
+		abi.NoteBuildID(b, binary.LittleEndian)
 	})
 }
 

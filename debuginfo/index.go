@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"debug/elf"
-	"encoding/hex"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/kcovdf/kcovdf/abi"
 )
 
 // Errors a caller may test with errors.Is.
@@ -28,7 +30,7 @@ var (
 // plus LinkText. The trace's KASLR offset is computed the same way
 // (runtime _text minus LinkText), so one subtraction maps a traced pc to
 // an Index address whatever the symbols came from.
-const LinkText = 0xffffffff81000000
+const LinkText = abi.LinkText
 
 // Source names where an Index's names came from.
 type Source string
@@ -444,29 +446,9 @@ func buildID(f *elf.File) string {
 		if err != nil {
 			continue
 		}
-		if id := noteBuildID(data, f.ByteOrder); id != "" {
+		if id := abi.NoteBuildID(data, f.ByteOrder); id != "" {
 			return id
 		}
-	}
-	return ""
-}
-
-// noteBuildID finds NT_GNU_BUILD_ID in ELF note data.
-func noteBuildID(data []byte, bo interface{ Uint32([]byte) uint32 }) string {
-	for len(data) >= 12 {
-		nsz, dsz, typ := bo.Uint32(data), bo.Uint32(data[4:]), bo.Uint32(data[8:])
-		data = data[12:]
-		na := (uint64(nsz) + 3) &^ 3
-		da := (uint64(dsz) + 3) &^ 3
-		if na+da > uint64(len(data)) {
-			return ""
-		}
-		name := data[:nsz]
-		desc := data[na : na+uint64(dsz)]
-		if typ == 3 && string(name) == "GNU\x00" {
-			return hex.EncodeToString(desc)
-		}
-		data = data[na+da:]
 	}
 	return ""
 }
@@ -488,13 +470,7 @@ func ReadBuildID(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return noteBuildID(data, leOrder{}), nil
-}
-
-type leOrder struct{}
-
-func (leOrder) Uint32(b []byte) uint32 {
-	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+	return abi.NoteBuildID(data, binary.LittleEndian), nil
 }
 
 // RandomPCs draws n addresses inside functions of known size.

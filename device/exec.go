@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -17,7 +18,6 @@ import (
 	"time"
 
 	"github.com/kcovdf/kcovdf/abi"
-	"github.com/kcovdf/kcovdf/debuginfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -143,11 +143,11 @@ func CaptureMeta(source string, bufferWords int, fill uint64) abi.Meta {
 	if unix.Uname(&u) == nil {
 		m.KernelRelease = unix.ByteSliceToString(u.Release[:])
 	}
-	if text, ok := kallsymsText(); ok && text >= debuginfo.LinkText {
-		m.KASLROffset = abi.KnownKASLROffset(text - debuginfo.LinkText)
+	if text, ok := kallsymsText(); ok && text >= abi.LinkText {
+		m.KASLROffset = abi.KnownKASLROffset(text - abi.LinkText)
 	}
-	if id, err := debuginfo.ReadBuildID("/sys/kernel/notes"); err == nil {
-		m.BuildID = id
+	if notes, err := os.ReadFile("/sys/kernel/notes"); err == nil {
+		m.BuildID = abi.NoteBuildID(notes, binary.LittleEndian)
 	}
 	m.Modules = loadedModules()
 	return m
