@@ -35,11 +35,6 @@ func TestReadLayoutELF(t *testing.T) {
 			at[s.Value] = append(at[s.Value], s.Name)
 		}
 	}
-	type shape struct {
-		args   []int // fields per argument
-		nret   int
-		weakOK bool
-	}
 	pcs := map[string][]uint64{}
 	l.Addresses(func(pc uint64, fn *FuncShape) {
 		pcs[fn.Func] = append(pcs[fn.Func], pc)
