@@ -14,7 +14,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/kcovdf" ./cmd/kcovdf
 cc -O2 -o "$work/decode_v3" bench/decode_v3.c
-"$work/kcovdf" sim --words "$words" --lookalike 0.1 --format v3 -o "" \
+"$work/kcovdf" sim --words "$words" --lookalike 0.1 --out-format v3 -o "" \
 	--raw-out "$work/area.bin" >/dev/null
 gbs() { sed -n 's/.* \([0-9.]*\) GB\/s.*/\1/p'; }
 for r in $(seq "$rounds"); do
