@@ -25,17 +25,23 @@ func (d *Decoder) nextV2() bool {
 		}
 		h := w[p]
 		if v2HeaderOK(h) {
-			n := int(h >> 24 & 0xF)
-			if n == 0 {
-				n = 1
-			}
+			nib := int(h >> 24 & 0xF)
+			n := max(nib, 1) // the count the header states: 0 means 1
 			next := (h + 1) & SeqMask
-			// A count above 15 wraps: try the lengths it may stand for.
-			for extra := 0; p+HeaderWords+n+extra <= end && extra <= d.opt.MaxFields; extra += 16 {
-				q := p + HeaderWords + n + extra
+			// A count above 15 wraps: try the counts the nibble may stand
+			// for, nib + 16k (for 0: 1, then 16, 32, ...).
+			for k := 0; ; k++ {
+				vals := nib + 16*k
+				if vals == 0 {
+					vals = 1
+				}
+				q := p + HeaderWords + vals
+				if q > end || vals-n > d.opt.MaxFields {
+					break
+				}
 				if d.v2Boundary(q, next, 2) {
-					if extra > 0 {
-						d.note(Anomaly{Kind: AnomalyCountOverflow, Offset: p, Detail: fmt.Sprintf("header counts %d values, the next header proves %d", n, n+extra)})
+					if vals != n {
+						d.note(Anomaly{Kind: AnomalyCountOverflow, Offset: p, Detail: fmt.Sprintf("header counts %d values, the next header proves %d", n, vals)})
 					}
 					fillV1(&d.rec, w, p, q)
 					d.p = q
