@@ -3,7 +3,7 @@ GO ?= go
 FUZZTIME ?= 60s
 FUZZTIME_SHORT ?= 5s
 
-.PHONY: all build test unit plugin-test e2e demo bench fuzz fuzz-short lint
+.PHONY: all build test unit plugin-test e2e demo bench fuzz fuzz-short
 
 all: build
 
@@ -27,7 +27,7 @@ plugin-test:
 KCOVDF_E2E_KASAN ?= 1
 e2e:
 	KCOVDF_E2E_KASAN=$(KCOVDF_E2E_KASAN) sh internal/lab/e2e.sh
-	KCOVDF_E2E=1 KCOVDF_E2E_KASAN=$(KCOVDF_E2E_KASAN) $(GO) test -count=1 -timeout 60m -v ./e2e
+	KCOVDF_E2E=1 KCOVDF_E2E_NAMES=1 KCOVDF_E2E_KASAN=$(KCOVDF_E2E_KASAN) $(GO) test -count=1 -timeout 60m -v ./e2e
 
 # A real trace from a real kernel: build (or find cached) and boot the lab
 # kernel, trace cat in it, and summarise the trace decoded exactly.

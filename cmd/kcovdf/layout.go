@@ -16,7 +16,7 @@ func init() { subcommands = append(subcommands, newLayoutCommand) }
 func newLayoutCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "layout",
-		Short: "Inspect layout files (the field tables that make v1 decoding exact)",
+		Short: "Inspect layouts (a JSON Lines dump, or a vmlinux's .kcovdf_layout records): the field tables that make v1 decoding exact",
 		Args:  argsSubcommand,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}

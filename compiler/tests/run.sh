@@ -1,7 +1,8 @@
 #!/bin/sh
-# Builds the test programs with the plugin at -O0, -O2 and -Os (the kernel's
-# levels), runs them, checks the layout dump against the recorded calls and
-# the weak-function pc scheme.
+# Builds the test programs with the plugin at -O0, -O1, -O2, -O3 and -Os
+# (x86-64, and aarch64 under qemu-user when installed), runs them, checks
+# the layout records against the recorded calls, the stats lines, the
+# weak-function pc scheme, a C++ link and the IR of tests/ir.
 # Prints "N passed, N failed" last; exits non-zero on any failure.
 #
 # Environment: CC (clang-19), PLUGIN (the .so), OUT (scratch directory),
