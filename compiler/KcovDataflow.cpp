@@ -85,10 +85,6 @@ Verdict classify(const Function &F) {
 }
 
 void printStats(const Module &M, const Stats &St) {
-  static const char *const Names[] = {
-      "optimized-out", "partly-optimized-out", "dead", "type-mismatch",
-      "rewritten",     "undefined",            "too-large", "musttail"};
-  static_assert(std::size(Names) == unsigned(SkipReason::Count));
   errs() << "kcovdf-dataflow: " << M.getSourceFileName() << ": functions "
          << St.Functions << ", instrumented " << St.Instrumented
          << ", skipped " << (St.SkipExcluded + St.SkipNoDebug) << " (excluded "
@@ -101,7 +97,8 @@ void printStats(const Module &M, const Stats &St) {
   for (unsigned I = 0; I < unsigned(SkipReason::Count); ++I) {
     if (!St.Why[I])
       continue;
-    errs() << (First ? "; skipped values: " : ", ") << Names[I] << " "
+    errs() << (First ? "; skipped values: " : ", ")
+           << skipReasonName(SkipReason(I)) << " "
            << St.Why[I];
     First = false;
   }
@@ -188,9 +185,8 @@ public:
   PreservedAnalyses run(Module &M, ModuleAnalysisManager &) {
     if (!ClArgs && !ClRet && !ClTagOnly)
       return PreservedAnalyses::all();
-    TagStats St;
     // Attributes only: no analysis result changes.
-    tagModule(M, St);
+    tagModule(M);
     return PreservedAnalyses::all();
   }
   static bool isRequired() { return true; }

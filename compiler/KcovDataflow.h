@@ -123,12 +123,8 @@ struct ParamTag {
   static std::optional<ParamTag> parse(StringRef S);
 };
 
-struct TagStats {
-  unsigned Functions = 0, Params = 0, Tagged = 0;
-};
-
 // Tags every defined function of the module; returns true if any changed.
-bool tagModule(Module &M, TagStats &St);
+bool tagModule(Module &M);
 
 // Reads the tag of an argument, if any.
 std::optional<ParamTag> readTag(const Argument &A);
@@ -165,6 +161,9 @@ enum class SkipReason {
   MustTail,  // a musttail call precedes the return
   Count
 };
+
+// The name of a reason in -stats and in the layout's "skipped" entries.
+const char *skipReasonName(SkipReason R);
 
 struct ParamPlan {
   SourceParam Param;

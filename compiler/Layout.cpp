@@ -26,9 +26,7 @@
 
 namespace kcovdf {
 
-namespace {
-
-const char *skipName(SkipReason R) {
+const char *skipReasonName(SkipReason R) {
   switch (R) {
   case SkipReason::Untagged:
     return "optimized-out";
@@ -51,6 +49,8 @@ const char *skipName(SkipReason R) {
   }
   return "?";
 }
+
+namespace {
 
 json::Array fieldsJSON(const Shape &S) {
   json::Array Out;
@@ -98,7 +98,7 @@ std::string layoutJSON(const Function &F, const FunctionPlan &FP) {
     json::Object O{{"idx", P.Param.Idx}, {"name", P.Param.Name}};
     if (!P.Plan) {
       O["type"] = P.S.TypeName;
-      O["why"] = skipName(P.Why);
+      O["why"] = skipReasonName(P.Why);
       Skipped.push_back(std::move(O));
       continue;
     }

@@ -292,11 +292,9 @@ Instruction *prologueEnd(Function &F) {
   return F.getEntryBlock().getTerminator();
 }
 
-void tagFunction(Function &F, const DISubprogram *SP, FieldTables &Tables,
-                 TagStats &St) {
+void tagFunction(Function &F, const DISubprogram *SP, FieldTables &Tables) {
   const DataLayout &DL = F.getDataLayout();
   std::vector<SourceParam> Params = sourceParams(SP);
-  St.Params += Params.size();
   SmallPtrSet<const Value *, 16> Variables;
   SmallVector<Declared, 8> Decls = declarations(F, SP, Variables);
   Instruction *End = prologueEnd(F);
@@ -355,7 +353,6 @@ void tagFunction(Function &F, const DISubprogram *SP, FieldTables &Tables,
       continue;
     F.addParamAttr(A->getArgNo(),
                    Attribute::get(F.getContext(), ParamTagAttr, T.str()));
-    ++St.Tagged;
   }
   std::string RetType;
   raw_string_ostream OS(RetType);
@@ -365,7 +362,7 @@ void tagFunction(Function &F, const DISubprogram *SP, FieldTables &Tables,
 
 } // namespace
 
-bool tagModule(Module &M, TagStats &St) {
+bool tagModule(Module &M) {
   FieldTables Tables;
   bool Changed = false;
   for (Function &F : M) {
@@ -374,8 +371,7 @@ bool tagModule(Module &M, TagStats &St) {
     const DISubprogram *SP = fullSubprogram(F);
     if (!SP)
       continue;
-    ++St.Functions;
-    tagFunction(F, SP, Tables, St);
+    tagFunction(F, SP, Tables);
     Changed = true;
   }
   return Changed;

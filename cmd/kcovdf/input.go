@@ -122,14 +122,14 @@ func (f *inputFlags) table(meta *abi.Meta) (*abi.Table, *names, []string, error)
 			return nil, nil, notes, err
 		}
 		sources = append(sources, debuginfo.PluginLayout{Layout: l, Label: f.layout})
-	} else if f.symbols != "" && f.btf == "" {
+	} else if isELF, _ := debuginfo.IsELF(f.symbols); isELF && f.btf == "" {
 		// A vmlinux built with the plugin carries its layout records,
 		// bound to addresses: they come before anything derived.
 		l, err := abi.LoadLayout(f.symbols)
 		switch {
 		case err == nil:
 			sources = append(sources, debuginfo.PluginLayout{Layout: l, Label: f.symbols + " " + abi.LayoutSection})
-		case !errors.Is(err, abi.ErrNoLayoutSection) && isELF(f.symbols):
+		case !errors.Is(err, abi.ErrNoLayoutSection):
 			return nil, nil, notes, err
 		}
 	}
@@ -233,17 +233,4 @@ func addModules(nm *names, mods []abi.Module, dir string) []string {
 		added++
 	}
 	return append(notes, fmt.Sprintf("modules: %d of %d named from their .ko files", added, len(mods)))
-}
-
-// isELF tells whether path is an ELF file (a vmlinux rather than a
-// System.map or kallsyms text).
-func isELF(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	var magic [4]byte
-	n, _ := f.ReadAt(magic[:], 0)
-	return n == 4 && string(magic[:]) == "\x7fELF"
 }
