@@ -23,14 +23,6 @@ type Field struct {
 	Bits   uint64 `json:"bits,omitempty"`
 }
 
-// Value extracts the field from the word the kernel recorded for it: the
-// bitfield's bits for a bitfield, else the word itself.
-func (f *Field) Value(w uint64) uint64 {
-	if f.Bits == 0 || f.Bits >= 64 {
-		return w
-	}
-	return (w >> f.BitOff) & (1<<f.Bits - 1)
-}
 
 // ArgShape is one entry call a function emits (docs/layout.md).
 type ArgShape struct {
