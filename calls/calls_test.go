@@ -200,3 +200,18 @@ func TestRenderWithoutDebugInfo(t *testing.T) {
 		t.Fatalf("ret %+v", r)
 	}
 }
+
+// Without debug info a value's signedness comes from its type's name.
+func TestGuessTypeSignedness(t *testing.T) {
+	for name, signed := range map[string]bool{
+		"int": true, "long": true, "ssize_t": true, "loff_t": true, "ktime_t": true,
+		"clockid_t": true, "int64_t": true, "s32": true, "const int": true,
+		"unsigned int": false, "size_t": false, "sector_t": false, "gfp_t": false,
+		"u64": false, "__u32": false, "uint32_t": false, "dev_t": false,
+	} {
+		k := guessType(name, 8).Kind
+		if (k == debuginfo.KindInt) != signed || (!signed && k != debuginfo.KindUint) {
+			t.Errorf("%s: kind %v, want signed %v", name, k, signed)
+		}
+	}
+}

@@ -403,9 +403,11 @@ func guessType(name string, size uint32) *debuginfo.Type {
 		t.Kind = debuginfo.KindPointer
 	case n == "bool" || n == "_Bool":
 		t.Kind = debuginfo.KindBool
+	case signedTypedefs[n] || strings.HasPrefix(n, "int") && strings.HasSuffix(n, "_t"):
+		t.Kind = debuginfo.KindInt
 	case strings.HasPrefix(n, "unsigned") || strings.HasPrefix(n, "u8") || strings.HasPrefix(n, "u16") ||
 		strings.HasPrefix(n, "u32") || strings.HasPrefix(n, "u64") || strings.HasPrefix(n, "__u") ||
-		n == "size_t" || strings.HasSuffix(n, "_t") && !strings.HasPrefix(n, "s") && n != "ssize_t" && n != "loff_t" && n != "pid_t":
+		strings.HasSuffix(n, "_t"):
 		t.Kind = debuginfo.KindUint
 	case strings.HasPrefix(n, "enum "):
 		t.Kind = debuginfo.KindInt
@@ -415,6 +417,15 @@ func guessType(name string, size uint32) *debuginfo.Type {
 		t.Kind = debuginfo.KindInt
 	}
 	return t
+}
+
+// signedTypedefs are the kernel's signed typedefs ending in _t; other _t
+// names (size_t, sector_t, gfp_t, dev_t, ...) are unsigned.
+var signedTypedefs = map[string]bool{
+	"ssize_t": true, "loff_t": true, "off_t": true, "pid_t": true, "ktime_t": true,
+	"time_t": true, "time64_t": true, "timer_t": true, "clockid_t": true,
+	"key_serial_t": true, "ptrdiff_t": true, "s8": true, "s16": true, "s32": true,
+	"s64": true, "__s8": true, "__s16": true, "__s32": true, "__s64": true,
 }
 
 func hex(w uint64) string {

@@ -39,7 +39,10 @@ func BenchmarkLookup100k(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	pcs := RandomPCs(ix, 100000, 1)
+	pcs, err := RandomPCs(ix, 100000, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ResetTimer()
 	for b.Loop() {
 		n := 0

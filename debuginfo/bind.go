@@ -45,6 +45,11 @@ func Bind(l *abi.Layout, ix *Index) *Binding {
 	for i := range l.Funcs {
 		f := &l.Funcs[i]
 		if pc, ok, _ := f.Addr(); ok {
+			// A layout's pc is a link-time address of the image; the
+			// index keeps addresses relative to LinkText.
+			if !ix.TextSymbols {
+				pc -= ix.Rebase
+			}
 			b.Funcs = append(b.Funcs, Bound{Addr: pc, Shape: f})
 			continue
 		}
@@ -169,10 +174,6 @@ type PluginLayout struct {
 func (p PluginLayout) Name() string { return p.Label }
 
 func (p PluginLayout) Bind(ix *Index) (*Binding, error) {
-	if ix == nil {
-		ix = &Index{}
-		ix.index()
-	}
 	return Bind(p.Layout, ix), nil
 }
 
@@ -202,9 +203,7 @@ func Layouts(ix *Index, sources ...LayoutSource) (*Binding, error) {
 		out.Ambiguous = append(out.Ambiguous, b.Ambiguous...)
 	}
 	for m := range missing {
-		if ix == nil || len(ix.ByName(m)) == 0 {
-			out.Missing = append(out.Missing, m)
-		}
+		out.Missing = append(out.Missing, m)
 	}
 	sort.Strings(out.Missing)
 	sort.Slice(out.Funcs, func(i, j int) bool { return out.Funcs[i].Addr < out.Funcs[j].Addr })

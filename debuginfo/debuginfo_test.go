@@ -522,3 +522,35 @@ func TestTrimSourceRoot(t *testing.T) {
 		t.Fatalf("%+v", fs)
 	}
 }
+
+// A layout's own pcs are link-time addresses of the image: bound into the
+// index's frame (relative to LinkText) like the index's functions, so that
+// a vmlinux linked at another _text still decodes; kallsyms-based indexes
+// keep them as they are.
+func TestBindLayoutPCsIntoIndexFrame(t *testing.T) {
+	l := &abi.Layout{}
+	l.Add(abi.FuncShape{Func: "f", PC: "0xffffffff81200040", Args: []abi.ArgShape{{Idx: 0, Size: 4}}})
+	for _, c := range []struct {
+		ix   *Index
+		want uint64
+	}{
+		{&Index{Rebase: 0x200000}, 0xffffffff81000040},
+		{&Index{Rebase: 0x200000, TextSymbols: true}, 0xffffffff81200040},
+		{nil, 0xffffffff81200040},
+	} {
+		b := Bind(l, c.ix)
+		if len(b.Funcs) != 1 || b.Funcs[0].Addr != c.want {
+			t.Errorf("index %+v: bound %+v, want address %#x", c.ix, b.Funcs, c.want)
+		}
+	}
+}
+
+// A raw area dump has no metadata, so no build id to check.
+func TestCheckBuildIDWithoutMetadata(t *testing.T) {
+	if err := CheckBuildID(nil, &Index{BuildID: "abcd"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckBuildID(&abi.Meta{BuildID: "1234"}, &Index{BuildID: "abcd"}); !errors.Is(err, ErrBuildID) {
+		t.Fatalf("mismatch: %v", err)
+	}
+}

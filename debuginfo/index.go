@@ -474,12 +474,16 @@ func ReadBuildID(path string) (string, error) {
 }
 
 // RandomPCs draws n addresses inside functions of known size.
-func RandomPCs(ix *Index, n int, seed uint64) []uint64 {
+// Symbol files (System.map, kallsyms) give no sizes: then there are none.
+func RandomPCs(ix *Index, n int, seed uint64) ([]uint64, error) {
 	var sized []*Func
 	for i := range ix.Funcs {
 		if f := &ix.Funcs[i]; f.High > f.Low {
 			sized = append(sized, f)
 		}
+	}
+	if len(sized) == 0 {
+		return nil, fmt.Errorf("%s: no function of known size to draw addresses from (use a vmlinux)", ix.Path)
 	}
 	r := rand.New(rand.NewPCG(seed, 0))
 	pcs := make([]uint64, n)
@@ -487,5 +491,5 @@ func RandomPCs(ix *Index, n int, seed uint64) []uint64 {
 		f := sized[r.IntN(len(sized))]
 		pcs[i] = f.Low + r.Uint64N(f.High-f.Low)
 	}
-	return pcs
+	return pcs, nil
 }

@@ -40,6 +40,9 @@ func SpaceOf(meta *abi.Meta, ix *Index) Space {
 // CheckBuildID compares the index's build id with the trace's; either
 // being unknown is no error.
 func CheckBuildID(meta *abi.Meta, ix *Index) error {
+	if meta == nil || ix == nil {
+		return nil // a raw area dump carries no build id
+	}
 	want := meta.BuildID
 	if want == "" || ix.BuildID == "" || want == ix.BuildID {
 		return nil

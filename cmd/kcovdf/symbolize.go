@@ -41,9 +41,16 @@ symbolizers on the same input.`,
 			built := time.Since(t0)
 			out := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
 			defer out.Flush()
+			// The index keeps addresses relative to the link-time _text;
+			// the addresses read and printed are the file's own (a
+			// vmlinux's link addresses, a kallsyms' runtime ones).
 			if random > 0 {
-				for _, pc := range debuginfo.RandomPCs(ix, random, seed) {
-					fmt.Fprintf(out, "%#x\n", pc)
+				pcs, err := debuginfo.RandomPCs(ix, random, seed)
+				if err != nil {
+					return err
+				}
+				for _, pc := range pcs {
+					fmt.Fprintf(out, "%#x\n", pc+ix.Rebase)
 				}
 				return nil
 			}
@@ -79,7 +86,7 @@ symbolizers on the same input.`,
 			t1 := time.Now()
 			funcs := make([]*debuginfo.Func, len(pcs))
 			for i, pc := range pcs {
-				funcs[i] = ix.Lookup(pc)
+				funcs[i] = ix.Lookup(pc - ix.Rebase)
 			}
 			lookups := time.Since(t1)
 			named := 0
@@ -90,7 +97,7 @@ symbolizers on the same input.`,
 					continue
 				}
 				named++
-				fmt.Fprintf(out, "%#x %s+%#x", pc, f.Name, pc-f.Low)
+				fmt.Fprintf(out, "%#x %s+%#x", pc, f.Name, pc-ix.Rebase-f.Low)
 				if f.File != "" {
 					fmt.Fprintf(out, " %s:%d", f.File, f.Line)
 				}
