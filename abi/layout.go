@@ -23,7 +23,6 @@ type Field struct {
 	Bits   uint64 `json:"bits,omitempty"`
 }
 
-
 // ArgShape is one entry call a function emits (docs/layout.md).
 type ArgShape struct {
 	Idx  int `json:"idx"`
