@@ -281,14 +281,22 @@ func TestDecoderAllocs(t *testing.T) {
 func TestV2WrappedCounts(t *testing.T) {
 	for _, vals := range []int{1, 15, 16, 17, 31, 32, 33, 48} {
 		t.Run(fmt.Sprint(vals), func(t *testing.T) {
-			area := []uint64{0}
 			values := make([]uint64, vals)
 			for i := range values {
 				values[i] = uint64(0x1000 + i)
 			}
-			area = EncodeV2(area, &Record{Kind: KindEntry, Seq: 1, PC: 0xffffffff81000000, Size: 8, Values: values})
-			area = EncodeV2(area, &Record{Kind: KindEntry, Seq: 2, PC: 0xffffffff81000040, Size: 4, Values: []uint64{7}})
-			area = EncodeV2(area, &Record{Kind: KindReturn, Seq: 3, PC: 0xffffffff81000040, Size: 4, Values: []uint64{8}})
+			// The wrapped record first, then in the middle: the
+			// boundary check that confirms a record looks ahead
+			// through the wrapped one.
+			counts := []int{1, vals, 1, 1, vals, 1, 1}
+			area := []uint64{0}
+			for i, n := range counts {
+				v := []uint64{7}
+				if n == vals {
+					v = values
+				}
+				area = EncodeV2(area, &Record{Kind: KindEntry, Seq: uint32(i + 1), PC: 0xffffffff81000040 + uint64(i)*0x40, Size: 8, Values: v})
+			}
 			area[0] = uint64(len(area) - 1)
 			d := NewDecoder(area, Options{Format: FormatV2})
 			var got []int
@@ -296,7 +304,7 @@ func TestV2WrappedCounts(t *testing.T) {
 				got = append(got, len(d.Record().Values))
 			}
 			s := d.Summary()
-			if want := []int{vals, 1, 1}; !slices.Equal(got, want) || s.Unattributed != 0 {
+			if want := counts; !slices.Equal(got, want) || s.Unattributed != 0 {
 				t.Fatalf("value counts %v, want %v; %d words unattributed, anomalies %v", got, want, s.Unattributed, s.Anomalies)
 			}
 			if overflow := s.AnomalyCounts[AnomalyCountOverflow] > 0; overflow != (vals > 15) {

@@ -26,15 +26,10 @@ func (d *Decoder) nextV2() bool {
 		h := w[p]
 		if v2HeaderOK(h) {
 			nib := int(h >> 24 & 0xF)
-			n := max(nib, 1) // the count the header states: 0 means 1
+			n := v2Vals(nib, 0) // the count the header states
 			next := (h + 1) & SeqMask
-			// A count above 15 wraps: try the counts the nibble may stand
-			// for, nib + 16k (for 0: 1, then 16, 32, ...).
 			for k := 0; ; k++ {
-				vals := nib + 16*k
-				if vals == 0 {
-					vals = 1
-				}
+				vals := v2Vals(nib, k)
 				q := p + HeaderWords + vals
 				if q > end || vals-n > d.opt.MaxFields {
 					break
@@ -76,11 +71,24 @@ func (d *Decoder) v2Boundary(q int, seq uint64, depth int) bool {
 	if depth == 0 {
 		return true
 	}
-	n := max(int(d.w[q]>>24&0xF), 1)
-	for extra := 0; q+HeaderWords+n+extra <= d.end && extra <= d.opt.MaxFields; extra += 16 {
-		if d.v2Boundary(q+HeaderWords+n+extra, (seq+1)&SeqMask, depth-1) {
+	nib := int(d.w[q] >> 24 & 0xF)
+	n := v2Vals(nib, 0)
+	for k := 0; ; k++ {
+		vals := v2Vals(nib, k)
+		if q+HeaderWords+vals > d.end || vals-n > d.opt.MaxFields {
+			return false
+		}
+		if d.v2Boundary(q+HeaderWords+vals, (seq+1)&SeqMask, depth-1) {
 			return true
 		}
 	}
-	return false
+}
+
+// v2Vals is the k-th value count a v2 count nibble may stand for: a count
+// above 15 wraps, so nib + 16k, where a nibble of 0 means 1, 16, 32, ...
+func v2Vals(nib, k int) int {
+	if nib == 0 && k == 0 {
+		return 1
+	}
+	return nib + 16*k
 }
