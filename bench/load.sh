@@ -22,7 +22,8 @@ measure() {
 	local label=$1 t c m
 	shift
 	for _ in 1 2 3; do
-		/usr/bin/time -o "$work/time" -f '%e %U %S %M' "$@" >/dev/null 2>&1 || true
+		/usr/bin/time -o "$work/time" -f '%e %U %S %M' "$@" >/dev/null 2>&1 ||
+			{ echo "$label: $* failed" >&2; exit 1; }
 		cat "$work/time"
 	done >"$work/runs"
 	t=$(awk '{ print $1 }' "$work/runs" | median)

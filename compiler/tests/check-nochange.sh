@@ -16,6 +16,8 @@ max=${3:-100000}
 shift 2
 [ $# -gt 0 ] && shift
 dirs=${*:-.}
+command -v llvm-objdump-19 >/dev/null || { echo "llvm-objdump-19 not found" >&2; exit 2; }
+[ -f "$plugin" ] || { echo "$plugin: no such plugin" >&2; exit 2; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 n=0 same=0 differ=0 failed=0
@@ -42,9 +44,13 @@ for cmdf in $(cd "$obj" && find $dirs -name '*.o.cmd' | sort); do
 		continue
 	fi
 	n=$((n + 1))
-	llvm-objdump-19 -d -r --no-show-raw-insn "$a" | tail -n +3 >"$tmp/a.dis"
-	llvm-objdump-19 -d -r --no-show-raw-insn "$b" | tail -n +3 >"$tmp/b.dis"
-	if cmp -s "$tmp/a.dis" "$tmp/b.dis"; then
+	llvm-objdump-19 -d -r --no-show-raw-insn "$a" >"$tmp/a.dis" &&
+		llvm-objdump-19 -d -r --no-show-raw-insn "$b" >"$tmp/b.dis" ||
+		{ echo "llvm-objdump-19 failed on $o" >&2; exit 2; }
+	# Past the first two lines (the file names), the disassembly.
+	tail -n +3 "$tmp/a.dis" >"$tmp/a.body"
+	tail -n +3 "$tmp/b.dis" >"$tmp/b.body"
+	if cmp -s "$tmp/a.body" "$tmp/b.body"; then
 		same=$((same + 1))
 	else
 		differ=$((differ + 1))
@@ -52,4 +58,5 @@ for cmdf in $(cd "$obj" && find $dirs -name '*.o.cmd' | sort); do
 	fi
 done
 echo "objects compared: $n, identical code: $same, different: $differ (not recompiled: $failed)"
-[ "$differ" -eq 0 ]
+# Nothing compared proves nothing.
+[ "$n" -gt 0 ] && [ "$differ" -eq 0 ]

@@ -12,7 +12,9 @@ set -u
 : "${PLUGIN:?PLUGIN must name kcovdf-dataflow.so}"
 : "${OUT:?OUT must name a scratch directory}"
 HERE=$(cd "$(dirname "$0")" && pwd)
-BINDIR=$(dirname "$(command -v "$CC")")
+# The LLVM tools beside the real clang (clang-19 in /usr/bin is a link
+# into /usr/lib/llvm-19/bin, where the unversioned names are LLVM 19's).
+BINDIR=$(dirname "$(readlink -f "$(command -v "$CC")")")
 OBJDUMP=$BINDIR/llvm-objdump
 [ -x "$OBJDUMP" ] || OBJDUMP=llvm-objdump-19
 FILECHECK=$BINDIR/FileCheck

@@ -3,6 +3,9 @@
 # KCOV_DATAFLOW_STATS=1) into one line per counter.
 #
 # usage: compiler/tests/sum-stats.sh BUILD_LOG
+[ -r "$1" ] || { echo "usage: $0 BUILD_LOG" >&2; exit 2; }
+grep -q 'kcovdf-dataflow: .*: functions ' "$1" ||
+	{ echo "$1: no -kcovdf-dataflow-stats lines (build with KCOV_DATAFLOW_STATS=1)" >&2; exit 1; }
 grep -o 'kcovdf-dataflow: .*: functions .*' "$1" | awk '
 {
 	modules++

@@ -14,6 +14,8 @@ var Packages = []string{
 	"clang-19", "llvm-19", "llvm-19-dev", "lld-19",
 	"linux-source-6.12", "qemu-system-x86", "busybox-static", "cpio",
 	"flex", "bison", "libelf-dev", "bc", "libssl-dev", "dwarves", "gcc", "make",
+	// The compiler plugin's tests also run on aarch64, under qemu-user.
+	"qemu-user", "libc6-dev-arm64-cross", "libgcc-12-dev-arm64-cross",
 }
 
 // MissingPackages returns the packages of want that dpkg does not report
