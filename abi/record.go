@@ -64,9 +64,6 @@ func (f *Format) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Set makes *Format a flag.Value: flag.Var(&f, "format", ...).
-func (f *Format) Set(s string) error { return f.UnmarshalText([]byte(s)) }
-
 // Kind is a record's type, the header's bits 28–31.
 type Kind uint8
 

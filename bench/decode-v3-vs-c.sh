@@ -17,9 +17,18 @@ cc -O2 -o "$work/decode_v3" bench/decode_v3.c
 "$work/kcovdf" sim --words "$words" --lookalike 0.1 --out-format v3 -o "" \
 	--raw-out "$work/area.bin" >/dev/null
 gbs() { sed -n 's/.* \([0-9.]*\) GB\/s.*/\1/p'; }
+# Both sides must have decoded the same records, or the times compare
+# different work.
+records() { sed -n 's/.*: \([0-9]*\) records,.*/\1/p'; }
 for r in $(seq "$rounds"); do
 	c=$("$work/decode_v3" "$work/area.bin" "$runs")
 	go=$("$work/kcovdf" decode --format v3 --bench "$runs" "$work/area.bin")
+	if [ -z "$(records <<<"$c")" ] || [ "$(records <<<"$c")" != "$(records <<<"$go")" ]; then
+		echo "C and Go decoded different record counts:" >&2
+		echo "$c" >&2
+		echo "$go" >&2
+		exit 1
+	fi
 	echo "round $r: $c"
 	echo "round $r: $go"
 	echo "$(gbs <<<"$c") $(gbs <<<"$go")" >>"$work/rounds"

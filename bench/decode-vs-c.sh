@@ -21,10 +21,19 @@ cc -O2 -o "$work/decode_v1" bench/decode_v1.c
 	--raw-out "$work/area.bin" --layout-out "$work/layout.jsonl" >/dev/null
 "$work/kcovdf" layout lengths "$work/layout.jsonl" >"$work/lengths.txt"
 gbs() { sed -n 's/.* \([0-9.]*\) GB\/s.*/\1/p'; }
+# Both sides must have decoded the same records, or the times compare
+# different work.
+records() { sed -n 's/.*: \([0-9]*\) records,.*/\1/p'; }
 for r in $(seq "$rounds"); do
 	c=$("$work/decode_v1" "$work/area.bin" "$work/lengths.txt" "$runs")
 	go=$("$work/kcovdf" decode --format v1 --layout "$work/layout.jsonl" --bench "$runs" "$work/area.bin")
 	resync=$("$work/kcovdf" decode --format v1 --bench "$runs" "$work/area.bin")
+	if [ -z "$(records <<<"$c")" ] || [ "$(records <<<"$c")" != "$(records <<<"$go")" ]; then
+		echo "C and Go decoded different record counts:" >&2
+		echo "$c" >&2
+		echo "$go" >&2
+		exit 1
+	fi
 	echo "round $r: $c"
 	echo "round $r: $go"
 	echo "round $r: $resync (no layout)"

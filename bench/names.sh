@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-100000}
-VMLINUX=${VMLINUX:-$(ls -t "${XDG_CACHE_HOME:-$HOME/.cache}"/kcovdf/kernels/*/vmlinux 2>/dev/null | head -1)}
+VMLINUX=${VMLINUX:-$( (ls -t "${XDG_CACHE_HOME:-$HOME/.cache}"/kcovdf/kernels/*/vmlinux 2>/dev/null || true) | head -1)}
 [ -n "$VMLINUX" ] && [ -f "$VMLINUX" ] || { echo "set VMLINUX to a vmlinux with debug info" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

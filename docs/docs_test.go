@@ -109,6 +109,7 @@ func TestConstants(t *testing.T) {
 		{"records.md", fmt.Sprintf("top %s addresses", commas(abi.MaxErrno))},
 		{"records.md", fmt.Sprintf("`0x%X`", abi.BadAddr)},
 		{"records.md", fmt.Sprintf("type `0x%X` entry, `0x%X` return, `0x%X` comparison", uint8(abi.KindEntry), uint8(abi.KindReturn), uint8(abi.KindCompare))},
+		{"records.md", "3 + max(num_fields, 1)"},
 		{"tracefile.md", "`" + abi.TraceMagic + "`"},
 		{"tracefile.md", fmt.Sprintf("format version, u32: %d", abi.TraceVersion)},
 	} {

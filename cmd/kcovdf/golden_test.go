@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/internal/golden"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -99,13 +101,23 @@ func TestGoldenSim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := os.ReadFile(lay); !bytes.Equal(got, want) {
-		t.Errorf("sim --layout-out differs from testdata/in/sim.jsonl:\n%s", golden.Diff(want, got))
+	if got, err := os.ReadFile(lay); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("sim --layout-out differs from testdata/in/sim.jsonl (%v):\n%s", err, golden.Diff(want, got))
+	}
+	in, err := abi.LoadTrace("testdata/in/sim.kdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	if got, err := os.ReadFile(area); err != nil || !bytes.Equal(got, wordBytes(in.Words)) {
+		t.Errorf("sim --raw-out differs from the words of testdata/in/sim.kdf (%v)", err)
 	}
 	out = transcript(t, dir, "sim", "--words", "2048", "--seed", "4", "--functions", "40", "--out-format", "v3", "-o", "", "--raw-out", area)
 	golden.Check(t, "sim-v3.txt", out)
-	want, _ = os.ReadFile("testdata/in/sim-v3.bin")
-	if got, _ := os.ReadFile(area); !bytes.Equal(got, want) {
+	if want, err = os.ReadFile("testdata/in/sim-v3.bin"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(area); err != nil || !bytes.Equal(got, want) {
 		t.Errorf("sim --out-format v3 --raw-out differs from testdata/in/sim-v3.bin")
 	}
 }
@@ -222,4 +234,14 @@ func TestFlagConventions(t *testing.T) {
 		}
 	}
 	walk(newRootCommand())
+}
+
+// wordBytes is the little-endian image of words, as a raw area dump stores
+// them.
+func wordBytes(words []uint64) []byte {
+	b := make([]byte, 8*len(words))
+	for i, w := range words {
+		binary.LittleEndian.PutUint64(b[8*i:], w)
+	}
+	return b
 }

@@ -158,7 +158,11 @@ func (f *inputFlags) table(meta *abi.Meta) (*abi.Table, *names, []string, error)
 		notes = append(notes, "layout: "+e.Error())
 	}
 	if table.Functions() == 0 {
-		return nil, nil, notes, fmt.Errorf("layout %s gives no function an address: pass --symbols with the traced kernel's vmlinux, System.map or kallsyms", f.layout)
+		var names []string
+		for _, s := range sources {
+			names = append(names, s.Name())
+		}
+		return nil, nil, notes, fmt.Errorf("layout %s gives no function an address: pass --symbols with the traced kernel's vmlinux, System.map or kallsyms", strings.Join(names, ", "))
 	}
 	return table, nm, notes, nil
 }
