@@ -48,12 +48,7 @@ bench:
 # crashes a parser is found before it lands. Crashers go to the package's
 # testdata/fuzz, which plain go test replays.
 fuzz:
-	@set -e; for dir in $$($(GO) list -f '{{.Dir}}' ./...); do \
-		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$dir/*_test.go 2>/dev/null); do \
-			echo "fuzz: $$t in ./$${dir#$(CURDIR)/} for $(FUZZTIME)"; \
-			$(GO) test $$dir -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME); \
-		done; \
-	done
+	GO=$(GO) FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
 fuzz-short:
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME_SHORT)
