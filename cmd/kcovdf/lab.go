@@ -25,6 +25,7 @@ type labFlags struct {
 	jobs       int
 	cache      string
 	repo       string
+	config     []string
 	// machine
 	memory  string
 	cpus    int
@@ -62,14 +63,23 @@ func (f *labFlags) addKernelFlags(c *cobra.Command) {
 	fs.IntVar(&f.jobs, "jobs", 0, "parallel make jobs (0: number of CPUs)")
 	fs.StringVar(&f.cache, "cache", "", "cache directory (default $KCOVDF_CACHE, $XDG_CACHE_HOME/kcovdf or ~/.cache/kcovdf)")
 	fs.StringVar(&f.repo, "repo", "", "kcovdf source tree (default: found from the working directory)")
+	fs.StringArrayVar(&f.config, "config", nil, "extra kernel option NAME=VALUE (without CONFIG_; VALUE y, n, m or a literal), on top of the lab's; repeatable")
 }
 
 func (f *labFlags) lab() (*lab.Lab, error) {
 	return lab.New(lab.Config{RepoDir: f.repo, CacheDir: f.cache, Jobs: f.jobs, Progress: os.Stderr})
 }
 
-func (f *labFlags) kernelOptions() lab.KernelOptions {
-	return lab.KernelOptions{KASAN: f.kasan, Instrument: f.instrument}
+func (f *labFlags) kernelOptions() (lab.KernelOptions, error) {
+	o := lab.KernelOptions{KASAN: f.kasan, Instrument: f.instrument}
+	for _, c := range f.config {
+		opt, err := lab.ParseOption(c)
+		if err != nil {
+			return o, fmt.Errorf("lab: --config: %w", err)
+		}
+		o.Extra = append(o.Extra, opt)
+	}
+	return o, nil
 }
 
 // signalContext is cancelled by SIGINT/SIGTERM so that builds and QEMU stop
@@ -91,7 +101,11 @@ func newLabBuildCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			k, err := l.BuildKernel(ctx, f.kernelOptions())
+			ko, err := f.kernelOptions()
+			if err != nil {
+				return err
+			}
+			k, err := l.BuildKernel(ctx, ko)
 			if err != nil {
 				return err
 			}
@@ -145,7 +159,11 @@ func (f *labFlags) machine(ctx context.Context) (*lab.Lab, lab.Machine, error) {
 	if err != nil {
 		return nil, lab.Machine{}, err
 	}
-	k, err := l.BuildKernel(ctx, f.kernelOptions())
+	ko, err := f.kernelOptions()
+	if err != nil {
+		return nil, lab.Machine{}, err
+	}
+	k, err := l.BuildKernel(ctx, ko)
 	if err != nil {
 		return nil, lab.Machine{}, err
 	}

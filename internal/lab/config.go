@@ -17,6 +17,24 @@ type Option struct {
 
 func (o Option) String() string { return "CONFIG_" + o.Name + "=" + o.Value }
 
+// ParseOption reads NAME=VALUE (an optional CONFIG_ prefix is dropped).
+func ParseOption(s string) (Option, error) {
+	name, value, ok := strings.Cut(strings.TrimSpace(s), "=")
+	name = strings.TrimPrefix(name, "CONFIG_")
+	if !ok || name == "" || value == "" {
+		return Option{}, fmt.Errorf("%q: want NAME=VALUE, as in KUNIT=y", s)
+	}
+	for _, r := range name {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') {
+			return Option{}, fmt.Errorf("%q: %q is not a Kconfig symbol (capitals, digits and _)", s, name)
+		}
+	}
+	if strings.ContainsAny(value, "\n") {
+		return Option{}, fmt.Errorf("%q: the value has a line break", s)
+	}
+	return Option{name, value}, nil
+}
+
 // baseOptions is what a kernel needs on top of tinyconfig to boot the lab's
 // guest and serve kcov dataflow. The guest is QEMU's microvm machine
 // (see QEMUArgs): no firmware tables and no PCI, so neither ACPI nor PCI

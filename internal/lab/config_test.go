@@ -127,3 +127,26 @@ func TestMissingPackages(t *testing.T) {
 		t.Errorf("MissingPackages = %q, want only the made-up package", missing)
 	}
 }
+
+func TestParseOption(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want Option
+		bad  bool
+	}{
+		{in: "KUNIT=y", want: Option{"KUNIT", "y"}},
+		{in: "CONFIG_LOG_BUF_SHIFT=17", want: Option{"LOG_BUF_SHIFT", "17"}},
+		{in: " KASAN=n ", want: Option{"KASAN", "n"}},
+		{in: "KUNIT", bad: true},
+		{in: "=y", bad: true},
+		{in: "KUNIT=", bad: true},
+		{in: "kunit=y", bad: true},
+		{in: "A B=y", bad: true},
+		{in: "CMDLINE=a\nb", bad: true},
+	} {
+		got, err := ParseOption(c.in)
+		if c.bad != (err != nil) || got != c.want {
+			t.Errorf("ParseOption(%q) = %v, %v; want %v (error %v)", c.in, got, err, c.want, c.bad)
+		}
+	}
+}
