@@ -150,6 +150,8 @@ func errnoName(e syscall.Errno) string {
 		return "EBUSY"
 	case syscall.ENOTTY:
 		return "ENOTTY"
+	case syscall.EACCES:
+		return "EACCES"
 	}
 	return fmt.Sprint(int(e))
 }
@@ -520,6 +522,88 @@ func Cases() []Case {
 				func() error { _, err := g.Ioctl(t, abi.IoctlEnable, 0); return want("ENABLE on a new file", err, E) },
 				func() error { _, err := g.Ioctl(t, abi.IoctlDisable, 0); return want("its DISABLE", err, E) },
 			)
+		}},
+		{"a file opened read-only maps PROT_READ, MAP_SHARED and traces", "device.md: Mapping, read-only", func(e *env) error {
+			t := e.task()
+			f, err := e.tg.OpenReadOnly()
+			if err != nil {
+				return fmt.Errorf("open O_RDONLY: %v", err)
+			}
+			defer f.Close(t)
+			var area []uint64
+			err = steps(
+				func() error { _, err := f.Ioctl(t, abi.IoctlInitTrace, 1<<16); return want("INIT_TRACE", err, E) },
+				func() error {
+					_, err := f.Mmap(0, 1<<16*8, true)
+					return want("writable MAP_SHARED of a read-only file", err, syscall.EACCES)
+				},
+				func() error {
+					var err error
+					area, err = f.MmapRead(0, 1<<16*8)
+					return want("PROT_READ, MAP_SHARED", err, E)
+				},
+				func() error { _, err := f.Ioctl(t, abi.IoctlEnable, 0); return want("ENABLE", err, E) },
+				func() error { return t.Work(5) },
+				func() error { _, err := f.Ioctl(t, abi.IoctlDisable, 0); return want("DISABLE", err, E) },
+			)
+			if err != nil {
+				return err
+			}
+			n, _, err := e.records(area, 1)
+			if err == nil && n == 0 {
+				err = errors.New("no records through the read-only mapping")
+			}
+			return err
+		}},
+		{"close from another task: the traced task unbinds on its way back to user space", "device.md: Task life cycle, close", func(e *env) error {
+			t, u := e.task(), e.task()
+			f := e.open()
+			if _, err := f.Ioctl(t, abi.IoctlInitTrace, 1<<16); err != nil {
+				return want("INIT_TRACE", err, E)
+			}
+			// Mapped: the file is released when u closes it and the mapping
+			// goes, while t is bound and running.
+			if _, err := f.Mmap(0, 1<<16*8, true); err != nil {
+				return want("mmap", err, E)
+			}
+			if _, err := f.Ioctl(t, abi.IoctlEnable, 0); err != nil {
+				return want("ENABLE", err, E)
+			}
+			done := make(chan error)
+			go func() { done <- t.Work(300) }()
+			if err := f.Close(u); err != nil {
+				return fmt.Errorf("close by another task: %v", err)
+			}
+			if err := <-done; err != nil {
+				return err
+			}
+			// t returned to user space after the release: it is unbound, and
+			// a new file traces it from sequence 1.
+			if err := t.Work(3); err != nil {
+				return err
+			}
+			g := e.open()
+			defer g.Close(t)
+			var area []uint64
+			err := steps(
+				func() error { _, err := g.Ioctl(t, abi.IoctlInitTrace, 1<<16); return want("INIT_TRACE", err, E) },
+				func() error {
+					var err error
+					area, err = g.Mmap(0, 1<<16*8, true)
+					return want("mmap", err, E)
+				},
+				func() error { _, err := g.Ioctl(t, abi.IoctlEnable, 0); return want("ENABLE on a new file", err, E) },
+				func() error { return t.Work(3) },
+				func() error { _, err := g.Ioctl(t, abi.IoctlDisable, 0); return want("its DISABLE", err, E) },
+			)
+			if err != nil {
+				return err
+			}
+			n, _, err := e.records(area, 1)
+			if err == nil && n == 0 {
+				err = errors.New("no records on the new file")
+			}
+			return err
 		}},
 		{"classic kcov keeps working in the same task", "device.md: The file, classic kcov", func(e *env) error {
 			if !e.tg.ClassicKcov() {

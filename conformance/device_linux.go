@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/internal/rawdev"
@@ -33,6 +34,19 @@ func (d *Device) Open() (File, error) {
 		return nil, err
 	}
 	return &devFile{fd: fd}, nil
+}
+
+func (d *Device) OpenReadOnly() (File, error) {
+	for {
+		fd, err := unix.Open(d.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &devFile{fd: fd}, nil
+	}
 }
 
 // thread runs functions on one locked OS thread.
@@ -206,6 +220,20 @@ func (f *devFile) Mmap(off, length uint64, shared bool) ([]uint64, error) {
 	if err != nil {
 		return nil, err
 	}
+	f.maps = append(f.maps, m)
+	return m.Words, nil
+}
+
+func (f *devFile) MmapRead(off, length uint64) ([]uint64, error) {
+	mem, err := unix.Mmap(f.fd, int64(off), int(length), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return nil, err
+	}
+	if len(mem) < 8 {
+		unix.Munmap(mem)
+		return nil, fmt.Errorf("mmap of %d bytes: shorter than a word", len(mem))
+	}
+	m := rawdev.Mapping{Mem: mem, Words: unsafe.Slice((*uint64)(unsafe.Pointer(&mem[0])), len(mem)/8)}
 	f.maps = append(f.maps, m)
 	return m.Words, nil
 }

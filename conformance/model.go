@@ -17,6 +17,8 @@ func (m *Model) ClassicKcov() bool { return false }
 
 func (m *Model) Open() (File, error) { return modelFile{m.dev.Open()}, nil }
 
+func (m *Model) OpenReadOnly() (File, error) { return modelFile{m.dev.OpenReadOnly()}, nil }
+
 func (m *Model) NewTask() (Task, error) { return &modelTask{dev: m.dev, t: m.dev.NewTask()}, nil }
 
 type modelTask struct {
@@ -33,6 +35,7 @@ func (k *modelTask) Work(n int) error {
 		k.t.TraceArgs(pc+0x40, 0, 8, 0, 0, 0)
 		k.t.TraceRet(pc+0x40, 8, 0, 0, 0)
 		k.t.TraceRet(pc, 4, uint64(i), 0, 0)
+		k.t.ReturnToUser()
 	}
 	return nil
 }
@@ -56,6 +59,10 @@ func (f modelFile) Ioctl(t Task, cmd uint32, arg uint64) (uint64, error) {
 
 func (f modelFile) Mmap(off, length uint64, shared bool) ([]uint64, error) {
 	return f.f.Mmap(off, length, shared)
+}
+
+func (f modelFile) MmapRead(off, length uint64) ([]uint64, error) {
+	return f.f.MmapProt(off, length, true, false)
 }
 
 func (f modelFile) Close(t Task) error { return f.f.Close(t.(*modelTask).t) }

@@ -4,6 +4,8 @@ package conformance
 type Target interface {
 	Name() string
 	Open() (File, error)
+	// OpenReadOnly opens the device O_RDONLY.
+	OpenReadOnly() (File, error)
 	// NewTask starts a task (an OS thread of its own on a real kernel).
 	NewTask() (Task, error)
 	// ClassicKcov tells whether /sys/kernel/debug/kcov exists beside it.
@@ -12,7 +14,8 @@ type Target interface {
 
 // Task is a traceable kernel task.
 type Task interface {
-	// Work makes the task run n small syscalls through instrumented code.
+	// Work makes the task run n small syscalls through instrumented code,
+	// returning to user space after each.
 	Work(n int) error
 	// ForkWork forks a child of the task that does work and exits, and
 	// waits for it.
@@ -30,5 +33,7 @@ type File interface {
 	Ioctl(task Task, cmd uint32, arg uint64) (uint64, error)
 	// Mmap maps the buffer; the words alias it.
 	Mmap(offset, length uint64, shared bool) ([]uint64, error)
+	// MmapRead maps the buffer PROT_READ, MAP_SHARED.
+	MmapRead(offset, length uint64) ([]uint64, error)
 	Close(task Task) error
 }

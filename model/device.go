@@ -38,6 +38,9 @@ type File struct {
 	buf  *buffer
 	task *Task
 	refs int
+	// readOnly: opened O_RDONLY. The ioctls do not check the mode (as
+	// kcov); only a writable shared mapping is refused.
+	readOnly bool
 }
 
 // Task is a kernel task that may be traced.
@@ -53,6 +56,10 @@ type Task struct {
 	// inCallback guards re-entry (docs/device.md).
 	inCallback bool
 	exited     bool
+	// unbindOnReturn: files closed by another task while this one was
+	// bound to them; the task unbinds from them on its next return to user
+	// space (the kernel's task_work), unless it already did.
+	unbindOnReturn []*File
 	// OnRecord, when set, sees the offset and length of every record
 	// written: the ground truth that decoders are tested against.
 	OnRecord func(offset, words int)
@@ -64,8 +71,11 @@ func (d *Device) NewTask() *Task {
 	return &Task{ID: d.nextID, dev: d}
 }
 
-// Open opens the device.
+// Open opens the device read-write.
 func (d *Device) Open() *File { return &File{dev: d, refs: 1} }
+
+// OpenReadOnly opens the device O_RDONLY.
+func (d *Device) OpenReadOnly() *File { return &File{dev: d, refs: 1, readOnly: true} }
 
 // Dup adds a reference to the file description (dup, fork).
 func (f *File) Dup() *File { f.refs++; return f }
@@ -117,11 +127,21 @@ func (f *File) Ioctl(t *Task, cmd uint32, arg uint64) (uint64, error) {
 	return 0, syscall.ENOTTY
 }
 
-// Mmap maps the buffer: offset 0, exactly its length once rounded to
-// pages, shared. The returned words alias the buffer.
+// Mmap maps the buffer read-write: offset 0, exactly its length once
+// rounded to pages, shared. The returned words alias the buffer.
 func (f *File) Mmap(offset, length uint64, shared bool) ([]uint64, error) {
+	return f.MmapProt(offset, length, shared, true)
+}
+
+// MmapProt maps the buffer, writable or not. A writable shared mapping of
+// a read-only file is refused by mmap itself (EACCES) before the device is
+// asked; the device accepts any shared mapping, whatever the open mode.
+func (f *File) MmapProt(offset, length uint64, shared, write bool) ([]uint64, error) {
 	if f.refs <= 0 {
 		return nil, syscall.EBADF
+	}
+	if f.readOnly && shared && write {
+		return nil, syscall.EACCES
 	}
 	if f.buf == nil || offset != 0 || !shared || length == 0 {
 		return nil, syscall.EINVAL
@@ -135,10 +155,11 @@ func (f *File) Mmap(offset, length uint64, shared bool) ([]uint64, error) {
 }
 
 // Close drops one reference; the last one releases the file. A traced
-// task that closes stops tracing first. Another traced task cannot be
-// touched from here: its buffer is marked closed, it stops recording at
-// its next callback, and lets the buffer go at exit or at its next
-// ENABLE (so it never gets EBUSY for a closed file).
+// task that closes unbinds first. Another traced task cannot be touched
+// from here: its buffer is marked closed, so it stops recording at its
+// next callback, and it unbinds itself on its next return to user space
+// (ReturnToUser), or earlier at exit or at its next ENABLE (so it never
+// gets EBUSY for a closed file).
 func (f *File) Close(t *Task) error {
 	if f.refs <= 0 {
 		return syscall.EBADF
@@ -147,14 +168,32 @@ func (f *File) Close(t *Task) error {
 	if f.refs > 0 {
 		return nil
 	}
-	if f.task == t {
-		t.unbind()
-	}
 	if f.buf != nil {
 		f.buf.closed = true
 	}
+	if f.task == t {
+		t.unbind()
+	} else if f.task != nil {
+		f.task.unbindOnReturn = append(f.task.unbindOnReturn, f)
+	}
 	return nil
 }
+
+// ReturnToUser runs what the kernel does as t goes back to user space
+// after a system call: the unbinds queued by closes from other tasks. Each
+// unbinds t only if t is still bound to that file: t may have unbound
+// itself meanwhile and be bound to another file now.
+func (t *Task) ReturnToUser() {
+	for _, f := range t.unbindOnReturn {
+		if f.task == t {
+			t.unbind()
+		}
+	}
+	t.unbindOnReturn = nil
+}
+
+// Bound tells whether t is bound to a file, recording or not.
+func (t *Task) Bound() bool { return t.file != nil }
 
 func (t *Task) unbind() {
 	if t.file != nil {
@@ -166,9 +205,11 @@ func (t *Task) unbind() {
 // Fork returns a child of t. The child is not traced (docs/device.md).
 func (t *Task) Fork() *Task { return t.dev.NewTask() }
 
-// Exit ends t and unbinds its file (docs/device.md).
+// Exit ends t and unbinds its file (docs/device.md); queued unbinds then
+// find nothing to do.
 func (t *Task) Exit() {
 	t.unbind()
+	t.ReturnToUser()
 	t.exited = true
 }
 

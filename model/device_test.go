@@ -46,6 +46,12 @@ func run(t *testing.T, name string, nfiles, ntasks int, steps []step) {
 			_, err = f.Mmap(PageSize, s.arg, true)
 		case "mmap-private":
 			_, err = f.Mmap(0, s.arg, false)
+		case "mmap-read":
+			_, err = f.MmapProt(0, s.arg, true, false)
+		case "mmap-private-read":
+			_, err = f.MmapProt(0, s.arg, false, false)
+		case "reopen-ro":
+			files[s.file] = dev.OpenReadOnly()
 		case "close":
 			err = f.Close(tk)
 		case "exit":
@@ -82,9 +88,70 @@ func TestDeviceErrnos(t *testing.T) {
 		{"two fds two tasks", 2, 2, []step{{op: "init", arg: n}, {file: 1, op: "init", arg: n}, {op: "enable"}, {file: 1, task: 1, op: "enable"}, {file: 1, op: "disable", want: syscall.EINVAL}, {file: 1, task: 1, op: "disable"}}},
 		{"exit unbinds", 1, 2, []step{{op: "init", arg: n}, {op: "enable"}, {op: "exit"}, {task: 1, op: "enable"}}},
 		{"close by other task", 2, 2, []step{{op: "init", arg: n}, {op: "enable"}, {task: 1, op: "close"}, {file: 1, op: "init", arg: n}, {file: 1, op: "enable"}, {file: 1, op: "disable"}}},
+		// O_RDONLY: mmap refuses a writable shared mapping before the
+		// device sees it; PROT_READ shared works and the ioctls do too.
+		{"read-only file", 1, 1, []step{{op: "reopen-ro"}, {op: "mmap-read", arg: n * 8, want: syscall.EINVAL}, {op: "init", arg: n}, {op: "mmap", arg: n * 8, want: syscall.EACCES}, {op: "mmap-private-read", arg: n * 8, want: syscall.EINVAL}, {op: "mmap-read", arg: n * 8}, {op: "enable"}, {op: "disable"}}},
 		{"re-enable after disable", 1, 1, []step{{op: "init", arg: n}, {op: "enable"}, {op: "disable"}, {op: "enable"}}},
 	}
 	for _, c := range cases {
 		run(t, c.name, c.files, c.tasks, c.steps)
+	}
+}
+
+// A close by another task leaves the traced task bound but silent until
+// its next return to user space, which unbinds it; an unbind it already
+// did (ENABLE of another file, exit) makes the queued one a no-op that
+// never touches its new binding.
+func TestCloseByOtherTaskUnbindsOnReturn(t *testing.T) {
+	const n = 512
+	dev := NewDevice(nil)
+	traced, closer := dev.NewTask(), dev.NewTask()
+	open := func() *File {
+		f := dev.Open()
+		if _, err := f.Ioctl(traced, abi.IoctlInitTrace, n); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+
+	f := open()
+	if _, err := f.Ioctl(traced, abi.IoctlEnable, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(closer); err != nil {
+		t.Fatal(err)
+	}
+	if !traced.Bound() || traced.Tracing() {
+		t.Fatalf("after the close: bound %v tracing %v, want bound and silent", traced.Bound(), traced.Tracing())
+	}
+	traced.ReturnToUser()
+	if traced.Bound() {
+		t.Fatal("still bound after the return to user space")
+	}
+
+	// ENABLE of another file before the return: the queued unbind must
+	// leave the new binding alone.
+	f = open()
+	f.Ioctl(traced, abi.IoctlEnable, 0)
+	f.Close(closer)
+	g := open()
+	if _, err := g.Ioctl(traced, abi.IoctlEnable, 0); err != nil {
+		t.Fatalf("ENABLE of a new file: %v", err)
+	}
+	traced.ReturnToUser()
+	if !traced.Tracing() {
+		t.Fatal("the queued unbind of the closed file unbound the new one")
+	}
+	if _, err := g.Ioctl(traced, abi.IoctlDisable, 0); err != nil {
+		t.Fatalf("DISABLE of the new file: %v", err)
+	}
+
+	// Exit before the return: exit unbinds, the queued unbind finds nothing.
+	f = open()
+	f.Ioctl(traced, abi.IoctlEnable, 0)
+	f.Close(closer)
+	traced.Exit()
+	if traced.Bound() || len(traced.unbindOnReturn) != 0 {
+		t.Fatal("an exited task is still bound or has unbinds queued")
 	}
 }
