@@ -107,21 +107,38 @@ func HashTree(dir string, skip ...string) (string, error) {
 }
 
 // patchSeries lists kernel/patches/*.patch in lexical order with the hash
-// of each.
+// of each. A file without a diff (the series' cover letter, 0000-...) is
+// not applied and changes no kernel, so it is left out.
 func patchSeries(dir string) ([]string, []string, error) {
 	paths, err := filepath.Glob(filepath.Join(dir, "*.patch"))
 	if err != nil {
 		return nil, nil, err
 	}
 	sort.Strings(paths)
-	var ids []string
+	var series, ids []string
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return nil, nil, err
 		}
+		if !hasDiff(string(data)) {
+			continue
+		}
 		sum := sha256.Sum256(data)
+		series = append(series, p)
 		ids = append(ids, filepath.Base(p)+" "+hex.EncodeToString(sum[:]))
 	}
-	return paths, ids, nil
+	return series, ids, nil
+}
+
+// hasDiff tells whether a patch file changes a file: a "--- " line
+// followed by a "+++ " line.
+func hasDiff(patch string) bool {
+	lines := strings.Split(patch, "\n")
+	for i := 0; i+1 < len(lines); i++ {
+		if strings.HasPrefix(lines[i], "--- ") && strings.HasPrefix(lines[i+1], "+++ ") {
+			return true
+		}
+	}
+	return false
 }

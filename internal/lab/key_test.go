@@ -3,6 +3,7 @@ package lab
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -87,7 +88,7 @@ func TestKernelKey(t *testing.T) {
 			os.Chmod(filepath.Join(r, "compiler/Makefile"), 0o755)
 		}},
 		{name: "patch content", edit: func(r string) { write(t, r, "kernel/patches/0002-objtool.patch", "--- a/z\n+++ b/z\n") }},
-		{name: "patch added", edit: func(r string) { write(t, r, "kernel/patches/0003-more.patch", "x") }},
+		{name: "patch added", edit: func(r string) { write(t, r, "kernel/patches/0003-more.patch", "--- a/w\n+++ b/w\n") }},
 		{name: "patch renamed (order)", edit: func(r string) {
 			os.Rename(filepath.Join(r, "kernel/patches/0002-objtool.patch"), filepath.Join(r, "kernel/patches/0000-objtool.patch"))
 		}},
@@ -142,6 +143,29 @@ func TestKernelInputsWithoutPatches(t *testing.T) {
 	}
 	if !in.UsePlugin || in.Select != DefaultSelect || len(in.Patches) != 2 {
 		t.Errorf("with patches: UsePlugin %v Select %q Patches %v", in.UsePlugin, in.Select, in.Patches)
+	}
+}
+
+// A cover letter has no diff: it is neither applied nor part of the key.
+func TestPatchSeriesSkipsCoverLetter(t *testing.T) {
+	repo := fakeRepo(t)
+	dir := filepath.Join(repo, "kernel", "patches")
+	paths, ids, err := patchSeries(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, repo, "kernel/patches/0000-cover-letter.patch",
+		"Subject: [PATCH 0/2] kcov: dataflow\n\n---\n a/x | 1 +\n")
+	paths2, ids2, err := patchSeries(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths2) != 2 || filepath.Base(paths2[0]) != "0001-kcov-dataflow.patch" ||
+		!slices.Equal(paths, paths2) || !slices.Equal(ids, ids2) {
+		t.Errorf("with a cover letter: %v %v, want %v %v", paths2, ids2, paths, ids)
+	}
+	if hasDiff("--- a/x\n") || !hasDiff("x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n") {
+		t.Error("hasDiff: wrong on a lone --- line or a real diff")
 	}
 }
 
