@@ -557,53 +557,15 @@ func Cases() []Case {
 		}},
 		{"close from another task: the traced task unbinds on its way back to user space", "device.md: Task life cycle, close", func(e *env) error {
 			t, u := e.task(), e.task()
-			f := e.open()
-			if _, err := f.Ioctl(t, abi.IoctlInitTrace, 1<<16); err != nil {
-				return want("INIT_TRACE", err, E)
+			// Rounds alternate: mapped (released when u's close and unmap
+			// drop the last references) or not, and the new ENABLE right
+			// after the close or after more syscalls of t.
+			for round := range 20 {
+				if err := closeByOtherRound(e, t, u, round%2 == 0, round%3 != 0); err != nil {
+					return fmt.Errorf("round %d: %v", round, err)
+				}
 			}
-			// Mapped: the file is released when u closes it and the mapping
-			// goes, while t is bound and running.
-			if _, err := f.Mmap(0, 1<<16*8, true); err != nil {
-				return want("mmap", err, E)
-			}
-			if _, err := f.Ioctl(t, abi.IoctlEnable, 0); err != nil {
-				return want("ENABLE", err, E)
-			}
-			done := make(chan error)
-			go func() { done <- t.Work(300) }()
-			if err := f.Close(u); err != nil {
-				return fmt.Errorf("close by another task: %v", err)
-			}
-			if err := <-done; err != nil {
-				return err
-			}
-			// t returned to user space after the release: it is unbound, and
-			// a new file traces it from sequence 1.
-			if err := t.Work(3); err != nil {
-				return err
-			}
-			g := e.open()
-			defer g.Close(t)
-			var area []uint64
-			err := steps(
-				func() error { _, err := g.Ioctl(t, abi.IoctlInitTrace, 1<<16); return want("INIT_TRACE", err, E) },
-				func() error {
-					var err error
-					area, err = g.Mmap(0, 1<<16*8, true)
-					return want("mmap", err, E)
-				},
-				func() error { _, err := g.Ioctl(t, abi.IoctlEnable, 0); return want("ENABLE on a new file", err, E) },
-				func() error { return t.Work(3) },
-				func() error { _, err := g.Ioctl(t, abi.IoctlDisable, 0); return want("its DISABLE", err, E) },
-			)
-			if err != nil {
-				return err
-			}
-			n, _, err := e.records(area, 1)
-			if err == nil && n == 0 {
-				err = errors.New("no records on the new file")
-			}
-			return err
+			return nil
 		}},
 		{"classic kcov keeps working in the same task", "device.md: The file, classic kcov", func(e *env) error {
 			if !e.tg.ClassicKcov() {
@@ -635,4 +597,58 @@ func Cases() []Case {
 			return err
 		}},
 	}
+}
+
+// closeByOtherRound: t is traced through a file that u closes while t
+// runs; then t, unbound by the close, traces through a new file from
+// sequence 1.
+func closeByOtherRound(e *env, t, u Task, mapped, workFirst bool) error {
+	E := syscall.Errno(0)
+	f := e.open()
+	if _, err := f.Ioctl(t, abi.IoctlInitTrace, 1<<13); err != nil {
+		return want("INIT_TRACE", err, E)
+	}
+	if mapped {
+		if _, err := f.Mmap(0, 1<<13*8, true); err != nil {
+			return want("mmap", err, E)
+		}
+	}
+	if _, err := f.Ioctl(t, abi.IoctlEnable, 0); err != nil {
+		return want("ENABLE", err, E)
+	}
+	done := make(chan error)
+	go func() { done <- t.Work(100) }()
+	if err := f.Close(u); err != nil {
+		return fmt.Errorf("close by another task: %v", err)
+	}
+	if err := <-done; err != nil {
+		return err
+	}
+	if workFirst {
+		if err := t.Work(3); err != nil {
+			return err
+		}
+	}
+	g := e.open()
+	defer g.Close(t)
+	var area []uint64
+	err := steps(
+		func() error { _, err := g.Ioctl(t, abi.IoctlInitTrace, 1<<13); return want("INIT_TRACE", err, E) },
+		func() error {
+			var err error
+			area, err = g.Mmap(0, 1<<13*8, true)
+			return want("mmap", err, E)
+		},
+		func() error { _, err := g.Ioctl(t, abi.IoctlEnable, 0); return want("ENABLE on a new file", err, E) },
+		func() error { return t.Work(3) },
+		func() error { _, err := g.Ioctl(t, abi.IoctlDisable, 0); return want("its DISABLE", err, E) },
+	)
+	if err != nil {
+		return err
+	}
+	n, _, err := e.records(area, 1)
+	if err == nil && n == 0 {
+		err = errors.New("no records on the new file")
+	}
+	return err
 }
