@@ -121,13 +121,19 @@ func (tr Tracers) tally(row *Latency, n int) error {
 	return nil
 }
 
-// MeasureSyscalls times getpid, open+close, a 4 KiB read and fstat on one locked
-// thread, each in rounds of n calls, with tr collecting meanwhile, and
-// returns the median time per call and what the tracers collected per
-// call (averaged over the rounds). Buffers are reset before each round.
-func MeasureSyscalls(tr Tracers, n, rounds int) ([]Latency, error) {
+// MeasureSyscalls times getpid, open+close, a 4 KiB read and fstat on one
+// locked thread, each in rounds of n calls, once per entry of modes (the
+// tracers collecting meanwhile), and returns one row per syscall and mode:
+// the median time per call and what the tracers collected per call
+// (averaged over the rounds). The modes take turns round by round, so
+// that a noisy machine slows them alike and their ratios hold. Buffers
+// are reset before each round.
+func MeasureSyscalls(modes []Tracers, n, rounds int) ([]Latency, error) {
 	if n < 1 || rounds < 1 {
 		return nil, fmt.Errorf("latency: %d calls in %d rounds: want at least one of each", n, rounds)
+	}
+	if len(modes) == 0 {
+		return nil, errors.New("latency: no mode to measure")
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -143,32 +149,48 @@ func MeasureSyscalls(tr Tracers, n, rounds int) ([]Latency, error) {
 	if _, err := unix.Write(fd, buf); err != nil {
 		return nil, err
 	}
-	if err := tr.enable(); err != nil {
-		return nil, err
-	}
-	defer tr.disable()
 	var out []Latency
 	for _, s := range syscalls {
-		row := Latency{Name: s.name, Mode: tr.Mode(), Traced: tr.Dataflow != nil}
-		times := make([]time.Duration, 0, rounds)
+		rows := make([]Latency, len(modes))
+		times := make([][]time.Duration, len(modes))
+		for i, tr := range modes {
+			rows[i] = Latency{Name: s.name, Mode: tr.Mode(), Traced: tr.Dataflow != nil}
+		}
 		for range rounds {
-			tr.reset()
-			start := time.Now()
-			for range n {
-				if err := s.run(buf, fd); err != nil {
-					return nil, fmt.Errorf("latency: %s: %w", s.name, err)
+			for i, tr := range modes {
+				d, err := timeRound(tr, &rows[i], n, func() error { return s.run(buf, fd) })
+				if err != nil {
+					return nil, err
 				}
-			}
-			times = append(times, time.Since(start)/time.Duration(n))
-			if err := tr.tally(&row, n); err != nil {
-				return nil, err
+				times[i] = append(times[i], d)
 			}
 		}
-		slices.Sort(times)
-		row.NS = times[len(times)/2].Nanoseconds()
 		calls := float64(n * rounds)
-		row.Words, row.Records, row.PCs = row.Words/calls, row.Records/calls, row.PCs/calls
-		out = append(out, row)
+		for i := range rows {
+			slices.Sort(times[i])
+			rows[i].NS = times[i][len(times[i])/2].Nanoseconds()
+			rows[i].Words, rows[i].Records, rows[i].PCs = rows[i].Words/calls, rows[i].Records/calls, rows[i].PCs/calls
+		}
+		out = append(out, rows...)
 	}
 	return out, nil
+}
+
+// timeRound runs call n times with tr collecting and returns the time per
+// call; what tr collected is added to row.
+func timeRound(tr Tracers, row *Latency, n int, call func() error) (time.Duration, error) {
+	tr.reset()
+	if err := tr.enable(); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	for range n {
+		if err := call(); err != nil {
+			tr.disable()
+			return 0, fmt.Errorf("latency: %s: %w", row.Name, err)
+		}
+	}
+	d := time.Since(start) / time.Duration(n)
+	tr.disable()
+	return d, tr.tally(row, n)
 }
