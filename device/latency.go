@@ -125,9 +125,9 @@ func (tr Tracers) tally(row *Latency, n int) error {
 // locked thread, each in rounds of n calls, once per entry of modes (the
 // tracers collecting meanwhile), and returns one row per syscall and mode:
 // the median time per call and what the tracers collected per call
-// (averaged over the rounds). The modes take turns round by round, so
-// that a noisy machine slows them alike and their ratios hold. Buffers
-// are reset before each round.
+// (averaged over the rounds). The modes take turns round by round, each
+// round starting with the next, so that a noisy machine slows them alike
+// and their ratios hold. Buffers are reset before each round.
 func MeasureSyscalls(modes []Tracers, n, rounds int) ([]Latency, error) {
 	if n < 1 || rounds < 1 {
 		return nil, fmt.Errorf("latency: %d calls in %d rounds: want at least one of each", n, rounds)
@@ -156,9 +156,12 @@ func MeasureSyscalls(modes []Tracers, n, rounds int) ([]Latency, error) {
 		for i, tr := range modes {
 			rows[i] = Latency{Name: s.name, Mode: tr.Mode(), Traced: tr.Dataflow != nil}
 		}
-		for range rounds {
-			for i, tr := range modes {
-				d, err := timeRound(tr, &rows[i], n, func() error { return s.run(buf, fd) })
+		for r := range rounds {
+			// Each round starts with the next mode: the one after a
+			// heavy mode finds the caches (and TCG's code cache) cold.
+			for j := range modes {
+				i := (r + j) % len(modes)
+				d, err := timeRound(modes[i], &rows[i], n, func() error { return s.run(buf, fd) })
 				if err != nil {
 					return nil, err
 				}
