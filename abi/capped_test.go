@@ -289,3 +289,21 @@ func firstDiff(got, want []Record) string {
 	}
 	return "lengths differ"
 }
+
+// TestLayoutCap: the cap a layout shows, and objects built with different
+// caps.
+func TestLayoutCap(t *testing.T) {
+	l := cappedLayout(t)
+	if n, ok := l.Cap(); n != 3 || !ok {
+		t.Errorf("Cap() = %d, %v; want 3, true", n, ok)
+	}
+	plain := &Layout{}
+	plain.Add(FuncShape{Func: "f", Args: []ArgShape{{Idx: 0, Size: 8, Fields: []Field{{Off: 0, Size: 8}}}}})
+	if n, ok := plain.Cap(); n != 0 || !ok {
+		t.Errorf("uncapped Cap() = %d, %v; want 0, true", n, ok)
+	}
+	l.Add(FuncShape{Func: "g", Args: []ArgShape{{Idx: 0, Size: 8, Fields: []Field{{Off: 0, Size: 8}}, Capped: 2}}})
+	if n, ok := l.Cap(); ok {
+		t.Errorf("caps of 3 and 1: Cap() = %d, true", n)
+	}
+}

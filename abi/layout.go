@@ -60,6 +60,35 @@ func CapFields(fields []Field, max int) (kept []Field, capped int) {
 	return fields[:max:max], len(fields)
 }
 
+// Cap is the field cap the layout's capped tables show: the number of
+// fields each of them lists. ok is false when they disagree (objects built
+// with different caps); n is 0 when no table was capped.
+func (l *Layout) Cap() (n int, ok bool) {
+	see := func(fields []Field, capped int) {
+		if capped == 0 || !ok {
+			return
+		}
+		if n != 0 && n != len(fields) {
+			ok = false
+			return
+		}
+		n = len(fields)
+	}
+	ok = true
+	for i := range l.Funcs {
+		for _, a := range l.Funcs[i].Args {
+			see(a.Fields, a.Capped)
+		}
+		if r := l.Funcs[i].Ret; r != nil {
+			see(r.Fields, r.Capped)
+		}
+	}
+	if !ok {
+		return 0, false
+	}
+	return n, true
+}
+
 // checkCapped: a capped table keeps at least one field and fewer than the
 // struct has.
 func checkCapped(fields []Field, capped int) error {
