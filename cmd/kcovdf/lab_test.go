@@ -109,8 +109,11 @@ func TestLabBenchTable(t *testing.T) {
 	}
 	want := benchFigure{Name: "getpid", Uninstrumented: 300, None: 400, Kcov: 500, Dataflow: 20400, Both: 20600,
 		PCs: 5, Words: 200, Records: 10, NSPerPC: 20, NSPerWord: 100}
-	if len(figs) != 1 || figs[0] != want || figs[0].WordPerPC() != 5 {
-		t.Fatalf("figures %+v, want %+v (word/PC 5)", figs, want)
+	if len(figs) != 2 || figs[0] != want || figs[0].WordPerPC() != 5 {
+		t.Fatalf("figures %+v, want %+v (word/PC 5) and the sum", figs, want)
+	}
+	if all := figs[1]; all.Name != "all" || all.None != 400 || all.NSPerPC != 20 || all.NSPerWord != 100 {
+		t.Errorf("sum %+v", all)
 	}
 	var out bytes.Buffer
 	if err := printBench(&out, figs); err != nil {

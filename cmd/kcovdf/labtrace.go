@@ -219,7 +219,7 @@ Under TCG every instruction is emulated: only ratios mean anything.`,
 	c.Flags().BoolVar(&baseline, "baseline", false, "also boot the uninstrumented kernel (one more kernel build when it is not cached)")
 	c.Flags().BoolVar(&asJSON, "json", false, "one JSON object per syscall")
 	c.Flags().IntVar(&calls, "calls", 200, "calls per round")
-	c.Flags().IntVar(&rounds, "rounds", 7, "rounds per syscall and mode (the median is kept)")
+	c.Flags().IntVar(&rounds, "rounds", 15, "rounds per syscall and mode (the median is kept)")
 	return c
 }
 
@@ -294,7 +294,26 @@ func benchFigures(rows, base []device.Latency) ([]benchFigure, error) {
 	if len(out) == 0 {
 		return nil, errors.New("lab bench: no untraced measurements")
 	}
-	return out, nil
+	// The sum of all: the per-unit costs of the syscalls with the most
+	// units, where a few ns per PC stand out of the noise.
+	all := benchFigure{Name: "all"}
+	for _, fg := range out {
+		all.Uninstrumented += fg.Uninstrumented
+		all.None += fg.None
+		all.Kcov += fg.Kcov
+		all.Dataflow += fg.Dataflow
+		all.Both += fg.Both
+		all.PCs += fg.PCs
+		all.Words += fg.Words
+		all.Records += fg.Records
+	}
+	if all.PCs > 0 {
+		all.NSPerPC = float64(all.Kcov-all.None) / all.PCs
+	}
+	if all.Words > 0 {
+		all.NSPerWord = float64(all.Dataflow-all.None) / all.Words
+	}
+	return append(out, all), nil
 }
 
 func printBench(w io.Writer, figs []benchFigure) error {
