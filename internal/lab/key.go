@@ -26,6 +26,7 @@ type KernelInputs struct {
 	Patches       []string `json:"patches"`              // "name sha256" in apply order
 	Config        []string `json:"config"`               // wanted options, in order
 	Select        string   `json:"select"`               // KCOV_DATAFLOW_SELECT
+	MaxFields     int      `json:"max_fields,omitempty"` // KCOV_DATAFLOW_MAX_FIELDS (0: no cap, and no key change)
 	UsePlugin     bool     `json:"use_plugin"`
 	KASAN         bool     `json:"kasan"`
 }

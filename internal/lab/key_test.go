@@ -96,6 +96,7 @@ func TestKernelKey(t *testing.T) {
 		{name: "instrument none", opts: KernelOptions{Instrument: "none"}},
 		{name: "instrument list", opts: KernelOptions{Instrument: "fs/ mm/"}},
 		{name: "extra option", opts: KernelOptions{Extra: []Option{{"KCOV_INSTRUMENT_ALL", "n"}}}},
+		{name: "field cap", opts: KernelOptions{MaxFields: 16}},
 		{name: "linux-source version", src: "6.12.118-1~deb12u1"},
 		{name: "clang version", clang: "Debian clang version 19.1.8"},
 	}
