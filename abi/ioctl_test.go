@@ -20,6 +20,7 @@ func TestIoctlNumbersMatchC(t *testing.T) {
 	src := `#include <stdio.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
+#include <linux/kcov.h>
 int main(void) {
 	printf("%lu\n", (unsigned long)_IOR('d', 1, unsigned long));
 	printf("%lu\n", (unsigned long)_IOR('d', 2, __u64));
@@ -27,6 +28,11 @@ int main(void) {
 	printf("%lu\n", (unsigned long)_IO('d', 101));
 	printf("%lu\n", (unsigned long)_IOW('d', 102, __u64));
 	printf("%lu\n", (unsigned long)_IO('d', 103));
+	printf("%lu\n", (unsigned long)KCOV_INIT_TRACE);
+	printf("%lu\n", (unsigned long)KCOV_ENABLE);
+	printf("%lu\n", (unsigned long)KCOV_DISABLE);
+	printf("%lu\n", (unsigned long)KCOV_TRACE_PC);
+	printf("%lu\n", (unsigned long)KCOV_TRACE_CMP);
 	return 0;
 }
 `
@@ -41,16 +47,22 @@ int main(void) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []uint32{IoctlInitTrace, IoctlGetDropped, IoctlEnable, IoctlDisable, IoctlRemoteEnable, IoctlRemoteDisable}
+	want := []uint32{IoctlInitTrace, IoctlGetDropped, IoctlEnable, IoctlDisable, IoctlRemoteEnable, IoctlRemoteDisable,
+		KcovInitTrace, KcovEnable, KcovDisable, KcovTracePC, KcovTraceCmp}
+	names := []string{"KCOV_INIT_TRACE", "KCOV_ENABLE", "KCOV_DISABLE", "KCOV_TRACE_PC", "KCOV_TRACE_CMP"}
 	lines := strings.Fields(string(out))
 	if len(lines) != len(want) {
 		t.Fatalf("C printed %q", out)
 	}
 	for i, l := range lines {
-		t.Run(IoctlName(want[i]), func(t *testing.T) {
+		name := IoctlName(want[i])
+		if k := i - (len(want) - len(names)); k >= 0 {
+			name = names[k]
+		}
+		t.Run(name, func(t *testing.T) {
 			v, _ := strconv.ParseUint(l, 10, 32)
 			if uint32(v) != want[i] {
-				t.Errorf("%s = %#x, C says %#x", IoctlName(want[i]), want[i], v)
+				t.Errorf("%s = %#x, C says %#x", name, want[i], v)
 			}
 		})
 	}

@@ -34,6 +34,10 @@ type ArgShape struct {
 	Type    string  `json:"type,omitempty"`
 	Struct  string  `json:"struct,omitempty"`
 	Fields  []Field `json:"fields"`
+	// Capped: the struct has this many fields, of which the compiler's
+	// cap (-kcovdf-dataflow-max-fields) kept the first len(Fields); 0 when
+	// Fields is the whole table.
+	Capped int `json:"capped,omitempty"`
 }
 
 // RetShape is the shape of a function's return record.
@@ -43,6 +47,55 @@ type RetShape struct {
 	Type    string  `json:"type,omitempty"`
 	Struct  string  `json:"struct,omitempty"`
 	Fields  []Field `json:"fields"`
+	Capped  int     `json:"capped,omitempty"`
+}
+
+// CapFields applies a cap of max fields (0: none) to a full field table,
+// as the compiler does: the first max fields, and the full count when some
+// were cut (else 0).
+func CapFields(fields []Field, max int) (kept []Field, capped int) {
+	if max <= 0 || len(fields) <= max {
+		return fields, 0
+	}
+	return fields[:max:max], len(fields)
+}
+
+// Cap is the field cap the layout's capped tables show: the number of
+// fields each of them lists. ok is false when they disagree (objects built
+// with different caps); n is 0 when no table was capped.
+func (l *Layout) Cap() (n int, ok bool) {
+	see := func(fields []Field, capped int) {
+		if capped == 0 || !ok {
+			return
+		}
+		if n != 0 && n != len(fields) {
+			ok = false
+			return
+		}
+		n = len(fields)
+	}
+	ok = true
+	for i := range l.Funcs {
+		for _, a := range l.Funcs[i].Args {
+			see(a.Fields, a.Capped)
+		}
+		if r := l.Funcs[i].Ret; r != nil {
+			see(r.Fields, r.Capped)
+		}
+	}
+	if !ok {
+		return 0, false
+	}
+	return n, true
+}
+
+// checkCapped: a capped table keeps at least one field and fewer than the
+// struct has.
+func checkCapped(fields []Field, capped int) error {
+	if capped != 0 && (capped <= len(fields) || len(fields) == 0) {
+		return fmt.Errorf("\"capped\": %d with %d fields listed: a capped table lists at least one field and fewer than the struct has", capped, len(fields))
+	}
+	return nil
 }
 
 // FuncShape is one line of a layout file: the records one instrumented
@@ -143,6 +196,14 @@ func (f *FuncShape) check() error {
 	for _, a := range f.Args {
 		if a.Idx < 0 || a.Idx > 255 {
 			return fmt.Errorf("function %s: argument index %d out of 0..255", f.Func, a.Idx)
+		}
+		if err := checkCapped(a.Fields, a.Capped); err != nil {
+			return fmt.Errorf("function %s: argument %d: %v", f.Func, a.Idx, err)
+		}
+	}
+	if f.Ret != nil {
+		if err := checkCapped(f.Ret.Fields, f.Ret.Capped); err != nil {
+			return fmt.Errorf("function %s: return: %v", f.Func, err)
 		}
 	}
 	return nil

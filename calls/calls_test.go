@@ -215,3 +215,23 @@ func TestGuessTypeSignedness(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderCapped: a kernel built with a field cap records a struct's
+// first fields; they are rendered by their types, and the text says that
+// fields were left out.
+func TestRenderCapped(t *testing.T) {
+	nm, pc := fixtureNamer(t)
+	b, err := debuginfo.Layouts(nm.Index, debuginfo.DWARFLayout{MaxFields: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nm.Layout = b
+	tr := tree([]rec{
+		{k: abi.KindEntry, pc: pc["set_flags"], idx: 0, size: 8, ptr: 0xffff888000002000, vals: []uint64{0xdb, 0xdb, 0x1db}},
+		E(pc["set_flags"], 1, 4, 3), E(pc["set_flags"], 2, 2, 0644), R(pc["set_flags"], 1, 1),
+	})
+	args := nm.Args(tr, 0)
+	if len(args) != 3 || args[0].Text != "{ro=1, mode=5, delta=-3, ...}" || len(args[0].Fields) != 3 {
+		t.Fatalf("args %+v", args)
+	}
+}

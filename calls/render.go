@@ -197,7 +197,8 @@ func (n *Namer) render(r *Rendered, typ *debuginfo.Type, tname string, shapeFiel
 				return
 			}
 		}
-		r.Fields = n.fields(st, shapeFields, words)
+		var cut bool
+		r.Fields, cut = n.fields(st, shapeFields, words)
 		var b strings.Builder
 		b.WriteByte('{')
 		for i, f := range r.Fields {
@@ -207,6 +208,9 @@ func (n *Namer) render(r *Rendered, typ *debuginfo.Type, tname string, shapeFiel
 			b.WriteString(f.Name)
 			b.WriteByte('=')
 			b.WriteString(f.Text)
+		}
+		if cut {
+			b.WriteString(", ...") // fields the build's cap left out
 		}
 		b.WriteByte('}')
 		r.Text = b.String()
@@ -246,14 +250,19 @@ func errnoText(e int64) string {
 }
 
 // fields renders field words by the struct's members (when their table
-// matches the record) or by the layout's field names.
-func (n *Namer) fields(st *debuginfo.Type, shape []abi.Field, words []uint64) []Field {
+// matches the record) or by the layout's field names. cut: the record
+// holds the struct's first members only (a kernel built with a field cap,
+// -kcovdf-dataflow-max-fields), as the layout's pairs show.
+func (n *Namer) fields(st *debuginfo.Type, shape []abi.Field, words []uint64) (_ []Field, cut bool) {
 	var mems []debuginfo.Member
 	if st != nil {
 		for _, m := range st.Members {
 			if m.Size > 0 {
 				mems = append(mems, m)
 			}
+		}
+		if len(mems) > len(words) && len(shape) == len(words) && firstMembers(mems, shape) {
+			mems, cut = mems[:len(words)], true
 		}
 		if len(mems) != len(words) {
 			mems = nil
@@ -298,7 +307,7 @@ func (n *Namer) fields(st *debuginfo.Type, shape []abi.Field, words []uint64) []
 		}
 		out[i] = f
 	}
-	return out
+	return out, cut
 }
 
 // scalar renders a value of a non-struct type.
@@ -438,4 +447,15 @@ func hex(w uint64) string {
 // comparisonLike names functions whose negative results are orderings.
 func comparisonLike(name string) bool {
 	return strings.Contains(name, "cmp") || strings.Contains(name, "compare")
+}
+
+// firstMembers tells whether a layout's field pairs are the struct's first
+// members.
+func firstMembers(mems []debuginfo.Member, shape []abi.Field) bool {
+	for i, f := range shape {
+		if mems[i].Off != f.Off || mems[i].Size != f.Size {
+			return false
+		}
+	}
+	return len(shape) > 0
 }

@@ -42,6 +42,11 @@ static cl::opt<bool> ClLayoutSection(
     cl::desc("kcov dataflow: bind each function's layout to its address in "
              "the .kcovdf_layout section"),
     cl::init(true));
+static cl::opt<unsigned> ClMaxFields(
+    "kcovdf-dataflow-max-fields",
+    cl::desc("kcov dataflow: expand a struct into at most its first N fields "
+             "(0: all of them)"),
+    cl::init(0));
 // Tags the arguments and removes the tags, nothing else: shows that tagging
 // changes no generated code (compare objects built with and without it).
 static cl::opt<bool> ClTagOnly(
@@ -60,6 +65,8 @@ struct Stats {
   unsigned SkipNoDebug = 0, SkipExcluded = 0;
   unsigned Args = 0, StructArgs = 0, Markers = 0, ArgsSkipped = 0;
   unsigned Rets = 0, StructRets = 0, RetsSkipped = 0;
+  // Struct expansions whose field table was cut to -kcovdf-dataflow-max-fields.
+  unsigned CappedArgs = 0, CappedRets = 0;
   unsigned Why[unsigned(SkipReason::Count)] = {};
 };
 
@@ -89,10 +96,15 @@ void printStats(const Module &M, const Stats &St) {
          << St.Functions << ", instrumented " << St.Instrumented
          << ", skipped " << (St.SkipExcluded + St.SkipNoDebug) << " (excluded "
          << St.SkipExcluded << ", no debug info " << St.SkipNoDebug
-         << "); args " << St.Args << " (struct " << St.StructArgs
-         << ", markers " << St.Markers << ", skipped " << St.ArgsSkipped
-         << "); rets " << St.Rets << " (struct " << St.StructRets
-         << ", skipped " << St.RetsSkipped << ")";
+         << "); args " << St.Args << " (struct " << St.StructArgs;
+  // Only with a cap, so that the line without one stays as it was.
+  if (ClMaxFields)
+    errs() << ", capped " << St.CappedArgs;
+  errs() << ", markers " << St.Markers << ", skipped " << St.ArgsSkipped
+         << "); rets " << St.Rets << " (struct " << St.StructRets;
+  if (ClMaxFields)
+    errs() << ", capped " << St.CappedRets;
+  errs() << ", skipped " << St.RetsSkipped << ")";
   bool First = true;
   for (unsigned I = 0; I < unsigned(SkipReason::Count); ++I) {
     if (!St.Why[I])
@@ -107,7 +119,7 @@ void printStats(const Module &M, const Stats &St) {
 
 bool instrumentModule(Module &M) {
   Stats St;
-  FieldTables Tables;
+  FieldTables Tables(ClMaxFields);
   SmallVector<std::pair<Function *, const DISubprogram *>, 64> Work;
   for (Function &F : M) {
     switch (classify(F)) {
@@ -142,6 +154,7 @@ bool instrumentModule(Module &M) {
       if (P.Plan) {
         ++St.Args;
         St.StructArgs += P.S.Struct != nullptr;
+        St.CappedArgs += P.S.capped();
       } else {
         ++St.ArgsSkipped;
         ++St.Why[unsigned(P.Why)];
@@ -151,6 +164,7 @@ bool instrumentModule(Module &M) {
       if (R.Record) {
         ++St.Rets;
         St.StructRets += R.Plan && FP.Ret.Struct != nullptr;
+        St.CappedRets += R.Plan && FP.Ret.capped();
       } else {
         ++St.RetsSkipped;
         ++St.Why[unsigned(R.Why)];

@@ -75,19 +75,37 @@ struct Shape {
   uint64_t Size = 0; // bytes; the arg_size/ret_size passed (8 for StructPtr)
   const DICompositeType *Struct = nullptr; // owner of the field table, if any
   const std::vector<Field> *Fields = nullptr; // its table, when Struct is set
+  // How many fields the struct has: more than Fields holds when the table
+  // was capped (-kcovdf-dataflow-max-fields).
+  size_t StructFields = 0;
   bool PassByRef = false; // C++ types passed through a hidden reference
   std::string TypeName;
+
+  bool capped() const { return Fields && StructFields > Fields->size(); }
 };
 
 // Field tables by struct type; kernel structs are large and used often.
+// With MaxFields > 0 a table holds at most the struct's first MaxFields
+// fields: records get shorter and cheaper, and lose the fields after them.
 class FieldTables {
 public:
+  explicit FieldTables(unsigned MaxFields = 0) : MaxFields(MaxFields) {}
+  // The fields a record carries.
   const std::vector<Field> &get(const DICompositeType *CT);
+  // How many fields the struct has, whether or not its table is capped.
+  size_t total(const DICompositeType *CT);
 
 private:
+  struct Entry {
+    std::vector<Field> Fields;
+    size_t Total = 0;
+  };
+  const Entry &entry(const DICompositeType *CT);
+
+  unsigned MaxFields;
   // Plans keep pointers to the tables: they must not move when the map
   // grows.
-  DenseMap<const DICompositeType *, std::unique_ptr<std::vector<Field>>> Cache;
+  DenseMap<const DICompositeType *, std::unique_ptr<Entry>> Cache;
 };
 
 Shape shapeOf(const DIType *T, FieldTables &Tables);

@@ -76,6 +76,8 @@ void describe(json::Object &O, const Shape &S) {
   if (S.Struct)
     O["struct"] = S.Struct->getName();
   O["fields"] = fieldsJSON(S);
+  if (S.capped())
+    O["capped"] = S.StructFields; // the struct's own count of fields
 }
 
 } // namespace

@@ -157,11 +157,24 @@ ValueClass classOf(const DIType *U) {
 
 } // namespace
 
+const FieldTables::Entry &FieldTables::entry(const DICompositeType *CT) {
+  std::unique_ptr<Entry> &E = Cache[CT];
+  if (!E) {
+    E = std::make_unique<Entry>();
+    E->Fields = computeFieldTable(CT);
+    E->Total = E->Fields.size();
+    if (MaxFields && E->Fields.size() > MaxFields)
+      E->Fields.resize(MaxFields); // the first ones, in declaration order
+  }
+  return *E;
+}
+
 const std::vector<Field> &FieldTables::get(const DICompositeType *CT) {
-  std::unique_ptr<std::vector<Field>> &T = Cache[CT];
-  if (!T)
-    T = std::make_unique<std::vector<Field>>(computeFieldTable(CT));
-  return *T;
+  return entry(CT).Fields;
+}
+
+size_t FieldTables::total(const DICompositeType *CT) {
+  return entry(CT).Total;
 }
 
 Shape shapeOf(const DIType *T, FieldTables &Tables) {
@@ -184,6 +197,7 @@ Shape shapeOf(const DIType *T, FieldTables &Tables) {
         S.Kind = ShapeKind::StructPtr;
         S.Struct = Pointee;
         S.Fields = &Tables.get(Pointee);
+        S.StructFields = Tables.total(Pointee);
       }
       return S;
     }
@@ -200,6 +214,7 @@ Shape shapeOf(const DIType *T, FieldTables &Tables) {
     if (isStructTag(Tag) && !Tables.get(C).empty()) {
       S.Struct = C;
       S.Fields = &Tables.get(C);
+      S.StructFields = Tables.total(C);
     }
     return S;
   }

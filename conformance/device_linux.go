@@ -131,14 +131,6 @@ func (t *thread) ForkWork() error {
 	return err
 }
 
-// Classic KCOV's ioctls (include/uapi/linux/kcov.h).
-const (
-	kcovInitTrace = 0x80086301 // _IOR('c', 1, unsigned long)
-	kcovEnable    = 0x6364     // _IO('c', 100)
-	kcovDisable   = 0x6365     // _IO('c', 101)
-	kcovTracePC   = 0
-)
-
 func (t *thread) ClassicKcov() (int, error) {
 	var n int
 	var err error
@@ -150,7 +142,7 @@ func (t *thread) ClassicKcov() (int, error) {
 		}
 		defer unix.Close(fd)
 		const words = 1 << 16
-		if e := rawdev.Ioctl(fd, kcovInitTrace, words); e != nil {
+		if e := rawdev.Ioctl(fd, abi.KcovInitTrace, words); e != nil {
 			err = e
 			return
 		}
@@ -161,7 +153,7 @@ func (t *thread) ClassicKcov() (int, error) {
 		}
 		defer m.Munmap()
 		cover := m.Words
-		if e := rawdev.Ioctl(fd, kcovEnable, kcovTracePC); e != nil {
+		if e := rawdev.Ioctl(fd, abi.KcovEnable, abi.KcovTracePC); e != nil {
 			err = e
 			return
 		}
@@ -172,7 +164,7 @@ func (t *thread) ClassicKcov() (int, error) {
 			unix.Close(f)
 		}
 		n = int(cover[0])
-		err = rawdev.Ioctl(fd, kcovDisable, 0)
+		err = rawdev.Ioctl(fd, abi.KcovDisable, 0)
 	})
 	return n, err
 }

@@ -554,3 +554,48 @@ func TestCheckBuildIDWithoutMetadata(t *testing.T) {
 		t.Fatalf("mismatch: %v", err)
 	}
 }
+
+// TestDeriveShapeCapped: with a cap, every expansion keeps its first
+// fields and says how many the struct has; the comparison with a plugin
+// layout honours the key.
+func TestDeriveShapeCapped(t *testing.T) {
+	ix := openFixture(t)
+	f := one(t, ix, "set_flags")
+	full := ix.DeriveShape(f)
+	s := ix.DeriveShapeCapped(f, 2)
+	a := s.Args[0]
+	if len(a.Fields) != 2 || a.Capped != 5 || !reflect.DeepEqual(a.Fields, full.Args[0].Fields[:2]) {
+		t.Fatalf("capped set_flags arg 0: %+v", a)
+	}
+	if s.Args[1].Capped != 0 || len(s.Args[1].Fields) != 0 {
+		t.Fatalf("a scalar is not capped: %+v", s.Args[1])
+	}
+	if c := ix.DeriveShapeCapped(f, 5).Args[0]; c.Capped != 0 || len(c.Fields) != 5 {
+		t.Fatalf("a cap of 5 on 5 fields cut nothing: %+v", c)
+	}
+	if c := ix.DeriveShapeCapped(f, 0).Args[0]; !reflect.DeepEqual(c, full.Args[0]) {
+		t.Fatalf("cap 0: %+v, want %+v", c, full.Args[0])
+	}
+	by := ix.DeriveShapeCapped(one(t, ix, "by_value"), 1)
+	if len(by.Args[0].Fields) != 1 || by.Args[0].Capped != 3 {
+		t.Fatalf("capped by_value: %+v", by.Args[0])
+	}
+
+	derived := full.Args[0].Fields
+	for _, c := range []struct {
+		recorded []abi.Field
+		capped   int
+		same     bool
+	}{
+		{derived, 0, true},
+		{derived[:2], 5, true},
+		{derived[:2], 0, false},                         // cut without saying so
+		{derived[:2], 4, false},                         // wrong count
+		{[]abi.Field{derived[2], derived[0]}, 5, false}, // other fields
+		{append(append([]abi.Field{}, derived...), derived[0]), 6, false}, // more than the struct has
+	} {
+		if got := SameExpansion(derived, c.recorded, c.capped); got != c.same {
+			t.Errorf("SameExpansion(%d fields, capped %d) = %v, want %v", len(c.recorded), c.capped, got, c.same)
+		}
+	}
+}

@@ -14,11 +14,17 @@ import (
 // kernels built by other compilers. Parameters the compiler could not
 // recover are not in DWARF's view: where our plugin skipped one, its own
 // layout (a PluginLayout placed first) is right and this one is not.
-type DWARFLayout struct{}
+//
+// MaxFields is the cap the kernel was built with
+// (-kcovdf-dataflow-max-fields; 0: none): each struct expansion then has
+// its first MaxFields fields, as the plugin emits them.
+type DWARFLayout struct {
+	MaxFields int
+}
 
 func (DWARFLayout) Name() string { return "dwarf" }
 
-func (DWARFLayout) Bind(ix *Index) (*Binding, error) {
+func (d DWARFLayout) Bind(ix *Index) (*Binding, error) {
 	if ix == nil || (ix.Source != SourceDWARF && ix.Source != SourceBTF) {
 		return nil, fmt.Errorf("no DWARF or BTF to derive layouts from")
 	}
@@ -28,18 +34,23 @@ func (DWARFLayout) Bind(ix *Index) (*Binding, error) {
 		if !f.HasSig {
 			continue
 		}
-		s := ix.DeriveShape(f)
+		s := ix.DeriveShapeCapped(f, d.MaxFields)
 		b.Funcs = append(b.Funcs, Bound{Addr: f.Low, Shape: &s})
 	}
 	return b, nil
 }
 
 // DeriveShape is the shape the instrumentation gives f.
-func (ix *Index) DeriveShape(f *Func) abi.FuncShape {
+func (ix *Index) DeriveShape(f *Func) abi.FuncShape { return ix.DeriveShapeCapped(f, 0) }
+
+// DeriveShapeCapped is the shape the instrumentation gives f when built
+// with a cap of max fields per struct expansion (0: none).
+func (ix *Index) DeriveShapeCapped(f *Func, max int) abi.FuncShape {
 	s := abi.FuncShape{Func: f.Name, File: f.Unit, Static: f.Static}
 	for i, p := range f.Params {
 		a := abi.ArgShape{Idx: i, Name: p.Name, Type: ix.TypeName(p.Type), Fields: []abi.Field{}}
 		a.Size, a.Struct, a.Fields = ix.valueShape(p.Type)
+		a.Fields, a.Capped = abi.CapFields(a.Fields, max)
 		s.Args = append(s.Args, a)
 	}
 	if len(f.Params) == 0 {
@@ -48,6 +59,7 @@ func (ix *Index) DeriveShape(f *Func) abi.FuncShape {
 	r := &abi.RetShape{Type: ix.TypeName(f.Ret), Fields: []abi.Field{}}
 	if t := ix.Type(f.Ret); t != nil && t.Kind != KindVoid {
 		r.Size, r.Struct, r.Fields = ix.valueShape(f.Ret)
+		r.Fields, r.Capped = abi.CapFields(r.Fields, max)
 	}
 	s.Ret = r
 	return s
@@ -85,4 +97,26 @@ func FieldTable(t *Type) []abi.Field {
 		fields = append(fields, abi.Field{Name: m.Name, Off: m.Off, Size: m.Size})
 	}
 	return fields
+}
+
+// SameExpansion tells whether a field table derived from DWARF (the whole
+// struct) is the one a layout recorded: the same pairs, or, when the
+// layout says its table was capped, the struct's count of fields and the
+// same first pairs.
+func SameExpansion(derived, recorded []abi.Field, capped int) bool {
+	if capped > 0 {
+		if len(derived) != capped || len(recorded) > capped {
+			return false
+		}
+		derived = derived[:len(recorded)]
+	}
+	if len(derived) != len(recorded) {
+		return false
+	}
+	for i := range derived {
+		if derived[i].Off != recorded[i].Off || derived[i].Size != recorded[i].Size {
+			return false
+		}
+	}
+	return true
 }

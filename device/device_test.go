@@ -121,18 +121,27 @@ func TestCaptureMetaSource(t *testing.T) {
 }
 
 func TestParseLatency(t *testing.T) {
-	rows, err := ParseLatency(strings.NewReader("boot noise\n{\"name\":\"getpid\",\"ns\":400,\"traced\":false}\n  {\"name\":\"read 4KiB\",\"ns\":9,\"traced\":true}\n"))
+	rows, err := ParseLatency(strings.NewReader("boot noise\n{\"name\":\"getpid\",\"ns\":400,\"traced\":false}\n  {\"name\":\"read 4KiB\",\"ns\":9,\"traced\":true}\n" +
+		`{"name":"fstat","ns":900,"mode":"both","traced":true,"words":2214.5,"records":120,"pcs":218}` + "\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Latency{{"getpid", 400, false}, {"read 4KiB", 9, true}}
-	if len(rows) != 2 || rows[0] != want[0] || rows[1] != want[1] {
+	want := []Latency{{Name: "getpid", NS: 400}, {Name: "read 4KiB", NS: 9, Traced: true},
+		{Name: "fstat", NS: 900, Mode: "both", Traced: true, Words: 2214.5, Records: 120, PCs: 218}}
+	if len(rows) != 3 || rows[0] != want[0] || rows[1] != want[1] || rows[2] != want[2] {
 		t.Fatalf("rows %+v, want %+v", rows, want)
+	}
+	for i, mode := range []string{"none", "dataflow", "both"} {
+		if got := rows[i].Collector(); got != mode {
+			t.Errorf("row %d collector %q, want %q", i, got, mode)
+		}
 	}
 	for _, c := range []struct{ name, in, want string }{
 		{"none", "no json here\n", "no latency lines"},
 		{"broken", "x\n{\"name\":\n", "latency line 2"},
 		{"no-ns", "{\"name\":\"getpid\"}\n", "want a name and ns > 0"},
+		{"bad-mode", "{\"name\":\"getpid\",\"ns\":1,\"mode\":\"pc\"}\n", "mode"},
+		{"negative", "{\"name\":\"getpid\",\"ns\":1,\"words\":-1}\n", "negative"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if _, err := ParseLatency(strings.NewReader(c.in)); err == nil || !strings.Contains(err.Error(), c.want) {
@@ -151,7 +160,7 @@ func FuzzParseLatency(f *testing.F) {
 			t.Fatal("no error and no rows")
 		}
 		for _, r := range rows {
-			if r.Name == "" || r.NS <= 0 {
+			if r.Name == "" || r.NS <= 0 || r.Words < 0 || r.PCs < 0 || r.Records < 0 {
 				t.Fatalf("accepted %+v", r)
 			}
 		}

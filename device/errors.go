@@ -3,6 +3,7 @@ package device
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 )
 
@@ -50,7 +51,7 @@ func sentinel(errno syscall.Errno) error {
 
 // OpError is a failed operation on the device.
 type OpError struct {
-	Op    string // "open", "INIT_TRACE", "mmap", "ENABLE", "DISABLE", "GET_DROPPED"
+	Op    string // "open", "INIT_TRACE", "mmap", "ENABLE", "DISABLE", "GET_DROPPED"; classic kcov's "kcov open", "KCOV_INIT_TRACE", "kcov mmap", "KCOV_ENABLE", "KCOV_DISABLE"
 	Path  string // the device file
 	Words int    // buffer size of INIT_TRACE and mmap; 0 elsewhere
 	Err   error  // the errno
@@ -62,7 +63,7 @@ func (e *OpError) Error() string {
 		op = fmt.Sprintf("%s(%d words)", e.Op, e.Words)
 	}
 	msg := fmt.Sprintf("%s: %s: %v", e.Path, op, e.Err)
-	if e.Op == "open" {
+	if e.Op == "open" || e.Op == "kcov open" {
 		msg = fmt.Sprintf("open %s: %v", e.Path, e.Err) // as os.PathError says it
 	}
 	if why := e.why(); why != "" {
@@ -78,6 +79,18 @@ func (e *OpError) why() string {
 		return ""
 	}
 	switch s := sentinel(errno); {
+	case s == ErrNoDevice && e.Op == "kcov open":
+		return "this kernel has no classic kcov (CONFIG_KCOV), or debugfs is not mounted on /sys/kernel/debug"
+	case s == ErrPermission && e.Op == "kcov open":
+		return "kcov is mode 0600: root only"
+	case s == ErrBusy && e.Op == "KCOV_INIT_TRACE":
+		return "this kcov file already has a buffer"
+	case s == ErrBusy && e.Op == "KCOV_ENABLE":
+		return "this thread already collects coverage through another kcov file"
+	case s == ErrInvalid && strings.HasPrefix(e.Op, "KCOV_"):
+		return "the size is out of kcov's bounds, or the call does not fit the file's state"
+	case strings.HasPrefix(e.Op, "KCOV_") || strings.HasPrefix(e.Op, "kcov "):
+		return ""
 	case s == ErrNoDevice && e.Op == "open":
 		return "this kernel has no kcov dataflow device, or debugfs is not mounted on /sys/kernel/debug"
 	case s == ErrPermission && e.Op == "open":

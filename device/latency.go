@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kcovdf/kcovdf/abi"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,19 +32,108 @@ var syscalls = []struct {
 		_, err := unix.Pread(fd, buf, 0)
 		return err
 	}},
+	// Structures all the way: struct file, path, inode and kstat.
+	{"fstat", func(_ []byte, fd int) error {
+		var st unix.Stat_t
+		return unix.Fstat(fd, &st)
+	}},
 }
 
-// ErrBufferFull: a traced round of MeasureSyscalls filled the buffer, so
+// ErrBufferFull: a traced round of MeasureSyscalls filled a buffer, so
 // its time would flatter tracing; use fewer calls or more words.
 var ErrBufferFull = errors.New("trace buffer full")
 
-// MeasureSyscalls times getpid, open+close and a 4 KiB read on one locked
-// thread, each in rounds of n calls, and returns the median per call.
-// With d non-nil the thread is traced into d's buffer meanwhile (which
-// is reset before each round so it never fills).
-func MeasureSyscalls(d *Device, n, rounds int) ([]Latency, error) {
+// Tracers are what MeasureSyscalls turns on for the measuring thread;
+// nil fields are off.
+type Tracers struct {
+	Dataflow *Device // kcov dataflow
+	Kcov     *Kcov   // classic kcov, KCOV_TRACE_PC
+}
+
+// Mode names the combination: "none", "kcov", "dataflow" or "both".
+func (tr Tracers) Mode() string {
+	switch {
+	case tr.Dataflow != nil && tr.Kcov != nil:
+		return "both"
+	case tr.Dataflow != nil:
+		return "dataflow"
+	case tr.Kcov != nil:
+		return "kcov"
+	}
+	return "none"
+}
+
+func (tr Tracers) enable() error {
+	if tr.Kcov != nil {
+		if err := tr.Kcov.Enable(); err != nil {
+			return err
+		}
+	}
+	if tr.Dataflow != nil {
+		if err := tr.Dataflow.Enable(); err != nil {
+			tr.disable()
+			return err
+		}
+	}
+	return nil
+}
+
+func (tr Tracers) disable() {
+	if tr.Dataflow != nil {
+		tr.Dataflow.Disable()
+	}
+	if tr.Kcov != nil {
+		tr.Kcov.Disable()
+	}
+}
+
+func (tr Tracers) reset() {
+	if tr.Dataflow != nil {
+		tr.Dataflow.Reset()
+	}
+	if tr.Kcov != nil {
+		tr.Kcov.Reset()
+	}
+}
+
+// tally adds what the tracers collected in one round to row, and fails
+// when a buffer filled: dropping is cheaper than writing, so the round
+// would flatter tracing.
+func (tr Tracers) tally(row *Latency, n int) error {
+	if d := tr.Dataflow; d != nil {
+		if dropped, err := d.Dropped(); err == nil && dropped > 0 {
+			return fmt.Errorf("latency: %s: the dataflow buffer filled during a round of %d calls (%d records dropped): %w", row.Name, n, dropped, ErrBufferFull)
+		}
+		words := d.Snapshot()
+		row.Words += float64(words[0])
+		dec := abi.NewDecoder(words, abi.Options{Format: abi.FormatV1, BufferWords: len(d.Words())})
+		for dec.Next() {
+			row.Records++
+		}
+	}
+	if k := tr.Kcov; k != nil {
+		c := k.Count()
+		if c > uint64(k.Cap()) {
+			return fmt.Errorf("latency: %s: the kcov buffer filled during a round of %d calls (%d PCs for %d places): %w", row.Name, n, c, k.Cap(), ErrBufferFull)
+		}
+		row.PCs += float64(c)
+	}
+	return nil
+}
+
+// MeasureSyscalls times getpid, open+close, a 4 KiB read and fstat on one
+// locked thread, each in rounds of n calls, once per entry of modes (the
+// tracers collecting meanwhile), and returns one row per syscall and mode:
+// the median time per call and what the tracers collected per call
+// (averaged over the rounds). The modes take turns round by round, each
+// round starting with the next, so that a noisy machine slows them alike
+// and their ratios hold. Buffers are reset before each round.
+func MeasureSyscalls(modes []Tracers, n, rounds int) ([]Latency, error) {
 	if n < 1 || rounds < 1 {
 		return nil, fmt.Errorf("latency: %d calls in %d rounds: want at least one of each", n, rounds)
+	}
+	if len(modes) == 0 {
+		return nil, errors.New("latency: no mode to measure")
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -59,36 +149,51 @@ func MeasureSyscalls(d *Device, n, rounds int) ([]Latency, error) {
 	if _, err := unix.Write(fd, buf); err != nil {
 		return nil, err
 	}
-	if d != nil {
-		if err := d.Enable(); err != nil {
-			return nil, err
-		}
-		defer d.Disable()
-	}
 	var out []Latency
 	for _, s := range syscalls {
-		times := make([]time.Duration, 0, rounds)
-		for range rounds {
-			if d != nil {
-				d.Reset()
-			}
-			start := time.Now()
-			for range n {
-				if err := s.run(buf, fd); err != nil {
-					return nil, fmt.Errorf("latency: %s: %w", s.name, err)
+		rows := make([]Latency, len(modes))
+		times := make([][]time.Duration, len(modes))
+		for i, tr := range modes {
+			rows[i] = Latency{Name: s.name, Mode: tr.Mode(), Traced: tr.Dataflow != nil}
+		}
+		for r := range rounds {
+			// Each round starts with the next mode: the one after a
+			// heavy mode finds the caches (and TCG's code cache) cold.
+			for j := range modes {
+				i := (r + j) % len(modes)
+				d, err := timeRound(modes[i], &rows[i], n, func() error { return s.run(buf, fd) })
+				if err != nil {
+					return nil, err
 				}
-			}
-			times = append(times, time.Since(start)/time.Duration(n))
-			if d != nil {
-				// A full buffer drops records, which is cheaper than
-				// writing them: the round would flatter tracing.
-				if dropped, err := d.Dropped(); err == nil && dropped > 0 {
-					return nil, fmt.Errorf("latency: %s: the buffer filled during a round of %d calls (%d records dropped): %w", s.name, n, dropped, ErrBufferFull)
-				}
+				times[i] = append(times[i], d)
 			}
 		}
-		slices.Sort(times)
-		out = append(out, Latency{Name: s.name, NS: times[len(times)/2].Nanoseconds(), Traced: d != nil})
+		calls := float64(n * rounds)
+		for i := range rows {
+			slices.Sort(times[i])
+			rows[i].NS = times[i][len(times[i])/2].Nanoseconds()
+			rows[i].Words, rows[i].Records, rows[i].PCs = rows[i].Words/calls, rows[i].Records/calls, rows[i].PCs/calls
+		}
+		out = append(out, rows...)
 	}
 	return out, nil
+}
+
+// timeRound runs call n times with tr collecting and returns the time per
+// call; what tr collected is added to row.
+func timeRound(tr Tracers, row *Latency, n int, call func() error) (time.Duration, error) {
+	tr.reset()
+	if err := tr.enable(); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	for range n {
+		if err := call(); err != nil {
+			tr.disable()
+			return 0, fmt.Errorf("latency: %s: %w", row.Name, err)
+		}
+	}
+	d := time.Since(start) / time.Duration(n)
+	tr.disable()
+	return d, tr.tally(row, n)
 }

@@ -12,9 +12,30 @@ import (
 // Latency is the median time of one syscall over several rounds, and the
 // JSON line "kcovdf latency --json" prints for it.
 type Latency struct {
-	Name   string `json:"name"`
-	NS     int64  `json:"ns"`     // median nanoseconds per call
-	Traced bool   `json:"traced"` // measured with tracing on
+	Name string `json:"name"`
+	NS   int64  `json:"ns"` // median nanoseconds per call
+	// Mode is what collected meanwhile: "none", "kcov" (classic kcov's
+	// PCs), "dataflow" or "both"; empty in lines of older versions,
+	// which Traced alone describes.
+	Mode   string `json:"mode,omitempty"`
+	Traced bool   `json:"traced"` // kcov dataflow was on
+	// Per call, averaged over the rounds: kcov dataflow's words (without
+	// area[0]) and records, classic kcov's PCs.
+	Words   float64 `json:"words,omitempty"`
+	Records float64 `json:"records,omitempty"`
+	PCs     float64 `json:"pcs,omitempty"`
+}
+
+// Collector is what collected while the row was measured: Mode, or for
+// older lines "dataflow" or "none" from Traced.
+func (l Latency) Collector() string {
+	switch {
+	case l.Mode != "":
+		return l.Mode
+	case l.Traced:
+		return "dataflow"
+	}
+	return "none"
 }
 
 // ParseLatency reads Latency JSON lines. Lines that do not start with
@@ -33,6 +54,14 @@ func ParseLatency(r io.Reader) ([]Latency, error) {
 		}
 		if row.Name == "" || row.NS <= 0 {
 			return nil, fmt.Errorf("latency line %d %q: want a name and ns > 0", n, line)
+		}
+		switch row.Mode {
+		case "", "none", "kcov", "dataflow", "both":
+		default:
+			return nil, fmt.Errorf("latency line %d %q: unknown mode %q (none, kcov, dataflow or both)", n, line, row.Mode)
+		}
+		if row.Words < 0 || row.Records < 0 || row.PCs < 0 {
+			return nil, fmt.Errorf("latency line %d %q: a negative count", n, line)
 		}
 		rows = append(rows, row)
 	}

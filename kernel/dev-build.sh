@@ -1,6 +1,6 @@
 #!/bin/sh
 # Build Linux 6.12 with the kcov dataflow series, boot it under QEMU (TCG)
-# with a busybox initramfs and run the self-test.
+# with a busybox initramfs and run the kselftest of the series.
 #
 # usage: kernel/dev-build.sh WORKDIR [plain|df|kasan]
 #
@@ -99,8 +99,10 @@ else
 fi
 echo "build: $(($(date +%s) - start)) s"
 
-gcc -static -O2 -pthread -o "$work/kcov_dataflow_test" \
-	"$here"/selftest/kcov_dataflow_test.c
+# The series' kselftest, against the tree's uapi headers (KHDR_INCLUDES).
+make -C "$src" LLVM=-19 O="$out" headers >/dev/null
+gcc -static -O2 -pthread -isystem "$out/usr/include" -o "$work/kcov_dataflow_test" \
+	"$src"/tools/testing/selftests/kcov_dataflow/kcov_dataflow_test.c
 
 root=$(mktemp -d)
 mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys"

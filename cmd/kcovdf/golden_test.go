@@ -24,6 +24,8 @@ import (
 //	kcovdf sim --words 2048 --seed 3 --functions 40 -o sim.kdf --layout-out sim.jsonl
 //	kcovdf sim --words 2048 --seed 4 --functions 40 --out-format v3 -o "" --raw-out sim-v3.bin
 //	head -c 15656 sim.kdf >cut.kdf
+//
+// capped.jsonl is abi/testdata/capped/capped.jsonl with a pc per function.
 
 // transcript runs kcovdf with args as main does and returns what a
 // terminal would show: stdout, stderr (with main's error line) and the
@@ -74,6 +76,9 @@ func TestGoldenOutput(t *testing.T) {
 		{"stats-json", []string{"stats", "--json", "--top", "3", "--layout", layout, trace}},
 		{"layout-lengths", []string{"layout", "lengths", layout}},
 		{"layout-lengths-json", []string{"layout", "lengths", "--json", layout}},
+		// The plugin's layout of compiler/tests/capped.c (a cap of 3),
+		// with made-up pcs.
+		{"layout-lengths-capped", []string{"layout", "lengths", "--json", "testdata/in/capped.jsonl"}},
 		{"conformance-model", []string{"conformance", "--model"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -116,11 +116,22 @@ func (f *inputFlags) table(meta *abi.Meta) (*abi.Table, *names, []string, error)
 		notes = append(notes, addModules(nm, meta.Modules, f.modules)...)
 	}
 	var sources []debuginfo.LayoutSource
+	// The field cap the kernel was built with, as its plugin layout shows
+	// it: shapes derived from DWARF must be cut the same way.
+	maxFields := 0
+	capOf := func(l *abi.Layout) {
+		if n, ok := l.Cap(); ok {
+			maxFields = n
+		} else {
+			notes = append(notes, "layout: capped tables of different lengths (objects built with different -kcovdf-dataflow-max-fields); shapes derived from DWARF are not capped")
+		}
+	}
 	if f.layout != "" {
 		l, err := abi.LoadLayout(f.layout)
 		if err != nil {
 			return nil, nil, notes, err
 		}
+		capOf(l)
 		sources = append(sources, debuginfo.PluginLayout{Layout: l, Label: f.layout})
 	} else if isELF, _ := debuginfo.IsELF(f.symbols); isELF && f.btf == "" {
 		// A vmlinux built with the plugin carries its layout records,
@@ -128,13 +139,14 @@ func (f *inputFlags) table(meta *abi.Meta) (*abi.Table, *names, []string, error)
 		l, err := abi.LoadLayout(f.symbols)
 		switch {
 		case err == nil:
+			capOf(l)
 			sources = append(sources, debuginfo.PluginLayout{Layout: l, Label: f.symbols + " " + abi.LayoutSection})
 		case !errors.Is(err, abi.ErrNoLayoutSection):
 			return nil, nil, notes, err
 		}
 	}
 	if nm.ix != nil && (nm.ix.Source == debuginfo.SourceDWARF || nm.ix.Source == debuginfo.SourceBTF) {
-		sources = append(sources, debuginfo.DWARFLayout{})
+		sources = append(sources, debuginfo.DWARFLayout{MaxFields: maxFields})
 	}
 	if len(sources) == 0 {
 		return nil, nm, notes, nil

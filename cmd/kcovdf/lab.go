@@ -26,6 +26,7 @@ type labFlags struct {
 	cache      string
 	repo       string
 	config     []string
+	maxFields  int
 	// machine
 	memory  string
 	cpus    int
@@ -63,6 +64,7 @@ func (f *labFlags) addKernelFlags(c *cobra.Command) {
 	fs.IntVar(&f.jobs, "jobs", 0, "parallel make jobs (0: number of CPUs)")
 	fs.StringVar(&f.cache, "cache", "", "cache directory (default $KCOVDF_CACHE, $XDG_CACHE_HOME/kcovdf or ~/.cache/kcovdf)")
 	fs.StringVar(&f.repo, "repo", "", "kcovdf source tree (default: found from the working directory)")
+	fs.IntVar(&f.maxFields, "max-fields", 0, "cap the fields the plugin expands per structure (0: all); a kernel of its own")
 	fs.StringArrayVar(&f.config, "config", nil, "extra kernel option NAME=VALUE (without CONFIG_; VALUE y, n, m or a literal), on top of the lab's; repeatable")
 }
 
@@ -71,7 +73,10 @@ func (f *labFlags) lab() (*lab.Lab, error) {
 }
 
 func (f *labFlags) kernelOptions() (lab.KernelOptions, error) {
-	o := lab.KernelOptions{KASAN: f.kasan, Instrument: f.instrument}
+	o := lab.KernelOptions{KASAN: f.kasan, Instrument: f.instrument, MaxFields: f.maxFields}
+	if f.maxFields < 0 {
+		return o, fmt.Errorf("lab: --max-fields %d: want 0 (no cap) or more", f.maxFields)
+	}
 	for _, c := range f.config {
 		opt, err := lab.ParseOption(c)
 		if err != nil {

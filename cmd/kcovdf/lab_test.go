@@ -58,7 +58,7 @@ func TestLabHelp(t *testing.T) {
 func TestLabTimeoutDefaults(t *testing.T) {
 	for name, want := range map[string]time.Duration{
 		"run": 10 * time.Minute, "boot": 5 * time.Minute, "shell": 0,
-		"trace": 10 * time.Minute, "bench": 15 * time.Minute,
+		"trace": 10 * time.Minute, "bench": 20 * time.Minute,
 	} {
 		got, err := labSub(t, name).Flags().GetDuration("timeout")
 		if err != nil || got != want {
@@ -91,24 +91,43 @@ func TestLabArgErrors(t *testing.T) {
 	}
 }
 
-// TestLabBenchTable: the ratios of the latency lines of two boots.
+// TestLabBenchTable: the four modes of one boot paired per syscall, the
+// cost per collected unit, and the table.
 func TestLabBenchTable(t *testing.T) {
-	base, err := device.ParseLatency(strings.NewReader("boot noise\n{\"name\":\"getpid\",\"ns\":400,\"traced\":false}\n"))
+	rows, err := device.ParseLatency(strings.NewReader("boot noise\n" +
+		`{"name":"getpid","ns":400,"mode":"none"}` + "\n" +
+		`{"name":"getpid","ns":500,"mode":"kcov","pcs":5}` + "\n" +
+		`{"name":"getpid","ns":20400,"mode":"dataflow","traced":true,"words":200,"records":10}` + "\n" +
+		`{"name":"getpid","ns":20600,"mode":"both","traced":true,"words":200,"records":10,"pcs":5}` + "\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	inst, _ := device.ParseLatency(strings.NewReader("{\"name\":\"getpid\",\"ns\":500,\"traced\":false}\n{\"name\":\"getpid\",\"ns\":20000,\"traced\":true}\n"))
-	var out bytes.Buffer
-	if err := printBench(&out, base, inst); err != nil {
+	base, _ := device.ParseLatency(strings.NewReader(`{"name":"getpid","ns":300,"traced":false}`))
+	figs, err := benchFigures(rows, base)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "1.25x") || !strings.Contains(out.String(), "50.0x") {
-		t.Fatalf("bench table:\n%s", out.String())
+	want := benchFigure{Name: "getpid", Uninstrumented: 300, None: 400, Kcov: 500, Dataflow: 20400, Both: 20600,
+		PCs: 5, Words: 200, Records: 10, NSPerPC: 20, NSPerWord: 100}
+	if len(figs) != 2 || figs[0] != want || figs[0].WordPerPC() != 5 {
+		t.Fatalf("figures %+v, want %+v (word/PC 5) and the sum", figs, want)
 	}
-	if _, err := device.ParseLatency(strings.NewReader("no json here\n")); err == nil {
-		t.Fatal("no latency lines must be an error")
+	if all := figs[1]; all.Name != "all" || all.None != 400 || all.NSPerPC != 20 || all.NSPerWord != 100 {
+		t.Errorf("sum %+v", all)
 	}
-	if err := printBench(&out, base, base); err == nil {
-		t.Fatal("a missing traced run must be an error")
+	var out bytes.Buffer
+	if err := printBench(&out, figs); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"300 ns", "1.2x", "51.0x", "51.5x", "20.0", "100.0", "5.0x"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("bench table lacks %q:\n%s", s, out.String())
+		}
+	}
+	if _, err := benchFigures(rows[:2], nil); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("a missing mode: error %v", err)
+	}
+	if _, err := benchFigures(rows, rows[1:]); err == nil {
+		t.Error("a baseline without the syscall must be an error")
 	}
 }

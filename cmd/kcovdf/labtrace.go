@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -145,14 +146,20 @@ func moveFile(from, to string) error {
 
 func newLabBenchCommand() *cobra.Command {
 	f := &labFlags{}
+	var baseline, asJSON bool
+	var calls, rounds int
 	c := &cobra.Command{
 		Use:   "bench",
-		Short: "Syscall latency: uninstrumented kernel, instrumented with tracing off, and on",
-		Long: `bench boots an uninstrumented build and the instrumented build (one boot
-each), times getpid, open+close and a 4 KiB read with "kcovdf latency", on the
-instrumented kernel also with tracing on, and prints the medians and ratios.
-Under TCG every instruction is emulated: only the ratios mean anything, and
-even they overstate the callbacks' cost.`,
+		Short: "Capture cost: syscall latency with nothing, classic kcov, kcov dataflow, and both on",
+		Long: `bench boots the lab kernel once and times getpid, open+close, a 4 KiB read and
+a struct-heavy path with "kcovdf latency" four times: nothing collecting,
+classic kcov (KCOV_TRACE_PC), kcov dataflow, and both. It prints the medians,
+their ratios to the untraced time, what each collects per call (kcov's PCs,
+dataflow's words and records) and the cost of one recorded unit: dataflow's
+extra time per word next to classic kcov's per PC, measured in the same guest.
+With --baseline it also boots the uninstrumented kernel (--instrument none),
+to show what the callbacks cost when nothing is enabled.
+Under TCG every instruction is emulated: only ratios mean anything.`,
 		Args: argsExactly(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext(cmd.Context())
@@ -181,39 +188,164 @@ even they overstate the callbacks' cost.`,
 				}
 				return rows, nil
 			}
-			base, err := run("none", "kcovdf latency --json")
+			lat := fmt.Sprintf("kcovdf latency --json --calls %d --rounds %d", calls, rounds)
+			rows, err := run(f.instrument, lat+" --modes none,kcov,dataflow,both")
 			if err != nil {
 				return err
 			}
-			inst, err := run(f.instrument, "kcovdf latency --json && kcovdf latency --json --trace")
+			var base []device.Latency
+			if baseline {
+				if base, err = run("none", lat); err != nil {
+					return err
+				}
+			}
+			figs, err := benchFigures(rows, base)
 			if err != nil {
 				return err
 			}
-			return printBench(cmd.OutOrStdout(), base, inst)
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				for _, fg := range figs {
+					if err := enc.Encode(fg); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			return printBench(cmd.OutOrStdout(), figs)
 		},
 	}
-	f.addMachineFlags(c, 15*time.Minute)
+	f.addMachineFlags(c, 20*time.Minute)
+	c.Flags().BoolVar(&baseline, "baseline", false, "also boot the uninstrumented kernel (one more kernel build when it is not cached)")
+	c.Flags().BoolVar(&asJSON, "json", false, "one JSON object per syscall")
+	c.Flags().IntVar(&calls, "calls", 200, "calls per round")
+	c.Flags().IntVar(&rounds, "rounds", 15, "rounds per syscall and mode (the median is kept)")
 	return c
 }
 
-func printBench(w io.Writer, base, inst []device.Latency) error {
-	find := func(rows []device.Latency, name string, traced bool) int64 {
-		for _, r := range rows {
-			if r.Name == name && r.Traced == traced {
-				return r.NS
-			}
-		}
+// benchFigure is one syscall's line of lab bench.
+type benchFigure struct {
+	Name string `json:"name"`
+	// Median ns per call: uninstrumented kernel (0 without --baseline),
+	// and on the instrumented one with nothing, classic kcov, kcov
+	// dataflow and both collecting.
+	Uninstrumented int64 `json:"uninstrumented_ns,omitempty"`
+	None           int64 `json:"none_ns"`
+	Kcov           int64 `json:"kcov_ns"`
+	Dataflow       int64 `json:"dataflow_ns"`
+	Both           int64 `json:"both_ns"`
+	// Collected per call.
+	PCs     float64 `json:"pcs"`
+	Words   float64 `json:"words"`
+	Records float64 `json:"records"`
+	// Extra ns per collected unit over the untraced call.
+	NSPerPC   float64 `json:"ns_per_pc"`
+	NSPerWord float64 `json:"ns_per_word"`
+}
+
+// WordPerPC is dataflow's cost per word over classic kcov's per PC.
+func (b benchFigure) WordPerPC() float64 {
+	if b.NSPerPC <= 0 {
 		return 0
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "syscall\tuninstrumented\tinstrumented, off\tinstrumented, on\toff/base\ton/base\t\n")
-	for _, r := range base {
-		off, on := find(inst, r.Name, false), find(inst, r.Name, true)
-		if r.NS == 0 || off == 0 || on == 0 {
-			return fmt.Errorf("lab bench: %s missing from a run", r.Name)
+	return b.NSPerWord / b.NSPerPC
+}
+
+// benchFigures pairs the four modes of each syscall in rows (and the
+// uninstrumented kernel's time from base, if any).
+func benchFigures(rows, base []device.Latency) ([]benchFigure, error) {
+	find := func(rows []device.Latency, name, mode string) (device.Latency, bool) {
+		for _, r := range rows {
+			if r.Name == name && r.Collector() == mode {
+				return r, true
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%d ns\t%d ns\t%d ns\t%.2fx\t%.1fx\t\n", r.Name, r.NS, off, on, float64(off)/float64(r.NS), float64(on)/float64(r.NS))
+		return device.Latency{}, false
 	}
-	fmt.Fprintln(tw, "(QEMU TCG: only the ratios mean anything)\t\t\t\t\t\t")
-	return tw.Flush()
+	var out []benchFigure
+	for _, r := range rows {
+		if r.Collector() != "none" {
+			continue
+		}
+		fg := benchFigure{Name: r.Name, None: r.NS}
+		k, ok1 := find(rows, r.Name, "kcov")
+		d, ok2 := find(rows, r.Name, "dataflow")
+		b, ok3 := find(rows, r.Name, "both")
+		if !ok1 || !ok2 || !ok3 {
+			return nil, fmt.Errorf("lab bench: %s: a mode is missing (have none %v, kcov %v, dataflow %v, both %v)", r.Name, true, ok1, ok2, ok3)
+		}
+		fg.Kcov, fg.Dataflow, fg.Both = k.NS, d.NS, b.NS
+		fg.PCs, fg.Words, fg.Records = k.PCs, d.Words, d.Records
+		if fg.PCs > 0 {
+			fg.NSPerPC = float64(fg.Kcov-fg.None) / fg.PCs
+		}
+		if fg.Words > 0 {
+			fg.NSPerWord = float64(fg.Dataflow-fg.None) / fg.Words
+		}
+		if base != nil {
+			u, ok := find(base, r.Name, "none")
+			if !ok {
+				return nil, fmt.Errorf("lab bench: %s missing from the uninstrumented kernel's run", r.Name)
+			}
+			fg.Uninstrumented = u.NS
+		}
+		out = append(out, fg)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("lab bench: no untraced measurements")
+	}
+	// The sum of all: the per-unit costs of the syscalls with the most
+	// units, where a few ns per PC stand out of the noise.
+	all := benchFigure{Name: "all"}
+	for _, fg := range out {
+		all.Uninstrumented += fg.Uninstrumented
+		all.None += fg.None
+		all.Kcov += fg.Kcov
+		all.Dataflow += fg.Dataflow
+		all.Both += fg.Both
+		all.PCs += fg.PCs
+		all.Words += fg.Words
+		all.Records += fg.Records
+	}
+	if all.PCs > 0 {
+		all.NSPerPC = float64(all.Kcov-all.None) / all.PCs
+	}
+	if all.Words > 0 {
+		all.NSPerWord = float64(all.Dataflow-all.None) / all.Words
+	}
+	return append(out, all), nil
+}
+
+func printBench(w io.Writer, figs []benchFigure) error {
+	ratio := func(a, b int64) string { return fmt.Sprintf("%.1fx", float64(a)/float64(b)) }
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	withBase := figs[0].Uninstrumented > 0
+	if withBase {
+		fmt.Fprint(tw, "syscall\tuninstrumented\t")
+	} else {
+		fmt.Fprint(tw, "syscall\t")
+	}
+	fmt.Fprint(tw, "none\tkcov\tdataflow\tboth\tkcov/none\tdataflow/none\tboth/none\t\n")
+	for _, fg := range figs {
+		fmt.Fprintf(tw, "%s\t", fg.Name)
+		if withBase {
+			fmt.Fprintf(tw, "%d ns\t", fg.Uninstrumented)
+		}
+		fmt.Fprintf(tw, "%d ns\t%d ns\t%d ns\t%d ns\t%s\t%s\t%s\t\n", fg.None, fg.Kcov, fg.Dataflow, fg.Both,
+			ratio(fg.Kcov, fg.None), ratio(fg.Dataflow, fg.None), ratio(fg.Both, fg.None))
+	}
+	fmt.Fprint(tw, "\t\n")
+	fmt.Fprint(tw, "syscall\tPCs/call\twords/call\trecords/call\tns/PC\tns/word\tword/PC\t\n")
+	for _, fg := range figs {
+		wpc := "-"
+		if fg.WordPerPC() > 0 {
+			wpc = fmt.Sprintf("%.1fx", fg.WordPerPC())
+		}
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t\n", fg.Name, fg.PCs, fg.Words, fg.Records, fg.NSPerPC, fg.NSPerWord, wpc)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w, "QEMU TCG: only the ratios mean anything. ns/PC and ns/word: the extra time per collected unit over the untraced call; word/PC: their ratio.")
+	return err
 }

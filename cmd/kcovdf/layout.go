@@ -38,18 +38,18 @@ func newLayoutCommand() *cobra.Command {
 				}
 			}
 			type row struct {
-				pc        uint64
-				kind      abi.Kind
-				arg, size int
+				pc                uint64
+				kind              abi.Kind
+				arg, size, capped int
 			}
 			var rows []row
 			for _, b := range debuginfo.Bind(l, ix).Funcs {
 				fn := b.Shape
 				for _, a := range fn.Args {
-					rows = append(rows, row{b.Addr, abi.KindEntry, a.Idx, abi.RecordWords(len(a.Fields))})
+					rows = append(rows, row{b.Addr, abi.KindEntry, a.Idx, abi.RecordWords(len(a.Fields)), a.Capped})
 				}
 				if fn.Ret != nil {
-					rows = append(rows, row{b.Addr, abi.KindReturn, 0, abi.RecordWords(len(fn.Ret.Fields))})
+					rows = append(rows, row{b.Addr, abi.KindReturn, 0, abi.RecordWords(len(fn.Ret.Fields)), fn.Ret.Capped})
 				}
 			}
 			sort.Slice(rows, func(i, j int) bool {
@@ -66,14 +66,19 @@ func newLayoutCommand() *cobra.Command {
 			enc := json.NewEncoder(w)
 			for _, r := range rows {
 				if asJSON {
-					if err := enc.Encode(lengthJSON{fmt.Sprintf("%#x", r.pc), r.kind.String(), r.arg, r.size}); err != nil {
+					if err := enc.Encode(lengthJSON{fmt.Sprintf("%#x", r.pc), r.kind.String(), r.arg, r.size, r.capped}); err != nil {
 						return err
 					}
 					continue
 				}
 				fmt.Fprintf(w, "%#x %d %d %d\n", r.pc, r.kind, r.arg, r.size)
 			}
-			return w.Flush()
+			err = w.Flush()
+			if n, ok := l.Cap(); !ok || n > 0 {
+				// On stderr, so that the lines stay "pc kind arg words".
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s\n", capNote(l))
+			}
+			return err
 		},
 	}
 	lengths.Flags().StringVar(&symbols, "symbols", "", symbolsUsage)
@@ -88,4 +93,25 @@ type lengthJSON struct {
 	Kind  string `json:"kind"`
 	Arg   int    `json:"arg"`
 	Words int    `json:"words"`
+	// Capped: the struct's count of fields when the record holds only
+	// the first of them (-kcovdf-dataflow-max-fields).
+	Capped int `json:"capped,omitempty"`
+}
+
+// capNote says how a layout's struct expansions were capped.
+func capNote(l *abi.Layout) string {
+	n, ok := l.Cap()
+	count := 0
+	for i := range l.Funcs {
+		for _, a := range l.Funcs[i].Args {
+			count += min(a.Capped, 1)
+		}
+		if r := l.Funcs[i].Ret; r != nil {
+			count += min(r.Capped, 1)
+		}
+	}
+	if !ok {
+		return fmt.Sprintf("layout: %d struct expansions capped, at different numbers of fields", count)
+	}
+	return fmt.Sprintf("layout: %d struct expansions capped at %d fields (-kcovdf-dataflow-max-fields=%d)", count, n, n)
 }

@@ -1238,6 +1238,9 @@ HARNESS static void test_abi_shapes(void)
 #endif
 }
 
+/* capped.c, built with a cap on the fields of a struct expansion. */
+void test_capped(int *npassed, int *nfailed);
+
 HARNESS int main(void)
 {
 	test_scalars();
@@ -1249,6 +1252,7 @@ HARNESS int main(void)
 	test_reassigned();
 	test_abi_shapes();
 	test_exclusions();
+	test_capped(&passed, &failed);
 	rt_pause();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed != 0;

@@ -34,6 +34,15 @@ def valid_fields(fields):
         and f["size"] > 0 for f in fields)
 
 
+def valid_value(v):
+    """An argument's or return's fields, and when the table was capped the
+    struct's own count of fields, which is more than the table holds."""
+    capped = v.get("capped")
+    return valid_fields(v.get("fields")) and (
+        capped is None or (isinstance(capped, int)
+                           and capped > len(v["fields"]) > 0))
+
+
 def shape(rec):
     ret = rec.get("ret")
     return ([(a["idx"], a["size"], len(a["fields"])) for a in rec["args"]],
@@ -88,11 +97,11 @@ def main():
                       and isinstance(rec.get("args"), list)
                       and all(isinstance(a.get("idx"), int)
                               and isinstance(a.get("size"), int)
-                              and valid_fields(a.get("fields"))
+                              and valid_value(a)
                               for a in rec["args"])
                       and (rec.get("ret") is None
                            or (isinstance(rec["ret"].get("size"), int)
-                               and valid_fields(rec["ret"].get("fields")))))
+                               and valid_value(rec["ret"]))))
                 check(ok, "%s: malformed record %s" % (where, line))
                 # A weak definition and the strong one that overrides it
                 # share a name; their shapes must agree.

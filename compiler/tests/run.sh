@@ -44,6 +44,8 @@ tally() {
 
 PLUGIN_FLAGS="-fplugin=$PLUGIN -fpass-plugin=$PLUGIN"
 PLUGIN_FLAGS="$PLUGIN_FLAGS -mllvm -kcovdf-dataflow-stats"
+# capped.c is built with a cap on the fields of a struct expansion.
+CAP_FLAGS="-mllvm -kcovdf-dataflow-max-fields=3"
 
 # build NAME [FLAGS...]: compiles tests/NAME.c with the plugin into $d,
 # stderr (the stats line among it) into $d/NAME.stats.
@@ -64,8 +66,9 @@ for opt in ${OPT_LEVELS:-O0 O1 O2 O3 Os}; do
 	if ! $CC -O2 -Wall -c "$HERE/runtime.c" -o "$d/runtime.o" ||
 	   ! build cases -g || ! build weak_override -g || ! build nodebug ||
 	   ! build lineonly -gline-tables-only || ! build many_structs -g ||
+	   ! build capped -g $CAP_FLAGS ||
 	   ! $CC -no-pie -o "$d/cases" "$d/cases.o" "$d/weak_override.o" \
-		"$d/nodebug.o" "$d/runtime.o"; then
+		"$d/nodebug.o" "$d/capped.o" "$d/runtime.o"; then
 		fail "$opt: build"
 		continue
 	fi
@@ -111,6 +114,33 @@ for opt in ${OPT_LEVELS:-O0 O1 O2 O3 Os}; do
 		fail "$opt: stats changed: got '$got', want '$want'"
 	fi
 
+	# The capped module's stats line counts the expansions it cut.
+	want=$(sed -n "s/^capped $opt: //p" "$HERE/cases.stats")
+	got=$(grep -o 'functions .*' "$d/capped.stats")
+	if [ -n "$want" ] && [ "$got" = "$want" ]; then
+		pass
+	else
+		fail "$opt: capped stats: got '$got', want '$want'"
+	fi
+
+	# No cap (0) is the default: the same object and the same layout,
+	# byte for byte, as without the option.
+	c=$d/cap0
+	mkdir -p "$c/default" "$c/zero"
+	if $CC $cflags -g $PLUGIN_FLAGS -mllvm -kcovdf-dataflow-layout-dir="$c/default" \
+		-c "$HERE/cases.c" -o "$c/default.o" 2>/dev/null &&
+	   $CC $cflags -g $PLUGIN_FLAGS -mllvm -kcovdf-dataflow-max-fields=0 \
+		-mllvm -kcovdf-dataflow-layout-dir="$c/zero" \
+		-c "$HERE/cases.c" -o "$c/zero.o" 2>/dev/null &&
+	   cat "$c/default"/*.jsonl >"$c/default.jsonl" &&
+	   cat "$c/zero"/*.jsonl >"$c/zero.jsonl" &&
+	   [ -s "$c/default.jsonl" ] && cmp -s "$c/default.o" "$c/zero.o" &&
+	   cmp -s "$c/default.jsonl" "$c/zero.jsonl"; then
+		pass
+	else
+		fail "$opt: -kcovdf-dataflow-max-fields=0 changed cases.o or its layout"
+	fi
+
 	# The weak definition names itself through a local symbol, never
 	# through the global one another object overrides; a strong function
 	# may use its own symbol.
@@ -145,10 +175,10 @@ if command -v qemu-aarch64 >/dev/null &&
 		if ! $CC --target=$XTARGET -O2 -c "$HERE/runtime.c" \
 			-o "$d/runtime.o" ||
 		   ! build cases -g || ! build weak_override -g ||
-		   ! build nodebug ||
+		   ! build nodebug || ! build capped -g $CAP_FLAGS ||
 		   ! $CC --target=$XTARGET -fuse-ld=lld -static -o "$d/cases" \
 			"$d/cases.o" "$d/weak_override.o" "$d/nodebug.o" \
-			"$d/runtime.o"; then
+			"$d/capped.o" "$d/runtime.o"; then
 			fail "$XTARGET $opt: build"
 			continue
 		fi

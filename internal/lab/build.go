@@ -104,6 +104,7 @@ func kernelInputs(repo string, opts KernelOptions, srcVersion, clang string) (Ke
 	if dataflow && usePlugin {
 		in.UsePlugin = true
 		in.Select = sel
+		in.MaxFields = opts.MaxFields
 		// The plugin's sources only: its README and tests do not change
 		// the kernel, and a kernel build is minutes.
 		if in.Plugin, err = HashTree(filepath.Join(repo, "compiler"), "build", "tests", "README.md"); err != nil {
@@ -294,6 +295,9 @@ func (b *kernelBuild) run(ctx context.Context) (*Kernel, error) {
 			args = append(args, "KCOV_DATAFLOW_PLUGIN="+b.plugin,
 				"KCOV_DATAFLOW_LAYOUT_DIR="+layout,
 				"KCOV_DATAFLOW_SELECT="+b.in.Select)
+			if b.in.MaxFields > 0 {
+				args = append(args, fmt.Sprintf("KCOV_DATAFLOW_MAX_FIELDS=%d", b.in.MaxFields))
+			}
 		}
 		args = append(args, "bzImage")
 		c := b.cmd("kernel bzImage")

@@ -87,6 +87,9 @@ type KernelOptions struct {
 	Instrument string
 	// Extra are further Kconfig options.
 	Extra []Option
+	// MaxFields caps the fields the plugin expands per structure
+	// (KCOV_DATAFLOW_MAX_FIELDS); 0 expands them all.
+	MaxFields int
 }
 
 // DefaultSelect is the instrumentation selection of "default": real syscall

@@ -17,10 +17,6 @@ import (
 // BusyboxPath is the static busybox of the Debian package busybox-static.
 const BusyboxPath = "/bin/busybox"
 
-// SelftestSource is the kernel selftest, relative to the source tree; it is
-// compiled static and installed as /usr/local/bin/kcov_dataflow_test.
-const SelftestSource = "kernel/selftest/kcov_dataflow_test.c"
-
 // SelftestName is the selftest's name in the guest (in GuestBinDir, on PATH).
 const SelftestName = "kcov_dataflow_test"
 
@@ -37,8 +33,9 @@ type InitramfsOptions struct {
 	// and installed in GuestBinDir under their base names. Nil means
 	// ./cmd/kcovdf.
 	GoPackages []string
-	// Selftest compiles SelftestSource with gcc -static -O2 into
-	// GuestBinDir/kcov_dataflow_test (an error when the source is missing).
+	// Selftest compiles the series' kselftest (SelftestSource in the
+	// patched tree, rebuilt from kernel/patches) with gcc -static into
+	// GuestBinDir/kcov_dataflow_test (an error when the series lacks it).
 	Selftest bool
 	// Files are further host files (static binaries, data).
 	Files []File
@@ -152,14 +149,9 @@ func (l *Lab) buildInitramfs(ctx context.Context, s *Step, opts InitramfsOptions
 		}
 	}
 	if opts.Selftest {
-		src := filepath.Join(l.repo, SelftestSource)
-		if _, err := os.Stat(src); err != nil {
-			return nil, fmt.Errorf("lab initramfs: selftest source %s missing: %v (the kernel series provides it)", src, err)
-		}
 		s.Status("gcc " + SelftestSource)
 		out := filepath.Join(tmp, SelftestName)
-		c := command{op: "lab initramfs", step: "compile the selftest", log: log, dir: l.repo}
-		if err := c.run(ctx, "gcc", "-static", "-O2", "-pthread", "-Wall", "-o", out, src); err != nil {
+		if err := l.buildSelftest(ctx, tmp, log, out); err != nil {
 			return nil, err
 		}
 		if err := addFile(out, path.Join(GuestBinDir, SelftestName), 0o755); err != nil {

@@ -26,6 +26,7 @@ type KernelInputs struct {
 	Patches       []string `json:"patches"`              // "name sha256" in apply order
 	Config        []string `json:"config"`               // wanted options, in order
 	Select        string   `json:"select"`               // KCOV_DATAFLOW_SELECT
+	MaxFields     int      `json:"max_fields,omitempty"` // KCOV_DATAFLOW_MAX_FIELDS (0: no cap, and no key change)
 	UsePlugin     bool     `json:"use_plugin"`
 	KASAN         bool     `json:"kasan"`
 }
@@ -107,8 +108,12 @@ func HashTree(dir string, skip ...string) (string, error) {
 }
 
 // patchSeries lists kernel/patches/*.patch in lexical order with the hash
-// of each. A file without a diff (the series' cover letter, 0000-...) is
-// not applied and changes no kernel, so it is left out.
+// of each: of the whole file, or only of its kernel part when it also
+// changes selftests (see kernelPart), so that editing a selftest does not
+// rebuild the kernel. The selftest reaches the guest through the
+// initramfs, whose key is its contents. A file without a diff (the
+// series' cover letter, 0000-...) is not applied and changes no kernel, so
+// it is left out.
 func patchSeries(dir string) ([]string, []string, error) {
 	paths, err := filepath.Glob(filepath.Join(dir, "*.patch"))
 	if err != nil {
@@ -125,6 +130,11 @@ func patchSeries(dir string) ([]string, []string, error) {
 			continue
 		}
 		sum := sha256.Sum256(data)
+		// A patch that does not parse keeps its whole hash; applying it
+		// reports the problem.
+		if part, err := kernelPart(data); err == nil && part != nil {
+			sum = sha256.Sum256(part)
+		}
 		series = append(series, p)
 		ids = append(ids, filepath.Base(p)+" "+hex.EncodeToString(sum[:]))
 	}

@@ -16,8 +16,18 @@ func fakeRepo(t *testing.T) string {
 	write(t, repo, "compiler/build/kcovdf-dataflow.so", "binary")
 	write(t, repo, "kernel/patches/0001-kcov-dataflow.patch", "--- a/x\n+++ b/x\n")
 	write(t, repo, "kernel/patches/0002-objtool.patch", "--- a/y\n+++ b/y\n")
-	write(t, repo, "kernel/selftest/kcov_dataflow_test.c", "int main(void) { return 0; }\n")
+	write(t, repo, "kernel/patches/0003-selftests.patch", selftestPatch("return 0;", "F:\tkernel/kcov.c"))
 	return repo
+}
+
+// selftestPatch is a patch that adds a selftest and a MAINTAINERS line.
+func selftestPatch(body, maintainers string) string {
+	return "From: kcovdf\nSubject: [PATCH] selftests: " + body + "\n\n---\n" +
+		"diff --git a/MAINTAINERS b/MAINTAINERS\n--- a/MAINTAINERS\n+++ b/MAINTAINERS\n" +
+		"@@ -1,1 +1,2 @@\n F:\tkernel/kcov.c\n+" + maintainers + "\n" +
+		"diff --git a/tools/testing/selftests/kcov_dataflow/t.c b/tools/testing/selftests/kcov_dataflow/t.c\n" +
+		"new file mode 100644\n--- /dev/null\n+++ b/tools/testing/selftests/kcov_dataflow/t.c\n" +
+		"@@ -0,0 +1,1 @@\n+int main(void) { " + body + " }\n"
 }
 
 func write(t *testing.T, root, rel, content string) {
@@ -61,7 +71,9 @@ func TestKernelKey(t *testing.T) {
 	}{
 		{"plugin build output", func(r string) { write(t, r, "compiler/build/kcovdf-dataflow.so", "rebuilt") }},
 		{"editor backup", func(r string) { write(t, r, "compiler/KcovDataflow.cpp~", "old") }},
-		{"selftest (initramfs input)", func(r string) { write(t, r, "kernel/selftest/kcov_dataflow_test.c", "changed") }},
+		{"selftest in a patch (initramfs input)", func(r string) {
+			write(t, r, "kernel/patches/0003-selftests.patch", selftestPatch("return 1;", "F:\tkernel/kcov.c"))
+		}},
 		{"non-patch file in patches/", func(r string) { write(t, r, "kernel/patches/README", "notes") }},
 		{"plugin tests", func(r string) { write(t, r, "compiler/tests/a.c", "int x;\n") }},
 		{"plugin README", func(r string) { write(t, r, "compiler/README.md", "more words\n") }},
@@ -88,6 +100,9 @@ func TestKernelKey(t *testing.T) {
 			os.Chmod(filepath.Join(r, "compiler/Makefile"), 0o755)
 		}},
 		{name: "patch content", edit: func(r string) { write(t, r, "kernel/patches/0002-objtool.patch", "--- a/z\n+++ b/z\n") }},
+		{name: "kernel part of a selftest patch", edit: func(r string) {
+			write(t, r, "kernel/patches/0003-selftests.patch", selftestPatch("return 0;", "F:\tkernel/kcov_dataflow.c"))
+		}},
 		{name: "patch added", edit: func(r string) { write(t, r, "kernel/patches/0003-more.patch", "--- a/w\n+++ b/w\n") }},
 		{name: "patch renamed (order)", edit: func(r string) {
 			os.Rename(filepath.Join(r, "kernel/patches/0002-objtool.patch"), filepath.Join(r, "kernel/patches/0000-objtool.patch"))
@@ -97,6 +112,7 @@ func TestKernelKey(t *testing.T) {
 		{name: "instrument none", opts: KernelOptions{Instrument: "none"}},
 		{name: "instrument list", opts: KernelOptions{Instrument: "fs/ mm/"}},
 		{name: "extra option", opts: KernelOptions{Extra: []Option{{"KCOV_INSTRUMENT_ALL", "n"}}}},
+		{name: "field cap", opts: KernelOptions{MaxFields: 16}},
 		{name: "linux-source version", src: "6.12.118-1~deb12u1"},
 		{name: "clang version", clang: "Debian clang version 19.1.8"},
 	}
@@ -141,7 +157,7 @@ func TestKernelInputsWithoutPatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !in.UsePlugin || in.Select != DefaultSelect || len(in.Patches) != 2 {
+	if !in.UsePlugin || in.Select != DefaultSelect || len(in.Patches) != 3 {
 		t.Errorf("with patches: UsePlugin %v Select %q Patches %v", in.UsePlugin, in.Select, in.Patches)
 	}
 }
@@ -155,12 +171,12 @@ func TestPatchSeriesSkipsCoverLetter(t *testing.T) {
 		t.Fatal(err)
 	}
 	write(t, repo, "kernel/patches/0000-cover-letter.patch",
-		"Subject: [PATCH 0/2] kcov: dataflow\n\n---\n a/x | 1 +\n")
+		"Subject: [PATCH 0/3] kcov: dataflow\n\n---\n a/x | 1 +\n")
 	paths2, ids2, err := patchSeries(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(paths2) != 2 || filepath.Base(paths2[0]) != "0001-kcov-dataflow.patch" ||
+	if len(paths) == 0 || filepath.Base(paths2[0]) != "0001-kcov-dataflow.patch" ||
 		!slices.Equal(paths, paths2) || !slices.Equal(ids, ids2) {
 		t.Errorf("with a cover letter: %v %v, want %v %v", paths2, ids2, paths, ids)
 	}

@@ -27,6 +27,9 @@ type Machine struct {
 	CPUs      int    // QEMU -smp; 0 means 2
 	// Append is added to the kernel command line.
 	Append string
+	// TSCKHz, when set, is the guest's TSC rate (see HostTSCKHz); boot
+	// fills it in.
+	TSCKHz int
 }
 
 // RunOptions say what to run in the guest and where its output goes.
@@ -145,6 +148,9 @@ func QEMUArgs(m Machine, mode, ctlDir, hostDir, serial string, interactive bool)
 		cpus = 2
 	}
 	cmdline := "console=ttyS0 panic=-1 reboot=t nokaslr kcovdf.mode=" + mode
+	if m.TSCKHz > 0 {
+		cmdline += fmt.Sprintf(" tsc_early_khz=%d tsc=reliable", m.TSCKHz)
+	}
 	if m.Append != "" {
 		cmdline += " " + m.Append
 	}
@@ -180,6 +186,9 @@ func (l *Lab) boot(ctx context.Context, m Machine, opts RunOptions, op, mode, sc
 	}
 	if _, err := exec.LookPath(QEMUBinary); err != nil {
 		return nil, fmt.Errorf("%s: %s not found (install qemu-system-x86)", op, QEMUBinary)
+	}
+	if m.TSCKHz == 0 {
+		m.TSCKHz = HostTSCKHz()
 	}
 	runs := filepath.Join(l.cache, "runs")
 	if err := os.MkdirAll(runs, 0o755); err != nil {

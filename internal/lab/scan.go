@@ -34,6 +34,10 @@ var findingPatterns = []*regexp.Regexp{
 	regexp.MustCompile(`^general protection fault`),
 	regexp.MustCompile(`^Kernel panic`),
 	regexp.MustCompile(`^Unable to handle kernel`),
+	// A failed KUnit test or suite (KTAP, indented per level). The guest's
+	// commands write to files, never to the console, so only the kernel's
+	// own tests print these.
+	regexp.MustCompile(`^\s*not ok \d+ `),
 }
 
 // continuation matches titles that continue the report just begun.
@@ -86,7 +90,7 @@ func ScanLog(r io.Reader) ([]Finding, error) {
 			}
 		}
 		if starts {
-			out = append(out, Finding{Line: n, Title: text, Report: []string{text}})
+			out = append(out, Finding{Line: n, Title: strings.TrimSpace(text), Report: []string{text}})
 			in = len(out) - 1
 		}
 	}

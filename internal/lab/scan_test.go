@@ -83,3 +83,33 @@ func TestScanLogLines(t *testing.T) {
 		}
 	}
 }
+
+// TestScanLogKUnit: a failed KUnit case and its suite are findings; passed
+// and skipped ones are not.
+func TestScanLogKUnit(t *testing.T) {
+	log := `[    0.98] KTAP version 1
+[    0.98] 1..1
+[    0.98]     KTAP version 1
+[    0.98]     # Subtest: kcov_dataflow
+[    0.98]     1..3
+[    1.02]     ok 1 kcov_df_test_header_meta
+[    1.03]     # kcov_df_test_scalars: EXPECTATION FAILED at kernel/kcov_dataflow_test.c:120
+[    1.03]     Expected rec[3] == 0x1234, but rec[3] == 0x34
+[    1.04]     not ok 2 kcov_df_test_scalars
+[    1.05]     ok 3 kcov_df_test_fault # SKIP no unmapped page
+[    1.08] # kcov_dataflow: pass:1 fail:1 skip:1 total:3
+[    1.08] not ok 1 kcov_dataflow
+`
+	fs, err := ScanLog(strings.NewReader(log))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var titles []string
+	for _, f := range fs {
+		titles = append(titles, f.String())
+	}
+	want := []string{"line 9: not ok 2 kcov_df_test_scalars", "line 12: not ok 1 kcov_dataflow"}
+	if !slices.Equal(titles, want) {
+		t.Errorf("findings %q, want %q", titles, want)
+	}
+}

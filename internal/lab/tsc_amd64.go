@@ -1,0 +1,6 @@
+package lab
+
+const haveTSC = true
+
+// readTSC executes RDTSC.
+func readTSC() uint64
