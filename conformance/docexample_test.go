@@ -103,3 +103,22 @@ func TestDocExamplesCompile(t *testing.T) {
 		}
 	}
 }
+
+// testdata/compat32.c (run by hand on a kernel with IA32_EMULATION) still
+// builds as a 32-bit program without libc.
+func TestCompat32Builds(t *testing.T) {
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skip("no gcc")
+	}
+	out := filepath.Join(t.TempDir(), "compat32")
+	b, err := exec.Command(gcc, "-m32", "-O2", "-static", "-nostdlib", "-ffreestanding",
+		"-fno-stack-protector", "-fno-pic", "-no-pie", "-Wall", "-Werror",
+		"-o", out, filepath.Join("testdata", "compat32.c")).CombinedOutput()
+	if err != nil {
+		if strings.Contains(string(b), "unrecognized") || strings.Contains(string(b), "m32") {
+			t.Skipf("gcc cannot build 32-bit code here: %s", b)
+		}
+		t.Fatalf("gcc: %v\n%s", err, b)
+	}
+}
