@@ -84,6 +84,16 @@ func (l *Lab) KernelInputs(ctx context.Context, opts KernelOptions) (KernelInput
 	return kernelInputs(l.repo, opts, srcVersion, clang)
 }
 
+// seriesMentions says whether any patch of the series contains word.
+func seriesMentions(paths []string, word string) bool {
+	for _, p := range paths {
+		if data, err := os.ReadFile(p); err == nil && strings.Contains(string(data), word) {
+			return true
+		}
+	}
+	return false
+}
+
 // kernelInputs is KernelInputs with the host's tool versions given.
 func kernelInputs(repo string, opts KernelOptions, srcVersion, clang string) (KernelInputs, error) {
 	usePlugin, sel, err := opts.Selection()
@@ -91,9 +101,14 @@ func kernelInputs(repo string, opts KernelOptions, srcVersion, clang string) (Ke
 		return KernelInputs{}, err
 	}
 	in := KernelInputs{Recipe: recipe, KASAN: opts.KASAN, SourceVersion: srcVersion, Clang: clang}
-	_, in.Patches, err = patchSeries(filepath.Join(repo, "kernel", "patches"))
+	paths, ids, err := patchSeries(filepath.Join(repo, "kernel", "patches"))
 	if err != nil {
 		return in, err
+	}
+	in.Patches = ids
+	if opts.MaxFields > 0 && !seriesMentions(paths, "KCOV_DATAFLOW_MAX_FIELDS") {
+		// Else the kernel would be cached as capped but built whole.
+		return in, fmt.Errorf("lab: --max-fields %d: the kernel series does not pass KCOV_DATAFLOW_MAX_FIELDS to the plugin (scripts/Makefile.kcov in kernel/patches)", opts.MaxFields)
 	}
 	// The dataflow Kconfig options and make variables exist only with the
 	// patch series; without it the lab builds a plain KCOV kernel.

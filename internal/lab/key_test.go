@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -112,7 +113,6 @@ func TestKernelKey(t *testing.T) {
 		{name: "instrument none", opts: KernelOptions{Instrument: "none"}},
 		{name: "instrument list", opts: KernelOptions{Instrument: "fs/ mm/"}},
 		{name: "extra option", opts: KernelOptions{Extra: []Option{{"KCOV_INSTRUMENT_ALL", "n"}}}},
-		{name: "field cap", opts: KernelOptions{MaxFields: 16}},
 		{name: "linux-source version", src: "6.12.118-1~deb12u1"},
 		{name: "clang version", clang: "Debian clang version 19.1.8"},
 	}
@@ -196,5 +196,23 @@ func TestHashTreeMissingDir(t *testing.T) {
 	}
 	if a != b {
 		t.Errorf("missing dir %s != empty dir %s", a, b)
+	}
+}
+
+// TestMaxFieldsNeedsTheSeries: a capped kernel is refused while the series
+// does not hand the cap to the plugin, and has a key of its own once it does.
+func TestMaxFieldsNeedsTheSeries(t *testing.T) {
+	r := fakeRepo(t)
+	if _, err := kernelInputs(r, KernelOptions{MaxFields: 16}, "6.12", "clang 19"); err == nil || !strings.Contains(err.Error(), "KCOV_DATAFLOW_MAX_FIELDS") {
+		t.Fatalf("capped kernel without series support: error %v", err)
+	}
+	write(t, r, "kernel/patches/0009-cap.patch", "--- a/scripts/Makefile.kcov\n+++ b/scripts/Makefile.kcov\n@@ -1 +1,2 @@\n x\n+KCOV_DATAFLOW_MAX_FIELDS\n")
+	capped, err := kernelInputs(r, KernelOptions{MaxFields: 16}, "6.12", "clang 19")
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, _ := kernelInputs(r, KernelOptions{}, "6.12", "clang 19")
+	if capped.Key() == whole.Key() || capped.MaxFields != 16 {
+		t.Errorf("capped %+v and whole kernels share key %s", capped, whole.Key())
 	}
 }
