@@ -65,9 +65,13 @@ var baseOptions = []string{
 // and they are a large part of a build.
 var offOptions = []string{"ACPI", "PCI"}
 
-// dataflowOptions turn on the kernel side of kcov dataflow; they exist only
-// once the kernel patch series is applied.
-var dataflowOptions = []string{"KCOV_DATAFLOW_ARGS", "KCOV_DATAFLOW_RET"}
+// dataflowOptions turn on the kernel side of kcov dataflow and its KUnit
+// suite, which runs at every boot (a failed case is a finding); they exist
+// only once the kernel patch series is applied.
+var dataflowOptions = []string{
+	"KCOV_DATAFLOW_ARGS", "KCOV_DATAFLOW_RET",
+	"KUNIT", "KUNIT_DEFAULT_ENABLED", "KCOV_DATAFLOW_KUNIT_TEST",
+}
 
 // kasanOptions turn on the generic KASAN (inline checks: faster under TCG)
 // and lockdep.

@@ -131,6 +131,19 @@ func e2e(t *testing.T, opts KernelOptions) {
 	for _, e := range r.Check(status) {
 		t.Errorf("selftest: %s", e)
 	}
+
+	// The KUnit suite ran at boot, before the guest command.
+	log, err := os.ReadFile(res.SerialLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, ok := FindKUnitSuite(string(log), "kcov_dataflow")
+	if !ok {
+		t.Errorf("no summary of the KUnit suite kcov_dataflow in %s", res.SerialLog)
+	} else if err := ks.Check(); err != nil {
+		t.Error(err)
+	}
+	t.Logf("KUnit on the %s kernel: pass %d, fail %d, skip %d of %d", opts.variant(), ks.Pass, ks.Fail, ks.Skip, ks.Total)
 }
 
 // checkKernel checks the artifacts: files present, debug info in vmlinux,
