@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/kcovdf/kcovdf/flow"
+	"github.com/spf13/cobra"
+)
+
+func init() { subcommands = append(subcommands, newFlowCommand) }
+
+func newFlowCommand() *cobra.Command {
+	var in inputFlags
+	var asJSON, small bool
+	cmd := &cobra.Command{
+		Use:   "flow [flags] TRACE VALUE",
+		Short: "Follow a value through a trace: every call that took or returned it",
+		Long: `flow lists, in the order the kernel produced them, every call where VALUE
+was an argument, a struct field or a return value, each with the path from
+the system call (the root-most frame) down to it; frames shared with the
+previous match are not repeated, so the list reads as a chain through the
+call tree.
+
+VALUE is a number (4096, 0x1000, -100, 0o755) or an errno name (-ENOENT,
+ENOENT and ERR_PTR(-ENOENT) mean the same). Besides the value itself
+(exact, compared at the width of the field or argument, so -100 is found
+in an int as 0xffffff9c), flow finds it in other forms, and says which:
+
+  sext32/16/8    a 4, 2 or 1-byte pattern with its top bit set, sign
+                 extended in a wider word (0xffffff9c found as -100)
+  trunc32/16/8   a value wider than 4, 2 or 1 bytes cut to its low bytes
+  bswap64/32/16  its bytes in the other order (htons, htonl, cpu_to_be64)
+
+Forms too weak to mean anything are skipped unless --small is given: the
+values 0, 1 and -1, every form but exact of a value within ±255 (the
+byte-swapped 3 is any 0x300 flag word), and truncations to a number within
+±255 (which any count, flag or index would match). The first line says
+which forms were looked for, standard error which were skipped.
+
+A negative VALUE goes after "--", as flags come before it. seq is the
+sequence number of the call's first record, as decode shows it.`,
+		Example: `  kcovdf flow --symbols vmlinux trace.kdf 3
+  kcovdf flow --symbols vmlinux trace.kdf -- -ENOENT
+  kcovdf flow --symbols vmlinux --json trace.kdf 0x8000 | jq .path`,
+		Args: argsExactly("TRACE", "VALUE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := flow.ParseValue(args[1])
+			if err != nil {
+				return err
+			}
+			nt, err := in.buildTree(args[0])
+			if err != nil {
+				return err
+			}
+			m := flow.NewMatcher(v, small)
+			res := flow.Find(nt.tree, nt.namer, m)
+			if asJSON {
+				err = flow.WriteJSON(cmd.OutOrStdout(), res)
+			} else {
+				err = flow.WriteText(cmd.OutOrStdout(), res)
+			}
+			if err != nil {
+				return err
+			}
+			ew := cmd.ErrOrStderr()
+			nt.report(ew, "")
+			if len(res.Skipped) > 0 {
+				fmt.Fprintf(ew, "note: skipped as too weak (--small looks for them): %s\n", strings.Join(res.Skipped, ", "))
+			}
+			return nil
+		},
+	}
+	cmd.SetFlagErrorFunc(negativeValueHint)
+	in.register(cmd)
+	f := cmd.Flags()
+	f.BoolVar(&asJSON, "json", false, "one JSON object per match: call, seq, depth, path, func, name, text, raw, width, form")
+	f.BoolVar(&small, "small", false, "also look for forms too weak to mean much alone: 0, 1, -1, and truncations below 256")
+	return cmd
+}
+
+
+// negativeValueHint explains that a negative number taken for a flag
+// goes after --.
+func negativeValueHint(cmd *cobra.Command, err error) error {
+	if strings.Contains(err.Error(), "unknown shorthand flag") {
+		return fmt.Errorf("%w; a negative VALUE goes after --: kcovdf %s TRACE -- -ENOENT", err, cmd.Name())
+	}
+	return err
+}
