@@ -138,7 +138,7 @@ func WriteText(w io.Writer, res *Result) error {
 				fmt.Fprintf(b, ", after %s (A seq %d)", dv.After.Func, dv.After.Seq)
 			}
 			if k > 0 {
-				fmt.Fprintf(b, ": -%d %s, +%d %s; %d calls\n", dv.CountA, funcs(dv.OnlyA, dv.CountA), dv.CountB, funcs(dv.OnlyB, dv.CountB), dv.Calls)
+				fmt.Fprintf(b, ": -%d %s, +%d %s; calls: %d\n", dv.CountA, funcs(dv.OnlyA, dv.CountA), dv.CountB, funcs(dv.OnlyB, dv.CountB), dv.Calls)
 				continue
 			}
 			b.WriteString(":\n")

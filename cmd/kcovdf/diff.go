@@ -74,6 +74,9 @@ and 2 on trouble.`,
 func runDiff(in *inputFlags, pathA, pathB string, opt tracediff.Options) (*tracediff.Result, [2]*namedTree, error) {
 	var trees [2]*namedTree
 	var tasks [2][]tracediff.Task
+	if opt.Top < 0 {
+		return nil, trees, fmt.Errorf("--top %d: want 0 (all) or more", opt.Top)
+	}
 	for k, p := range []string{pathA, pathB} {
 		nt, err := in.buildTree(p)
 		if err != nil {
@@ -85,9 +88,6 @@ func runDiff(in *inputFlags, pathA, pathB string, opt tracediff.Options) (*trace
 			label += " (" + strings.Join(cmd, " ") + ")"
 		}
 		tasks[k] = []tracediff.Task{{Label: label, Tree: nt.tree, Namer: nt.namer}}
-	}
-	if opt.Top < 0 {
-		return nil, trees, fmt.Errorf("--top %d: want 0 (all) or more", opt.Top)
 	}
 	return tracediff.Compare(tasks[0], tasks[1], opt), trees, nil
 }

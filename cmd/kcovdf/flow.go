@@ -79,7 +79,6 @@ sequence number of the call's first record, as decode shows it.`,
 	return cmd
 }
 
-
 // negativeValueHint explains that a negative number taken for a flag
 // goes after --.
 func negativeValueHint(cmd *cobra.Command, err error) error {
