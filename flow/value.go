@@ -143,16 +143,19 @@ type Matcher struct {
 
 // NewMatcher prepares the forms of v. Forms too weak to mean anything are
 // looked for only with small: the value itself when it is 0, 1 or -1;
-// the other forms of a value within ±255 (the byte-swapped 3 is any 0x300
-// flag word), and truncations to a number within ±255 (any count, flag or
-// index would match).
+// truncations to a number within ±255 (any count, flag or index would
+// match); byte swaps of a value within ±255 (the byte-swapped 3 is any
+// 0x300 flag word).
 func NewMatcher(v uint64, small bool) *Matcher {
 	m := &Matcher{Value: v}
 	add := func(p pattern) {
 		for _, q := range m.patterns {
 			if q.bits == p.bits && q.minWidth <= p.minWidth {
-				return // an earlier form finds the same words
+				return // a stronger form finds the same words
 			}
+		}
+		if p.bits == v && p.form != Exact {
+			return
 		}
 		if p.weak && !small {
 			m.Skipped = append(m.Skipped, fmt.Sprintf("%s (%#x)", p.form, p.bits))
@@ -161,25 +164,26 @@ func NewMatcher(v uint64, small bool) *Matcher {
 		m.patterns = append(m.patterns, p)
 	}
 	add(pattern{form: Exact, bits: v, minWidth: 1, weak: smallMagnitude(v, 1)})
-	smallValue := smallMagnitude(v, 255)
 	for _, s := range []struct {
 		w uint8
 		f Form
 	}{{4, SignExt32}, {2, SignExt16}, {1, SignExt8}} {
 		if v <= mask(s.w) && v>>(8*uint(s.w)-1)&1 == 1 {
 			b := sext(v, s.w)
-			add(pattern{form: s.f, bits: b, minWidth: s.w + 1, weak: smallValue || smallMagnitude(b, 255)})
+			add(pattern{form: s.f, bits: b, minWidth: s.w + 1, weak: smallMagnitude(b, 1)})
 		}
 	}
 	for _, s := range []struct {
 		w uint8
 		f Form
 	}{{4, Trunc32}, {2, Trunc16}, {1, Trunc8}} {
-		if fits(v, s.w) {
-			continue
+		if v <= mask(s.w) {
+			continue // nothing to cut
 		}
+		// The low bytes, zero extended (a long stored in a u32, or -100
+		// read back as 0xffffff9c), or sign extended.
 		low := v & mask(s.w)
-		weak := smallValue || low < 256
+		weak := low < 256 || smallMagnitude(v, 1)
 		add(pattern{form: s.f, bits: low, minWidth: s.w, weak: weak})
 		if se := sext(low, s.w); se != low {
 			add(pattern{form: s.f, bits: se, minWidth: s.w, weak: weak || smallMagnitude(se, 255)})
@@ -205,7 +209,7 @@ func NewMatcher(v uint64, small bool) *Matcher {
 		if b == low {
 			continue // a palindrome: the exact form finds it
 		}
-		add(pattern{form: s.f, bits: b, minWidth: s.w, weak: smallValue || smallMagnitude(b, 1)})
+		add(pattern{form: s.f, bits: b, minWidth: s.w, weak: smallMagnitude(v, 255)})
 	}
 	return m
 }

@@ -33,10 +33,10 @@ in an int as 0xffffff9c), flow finds it in other forms, and says which:
   bswap64/32/16  its bytes in the other order (htons, htonl, cpu_to_be64)
 
 Forms too weak to mean anything are skipped unless --small is given: the
-values 0, 1 and -1, every form but exact of a value within ±255 (the
-byte-swapped 3 is any 0x300 flag word), and truncations to a number within
-±255 (which any count, flag or index would match). The first line says
-which forms were looked for, standard error which were skipped.
+values 0, 1 and -1 in any form, truncations to a number within ±255
+(which any count, flag or index would match), and byte swaps of a value
+within ±255 (the byte-swapped 3 is any 0x300 flag word). The first line
+says which forms were looked for, standard error which were skipped.
 
 A negative VALUE goes after "--", as flags come before it. seq is the
 sequence number of the call's first record, as decode shows it.`,
