@@ -2,6 +2,7 @@ package flow
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strconv"
 	"strings"
 	"testing"
@@ -222,5 +223,44 @@ func FuzzParseValue(f *testing.F) {
 			t.Fatalf("%q = %#x, but its decimal reads %#x, %v", s, v, back, err)
 		}
 		NewMatcher(v, true).Match(v, 8)
+	})
+}
+
+// FuzzFind: any buffer and any value: matches in event order, each in a
+// call of the tree, and the output writes.
+func FuzzFind(f *testing.F) {
+	w := []uint64{0}
+	for i, r := range []rec{entry(pcA, 0, 4, 7), entry(pcB, 0, 8, 7, 9), ret(pcB, 8, 7), ret(pcA, 4, 0xffffff9c)} {
+		w = abi.EncodeV2(w, &abi.Record{Kind: r.k, Seq: uint32(i + 1), PC: r.pc, ArgIdx: r.idx, Size: r.size, Ptr: r.ptr, Values: r.vals})
+	}
+	w[0] = uint64(len(w) - 1)
+	seed := make([]byte, 8*len(w))
+	for i, x := range w {
+		binary.LittleEndian.PutUint64(seed[8*i:], x)
+	}
+	f.Add(seed, uint64(7), false)
+	f.Add([]byte{1, 2, 3}, uint64(0), true)
+	f.Fuzz(func(t *testing.T, b []byte, v uint64, small bool) {
+		words := make([]uint64, len(b)/8)
+		for i := range words {
+			words[i] = binary.LittleEndian.Uint64(b[8*i:])
+		}
+		tr := calls.Build(words, abi.NewDecoder(words, abi.Options{Format: abi.FormatV2, PCMin: 1, PCMax: ^uint64(0)}), calls.Options{})
+		res := Find(tr, &calls.Namer{}, NewMatcher(v, small))
+		for k, m := range res.Matches {
+			if m.Call < 0 || m.Call >= len(tr.Calls) || len(m.Path) != m.Depth+1 {
+				t.Fatalf("match %+v", m)
+			}
+			if k > 0 && res.Matches[k-1].key > m.key {
+				t.Fatal("matches out of order")
+			}
+		}
+		var out bytes.Buffer
+		if err := WriteText(&out, res); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteJSON(&out, res); err != nil {
+			t.Fatal(err)
+		}
 	})
 }
