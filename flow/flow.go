@@ -214,14 +214,15 @@ func WriteJSON(w io.Writer, r *Result) error {
 }
 
 func valueText(v uint64) string {
-	if int64(v) < 0 {
-		s := strconv.FormatInt(int64(v), 10)
-		if e := -int64(v); e <= 4095 {
-			if n := calls.ErrnoName(e); n != "" {
-				s = "-" + n + " (" + s + ")"
-			}
+	h := "0x" + strconv.FormatUint(v, 16)
+	switch s := int64(v); {
+	case s < -4095:
+		return h // an address, or a pattern: hex says it best
+	case s < 0:
+		if n := calls.ErrnoName(-s); n != "" {
+			return "-" + n + " (" + strconv.FormatInt(s, 10) + ") = " + h
 		}
-		return s + " = 0x" + strconv.FormatUint(v, 16)
+		return strconv.FormatInt(s, 10) + " = " + h
 	}
-	return strconv.FormatUint(v, 10) + " = 0x" + strconv.FormatUint(v, 16)
+	return strconv.FormatUint(v, 10) + " = " + h
 }
