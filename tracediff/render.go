@@ -138,7 +138,7 @@ func WriteText(w io.Writer, res *Result) error {
 				fmt.Fprintf(b, ", after %s (A seq %d)", dv.After.Func, dv.After.Seq)
 			}
 			if k > 0 {
-				fmt.Fprintf(b, ": -%d %s, +%d %s; calls: %d\n", dv.CountA, funcs(dv.OnlyA, dv.CountA), dv.CountB, funcs(dv.OnlyB, dv.CountB), dv.Calls)
+				fmt.Fprintf(b, ": A only %s; B only %s (%d calls with their callees)\n", funcs(dv.OnlyA, dv.CountA), funcs(dv.OnlyB, dv.CountB), dv.Calls)
 				continue
 			}
 			b.WriteString(":\n")
@@ -199,14 +199,18 @@ func WriteJSON(w io.Writer, res *Result) error {
 	return enc.Encode(&out)
 }
 
-// funcs lists the functions of refs, "(f, g, ...)".
+// funcs lists the functions of refs: "f, g and 3 more", or "nothing".
 func funcs(refs []CallRef, count int) string {
+	if count == 0 {
+		return "nothing"
+	}
 	var names []string
 	for _, r := range refs {
 		names = append(names, r.Func)
 	}
+	s := strings.Join(names, ", ")
 	if count > len(refs) {
-		names = append(names, "...")
+		s += fmt.Sprintf(" and %d more", count-len(refs))
 	}
-	return "(" + strings.Join(names, ", ") + ")"
+	return s
 }

@@ -75,7 +75,7 @@ sequence number of the call's first record, as decode shows it.`,
 	in.register(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&asJSON, "json", false, "one JSON object per match: call, seq, depth, path, func, name, text, raw, width, form")
-	f.BoolVar(&small, "small", false, "also look for forms too weak to mean much alone: 0, 1, -1, and truncations below 256")
+	f.BoolVar(&small, "small", false, "also look for the forms too weak to mean much alone: 0, 1, -1, truncations to small numbers, byte swaps of small values")
 	return cmd
 }
 
