@@ -138,7 +138,7 @@ func WriteText(w io.Writer, res *Result) error {
 				fmt.Fprintf(b, ", after %s (A seq %d)", dv.After.Func, dv.After.Seq)
 			}
 			if k > 0 {
-				fmt.Fprintf(b, ": A only %s; B only %s (%d calls with their callees)\n", funcs(dv.OnlyA, dv.CountA), funcs(dv.OnlyB, dv.CountB), dv.Calls)
+				fmt.Fprintf(b, ": A made %s, B made %s (%d calls with their callees)\n", funcs(dv.OnlyA, dv.CountA), funcs(dv.OnlyB, dv.CountB), dv.Calls)
 				continue
 			}
 			b.WriteString(":\n")
