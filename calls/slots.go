@@ -14,6 +14,9 @@ import (
 type Slot struct {
 	Width   uint8 // bytes, 1 to 8
 	Pointer bool
+	// Unsigned: the type is known to hold no negative numbers (unsigned
+	// integers, bools, pointers); false when it is signed or unknown.
+	Unsigned bool
 }
 
 // Slots says how to read a value's words: one slot per word, and
@@ -70,8 +73,12 @@ func (n *Namer) SlotsOf(t *Tree, i int, v *Value, ret bool) Slots {
 		if w == 0 || w > 8 {
 			w = 8
 		}
+		t := typ
+		if t == nil {
+			t = guessType(tname, uint32(w))
+		}
 		for k := range s.Words {
-			s.Words[k] = Slot{Width: w, Pointer: isPtr}
+			s.Words[k] = Slot{Width: w, Pointer: isPtr, Unsigned: isPtr || tname != "" && unsignedKind(t.Kind)}
 		}
 		return s
 	}
@@ -95,8 +102,9 @@ func (n *Namer) SlotsOf(t *Tree, i int, v *Value, ret bool) Slots {
 		switch {
 		case mems != nil:
 			sl.Width = width(mems[k].Size)
-			if mt := n.Index.Type(mems[k].Type); mt != nil && mt.Kind == debuginfo.KindPointer {
-				sl.Pointer = true
+			if mt := n.Index.Type(mems[k].Type); mt != nil {
+				sl.Pointer = mt.Kind == debuginfo.KindPointer
+				sl.Unsigned = mems[k].BitSize == 0 && unsignedKind(mt.Kind)
 			}
 		case k < len(shapeFields):
 			sl.Width = width(shapeFields[k].Size)
@@ -104,6 +112,10 @@ func (n *Namer) SlotsOf(t *Tree, i int, v *Value, ret bool) Slots {
 		s.Words[k] = sl
 	}
 	return s
+}
+
+func unsignedKind(k debuginfo.Kind) bool {
+	return k == debuginfo.KindUint || k == debuginfo.KindBool || k == debuginfo.KindPointer
 }
 
 func width(size uint64) uint8 {

@@ -97,7 +97,7 @@ func Find(t *calls.Tree, nm *calls.Namer, m *Matcher) *Result {
 			if w == abi.BadAddr && s.Fields {
 				continue // a field the kernel could not read
 			}
-			if f, ok := m.Match(w, s.Words[k].Width); ok {
+			if f, ok := m.MatchUnsigned(w, s.Words[k].Width, s.Words[k].Unsigned); ok {
 				hits = append(hits, hit{v, argN, k, f, s.Words[k].Width, w})
 			}
 		}

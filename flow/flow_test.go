@@ -85,6 +85,22 @@ func TestForms(t *testing.T) {
 	}
 }
 
+func TestUnsigned(t *testing.T) {
+	m := NewMatcher(0xfffffffffffffffe, false) // -2
+	if _, ok := m.MatchUnsigned(0xfe, 1, true); ok {
+		t.Error("the u8 254 is no -2")
+	}
+	if f, ok := m.MatchUnsigned(0xfe, 1, false); !ok || f != Exact {
+		t.Error("the s8 -2 is -2")
+	}
+	if f, ok := m.MatchUnsigned(0xfffffffffffffffe, 8, true); !ok || f != Exact {
+		t.Error("a u64 holds the pattern of -2")
+	}
+	if f, ok := NewMatcher(0xfffffffe, false).MatchUnsigned(0xfffffffe, 4, true); !ok || f != Exact {
+		t.Error("the u32 0xfffffffe")
+	}
+}
+
 func TestWeakForms(t *testing.T) {
 	for _, v := range []uint64{0, 1, ^uint64(0)} {
 		m := NewMatcher(v, false)

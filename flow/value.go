@@ -230,6 +230,13 @@ func (m *Matcher) Forms() []string {
 // Match tells whether a word read from an object of width bytes shows
 // the value, and in which form; the strongest form wins.
 func (m *Matcher) Match(word uint64, width uint8) (Form, bool) {
+	return m.MatchUnsigned(word, width, false)
+}
+
+// MatchUnsigned is Match for an object whose type may be known to be
+// unsigned: then a negative number is not found in it below 8 bytes (the
+// u8 254 is no -2).
+func (m *Matcher) MatchUnsigned(word uint64, width uint8, unsigned bool) (Form, bool) {
 	if width == 0 || width > 8 {
 		width = 8
 	}
@@ -238,9 +245,13 @@ func (m *Matcher) Match(word uint64, width uint8) (Form, bool) {
 		if width < p.minWidth {
 			continue
 		}
-		if c == p.bits&mask(width) && fits(p.bits, width) {
-			return p.form, true
+		if c != p.bits&mask(width) {
+			continue
 		}
+		if unsigned && width < 8 && p.bits > mask(width) || !fits(p.bits, width) {
+			continue
+		}
+		return p.form, true
 	}
 	return 0, false
 }
