@@ -162,26 +162,31 @@ func fieldNames(s *abi.FuncShape, idx int, ret bool) []abi.Field {
 	return nil
 }
 
+// structOf tells whether a value of type typ (or, unknown, of the C
+// spelling tname) is a pointer, and which struct or union its fields
+// would be read from (nil: none known).
+func (n *Namer) structOf(typ *debuginfo.Type, tname string) (st *debuginfo.Type, isPtr bool) {
+	if typ == nil {
+		return nil, strings.Contains(tname, "*")
+	}
+	switch typ.Kind {
+	case debuginfo.KindPointer:
+		if e := n.Index.Type(typ.Elem); e != nil && (e.Kind == debuginfo.KindStruct || e.Kind == debuginfo.KindUnion) {
+			return e, true
+		}
+		return nil, true
+	case debuginfo.KindStruct, debuginfo.KindUnion:
+		return typ, false
+	}
+	return nil, false
+}
+
 // render fills r from v, by typ when known, else by the type's spelling.
 func (n *Namer) render(r *Rendered, typ *debuginfo.Type, tname string, shapeFields []abi.Field, v *Value, words []uint64, ret bool) {
 	if len(words) > 0 {
 		r.Raw = words[0]
 	}
-	var st *debuginfo.Type
-	isPtr := false
-	if typ != nil {
-		switch typ.Kind {
-		case debuginfo.KindPointer:
-			isPtr = true
-			if e := n.Index.Type(typ.Elem); e != nil && (e.Kind == debuginfo.KindStruct || e.Kind == debuginfo.KindUnion) {
-				st = e
-			}
-		case debuginfo.KindStruct, debuginfo.KindUnion:
-			st = typ
-		}
-	} else {
-		isPtr = strings.Contains(tname, "*")
-	}
+	st, isPtr := n.structOf(typ, tname)
 	expanded := len(shapeFields) > 0 || (st != nil && len(words) > 1)
 	if expanded {
 		if isPtr {
@@ -253,21 +258,8 @@ func errnoText(e int64) string {
 // matches the record) or by the layout's field names. cut: the record
 // holds the struct's first members only (a kernel built with a field cap,
 // -kcovdf-dataflow-max-fields), as the layout's pairs show.
-func (n *Namer) fields(st *debuginfo.Type, shape []abi.Field, words []uint64) (_ []Field, cut bool) {
-	var mems []debuginfo.Member
-	if st != nil {
-		for _, m := range st.Members {
-			if m.Size > 0 {
-				mems = append(mems, m)
-			}
-		}
-		if len(mems) > len(words) && len(shape) == len(words) && firstMembers(mems, shape) {
-			mems, cut = mems[:len(words)], true
-		}
-		if len(mems) != len(words) {
-			mems = nil
-		}
-	}
+func (n *Namer) fields(st *debuginfo.Type, shape []abi.Field, words []uint64) ([]Field, bool) {
+	mems, cut := members(st, shape, len(words))
 	out := make([]Field, len(words))
 	for i, w := range words {
 		f := Field{Raw: w}
@@ -447,6 +439,28 @@ func hex(w uint64) string {
 // comparisonLike names functions whose negative results are orderings.
 func comparisonLike(name string) bool {
 	return strings.Contains(name, "cmp") || strings.Contains(name, "compare")
+}
+
+// members returns the struct's members that n field words hold, nil when
+// the record's fields are not its members; cut: the record holds its
+// first members only (a kernel built with a field cap), as the layout's
+// pairs show.
+func members(st *debuginfo.Type, shape []abi.Field, n int) (mems []debuginfo.Member, cut bool) {
+	if st == nil {
+		return nil, false
+	}
+	for _, m := range st.Members {
+		if m.Size > 0 {
+			mems = append(mems, m)
+		}
+	}
+	if len(mems) > n && len(shape) == n && firstMembers(mems, shape) {
+		mems, cut = mems[:n], true
+	}
+	if len(mems) != n {
+		return nil, cut
+	}
+	return mems, cut
 }
 
 // firstMembers tells whether a layout's field pairs are the struct's first

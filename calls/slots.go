@@ -1,8 +1,6 @@
 package calls
 
 import (
-	"strings"
-
 	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/debuginfo"
 )
@@ -51,21 +49,7 @@ func (n *Namer) SlotsOf(t *Tree, i int, v *Value, ret bool) Slots {
 		typ, _, tname = n.argType(fi, idx)
 	}
 	shapeFields := fieldNames(fi.Shape, idx, ret)
-	var st *debuginfo.Type
-	isPtr := false
-	if typ != nil {
-		switch typ.Kind {
-		case debuginfo.KindPointer:
-			isPtr = true
-			if e := n.Index.Type(typ.Elem); e != nil && (e.Kind == debuginfo.KindStruct || e.Kind == debuginfo.KindUnion) {
-				st = e
-			}
-		case debuginfo.KindStruct, debuginfo.KindUnion:
-			st = typ
-		}
-	} else {
-		isPtr = strings.Contains(tname, "*")
-	}
+	st, isPtr := n.structOf(typ, tname)
 	var s Slots
 	s.Words = make([]Slot, len(words))
 	if !(len(shapeFields) > 0 || (st != nil && len(words) > 1)) {
@@ -83,20 +67,7 @@ func (n *Namer) SlotsOf(t *Tree, i int, v *Value, ret bool) Slots {
 		return s
 	}
 	s.Fields, s.PtrIsValue = true, isPtr
-	var mems []debuginfo.Member
-	if st != nil {
-		for _, m := range st.Members {
-			if m.Size > 0 {
-				mems = append(mems, m)
-			}
-		}
-		if len(mems) > len(words) && len(shapeFields) == len(words) && firstMembers(mems, shapeFields) {
-			mems = mems[:len(words)]
-		}
-		if len(mems) != len(words) {
-			mems = nil
-		}
-	}
+	mems, _ := members(st, shapeFields, len(words))
 	for k := range s.Words {
 		sl := Slot{Width: 8}
 		switch {
