@@ -47,22 +47,7 @@ func callText(t *Task, i int) string {
 	return b.String()
 }
 
-// short keeps the first fields of a struct value.
-func short(r calls.Rendered) string {
-	if len(r.Fields) <= shownFields {
-		return r.Text
-	}
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, f := range r.Fields[:shownFields] {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(f.Name + "=" + f.Text)
-	}
-	fmt.Fprintf(&b, ", ...%d more}", len(r.Fields)-shownFields)
-	return b.String()
-}
+func short(r calls.Rendered) string { return r.Short(shownFields) }
 
 func (d *differ) render(r *rawDiff) Difference {
 	x, y := int(r.a), int(r.b)

@@ -7,11 +7,9 @@ import (
 	"io"
 	"os"
 	"regexp"
-	"runtime/debug"
 	"strconv"
 	"strings"
 
-	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/calls"
 	"github.com/spf13/cobra"
 )
@@ -51,10 +49,6 @@ info gives all of them; System.map or kallsyms give names only) and from
   kcovdf show --symbols vmlinux --where 'how.flags==0x8000' --json trace.kdf`,
 		Args: argsExactly("TRACE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			src, err := in.open(args[0])
-			if err != nil {
-				return err
-			}
 			var preds []wherePred
 			for _, w := range sf.where {
 				p, err := parseWhere(w)
@@ -64,21 +58,17 @@ info gives all of them; System.map or kallsyms give names only) and from
 				preds = append(preds, p)
 			}
 			var re *regexp.Regexp
+			var err error
 			if sf.funcRE != "" {
 				if re, err = regexp.Compile(sf.funcRE); err != nil {
 					return fmt.Errorf("--func: %v", err)
 				}
 			}
-			if n := int64(len(src.trace.Words)) * 8; n > 64<<20 {
-				// A big trace: give back the file's bytes before building
-				// the tree, and keep the heap near a few times the words.
-				debug.FreeOSMemory()
-				debug.SetMemoryLimit(n * 5 / 2)
+			nt, err := in.buildTree(args[0])
+			if err != nil {
+				return err
 			}
-			d := abi.NewDecoder(src.trace.Words, src.opt)
-			tree := calls.Build(src.trace.Words, d, calls.Options{Full: src.trace.Meta.Overflowed})
-			warning, _ := src.names.check(src.tracedPCs(tree))
-			nm := src.namer()
+			tree, nm := nt.tree, nt.namer
 			out := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
 			v := selectCalls(tree, nm, re, sf.depth, sf.errors, preds)
 			color := useColor(sf.color, cmd.OutOrStdout())
@@ -93,16 +83,8 @@ info gives all of them; System.map or kallsyms give names only) and from
 			if err := out.Flush(); err != nil {
 				return err
 			}
-			ew := cmd.ErrOrStderr()
-			printSetup(ew, src)
-			for _, n := range tree.Notes {
-				fmt.Fprintln(ew, "note:", n)
-			}
-			if warning != "" {
-				fmt.Fprintln(ew, "warning:", warning)
-			}
-			printAnomalies(ew, d.Summary(), 10)
-			return src.fileErr
+			nt.report(cmd.ErrOrStderr(), "")
+			return nt.src.fileErr
 		},
 	}
 	in.register(cmd)
@@ -299,21 +281,7 @@ func printGraph(w *bufio.Writer, t *calls.Tree, nm *calls.Namer, v *view, color 
 }
 
 // shorten keeps the first n fields of a struct value (n <= 0: all).
-func shorten(r calls.Rendered, n int) string {
-	if n <= 0 || len(r.Fields) <= n {
-		return r.Text
-	}
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, f := range r.Fields[:n] {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(f.Name + "=" + f.Text)
-	}
-	fmt.Fprintf(&b, ", ...%d more}", len(r.Fields)-n)
-	return b.String()
-}
+func shorten(r calls.Rendered, n int) string { return r.Short(n) }
 
 func paintValue(s string, paint func(string, string) string) string {
 	if strings.Contains(s, "<fault>") {
