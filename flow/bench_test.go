@@ -5,12 +5,12 @@ import (
 	"testing"
 
 	"github.com/kcovdf/kcovdf/calls"
-	"github.com/kcovdf/kcovdf/internal/simtree"
+	"github.com/kcovdf/kcovdf/internal/calltest"
 )
 
 var big struct {
 	once sync.Once
-	sim  *simtree.Sim
+	sim  *calltest.Sim
 	tree *calls.Tree
 	err  error
 }
@@ -19,7 +19,7 @@ var big struct {
 // return of a full 16 M-word simulated trace (the tree built once).
 func BenchmarkFind16M(b *testing.B) {
 	big.once.Do(func() {
-		big.sim, big.err = simtree.New(1<<24, 7)
+		big.sim, big.err = calltest.New(1<<24, 7)
 		if big.err == nil {
 			big.tree = big.sim.Tree(big.sim.Area)
 		}

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/calls"
+	"github.com/kcovdf/kcovdf/internal/calltest"
 )
 
 func TestParseValue(t *testing.T) {
@@ -128,51 +128,26 @@ func TestWeakForms(t *testing.T) {
 	}
 }
 
-// rec is a record to encode: kind, pc, arg index, size, ptr, values.
-type rec struct {
-	k    abi.Kind
-	pc   uint64
-	idx  uint8
-	size uint8
-	ptr  uint64
-	vals []uint64
-}
-
 const (
 	pcA = 0xffffffff81000100
 	pcB = 0xffffffff81000200
 	pcC = 0xffffffff81000300
 )
 
-func tree(recs []rec) *calls.Tree {
-	w := []uint64{0}
-	for i, r := range recs {
-		w = abi.EncodeV2(w, &abi.Record{Kind: r.k, Seq: uint32(i + 1), PC: r.pc, ArgIdx: r.idx, Size: r.size, Ptr: r.ptr, Values: r.vals})
-	}
-	w[0] = uint64(len(w) - 1)
-	return calls.Build(w, abi.NewDecoder(w, abi.Options{Format: abi.FormatV2, PCMin: 1, PCMax: ^uint64(0)}), calls.Options{})
-}
-
-func entry(pc uint64, idx, size uint8, v ...uint64) rec {
-	return rec{k: abi.KindEntry, pc: pc, idx: idx, size: size, vals: v}
-}
-
-func ret(pc uint64, size uint8, v uint64) rec {
-	return rec{k: abi.KindReturn, pc: pc, size: size, vals: []uint64{v}}
-}
+var entry, ret = calltest.Entry, calltest.Return
 
 // A(fd=7) { B(x=7) = 0x7000000000000000; C(s={7, 9}) } = -100: the value 7
 // goes in as A's argument, B's argument, a field of C's struct, and comes
 // back byte-swapped from B; A's return (an int) is -100.
 func sample() *calls.Tree {
-	return tree([]rec{
+	return calltest.Build(calltest.Area(
 		entry(pcA, 0, 4, 7),
 		entry(pcB, 0, 8, 7),
 		ret(pcB, 8, 0x0700000000000000),
 		entry(pcC, 0, 8, 7, 0x1234),
 		ret(pcC, 0, 0),
 		ret(pcA, 4, 0xffffff9c),
-	})
+	))
 }
 
 func TestFind(t *testing.T) {
@@ -245,11 +220,7 @@ func FuzzParseValue(f *testing.F) {
 // FuzzFind: any buffer and any value: matches in event order, each in a
 // call of the tree, and the output writes.
 func FuzzFind(f *testing.F) {
-	w := []uint64{0}
-	for i, r := range []rec{entry(pcA, 0, 4, 7), entry(pcB, 0, 8, 7, 9), ret(pcB, 8, 7), ret(pcA, 4, 0xffffff9c)} {
-		w = abi.EncodeV2(w, &abi.Record{Kind: r.k, Seq: uint32(i + 1), PC: r.pc, ArgIdx: r.idx, Size: r.size, Ptr: r.ptr, Values: r.vals})
-	}
-	w[0] = uint64(len(w) - 1)
+	w := calltest.Area(entry(pcA, 0, 4, 7), entry(pcB, 0, 8, 7, 9), ret(pcB, 8, 7), ret(pcA, 4, 0xffffff9c))
 	seed := make([]byte, 8*len(w))
 	for i, x := range w {
 		binary.LittleEndian.PutUint64(seed[8*i:], x)
@@ -261,7 +232,7 @@ func FuzzFind(f *testing.F) {
 		for i := range words {
 			words[i] = binary.LittleEndian.Uint64(b[8*i:])
 		}
-		tr := calls.Build(words, abi.NewDecoder(words, abi.Options{Format: abi.FormatV2, PCMin: 1, PCMax: ^uint64(0)}), calls.Options{})
+		tr := calltest.Build(words)
 		res := Find(tr, &calls.Namer{}, NewMatcher(v, small))
 		for k, m := range res.Matches {
 			if m.Call < 0 || m.Call >= len(tr.Calls) || len(m.Path) != m.Depth+1 {

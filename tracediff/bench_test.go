@@ -3,14 +3,14 @@ package tracediff
 import (
 	"testing"
 
-	"github.com/kcovdf/kcovdf/internal/simtree"
+	"github.com/kcovdf/kcovdf/internal/calltest"
 )
 
 // BenchmarkCompare16M: a full 16 M-word simulated trace against a copy
 // with every 1000th value changed and every 1000th leaf call left out
 // (both trees built once).
 func BenchmarkCompare16M(b *testing.B) {
-	sim, err := simtree.New(1<<24, 7)
+	sim, err := calltest.New(1<<24, 7)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/calls"
 	"github.com/kcovdf/kcovdf/debuginfo"
+	"github.com/kcovdf/kcovdf/internal/calltest"
 )
 
 // show renders an alignment as "a=b", "a-" (only in a), "+b" (only in b).
@@ -97,25 +98,6 @@ func checkAlignment(t *testing.T, a, b []int32, ps []pair) {
 	}
 }
 
-// rec is a record to encode.
-type rec struct {
-	k    abi.Kind
-	pc   uint64
-	idx  uint8
-	size uint8
-	ptr  uint64
-	vals []uint64
-}
-
-func area(recs []rec) []uint64 {
-	w := []uint64{0}
-	for i, r := range recs {
-		w = abi.EncodeV2(w, &abi.Record{Kind: r.k, Seq: uint32(i + 1), PC: r.pc, ArgIdx: r.idx, Size: r.size, Ptr: r.ptr, Values: r.vals})
-	}
-	w[0] = uint64(len(w) - 1)
-	return w
-}
-
 // layout names and types the functions of the traces below.
 const layout = `{"func":"sys_call","pc":"0xffffffff81000100","args":[{"idx":0,"size":4,"name":"nr","type":"int","fields":[]}],"ret":{"size":4,"type":"long","fields":[]}}
 {"func":"do_open","pc":"0xffffffff81000200","args":[{"idx":0,"size":4,"name":"dfd","type":"int","fields":[]},{"idx":1,"size":8,"name":"how","type":"struct open_how *","struct":"open_how","fields":[{"name":"flags","off":0,"size":8},{"name":"mode","off":8,"size":8}]}],"ret":{"size":4,"type":"int","fields":[]}}
@@ -136,10 +118,8 @@ func namer(t testing.TB) *calls.Namer {
 	return &calls.Namer{Layout: b}
 }
 
-func task(label string, recs []rec) Task {
-	w := area(recs)
-	tr := calls.Build(w, abi.NewDecoder(w, abi.Options{Format: abi.FormatV2, PCMin: 1, PCMax: ^uint64(0)}), calls.Options{})
-	return Task{Label: label, Tree: tr, Namer: namerOnce}
+func task(label string, recs ...abi.Record) Task {
+	return Task{Label: label, Tree: calltest.Build(calltest.Area(recs...)), Namer: namerOnce}
 }
 
 var namerOnce *calls.Namer
@@ -157,39 +137,33 @@ const (
 	log  = 0xffffffff81000500
 )
 
-func e(pc uint64, idx, size uint8, v ...uint64) rec {
-	return rec{k: abi.KindEntry, pc: pc, idx: idx, size: size, vals: v}
-}
-
-func r(pc uint64, size uint8, v uint64) rec { return rec{k: abi.KindReturn, pc: pc, size: size, vals: []uint64{v}} }
-
-// pe is an entry of a struct pointer argument whose fields were read.
-func pe(pc uint64, idx uint8, ptr uint64, v ...uint64) rec {
-	return rec{k: abi.KindEntry, pc: pc, idx: idx, size: 8, ptr: ptr, vals: v}
-}
+var e, r, pe = calltest.Entry, calltest.Return, calltest.PtrEntry
 
 // passing: sys(1) { open(7) { look(7) = 0 } = 3; read(3, 4096) = 4096; read(3, 4096) = 0 } = 0
 // failing: look fails with -ENOENT, open returns it, no reads, a log call
 // is made, and the struct behind open's second argument lives elsewhere.
 func traces() (Task, Task) {
-	a := task("pass", []rec{
-		e(sys, 0, 4, 1),
-		e(open, 0, 4, 7), pe(open, 1, 0xffff888000001000, 5, 6),
-		e(look, 0, 4, 7), r(look, 4, 0),
-		r(open, 4, 3),
-		e(read, 0, 4, 3), e(read, 1, 8, 4096), r(read, 8, 4096),
-		e(read, 0, 4, 3), e(read, 1, 8, 4096), r(read, 8, 0),
-		r(sys, 4, 0),
-	})
-	b := task("fail", []rec{
+	return passing("pass", 4096), task("fail",
 		e(sys, 0, 4, 1),
 		e(open, 0, 4, 7), pe(open, 1, 0xffff888000002000, 5, 6),
 		e(look, 0, 4, 7), r(look, 4, 0xfffffffe),
 		r(open, 4, 0xfffffffe),
 		e(log, 0, 4, 2), r(log, 4, 0),
 		r(sys, 4, 0xfffffffe),
-	})
-	return a, b
+	)
+}
+
+// passing is the passing run, its first read asking for count bytes.
+func passing(label string, count uint64) Task {
+	return task(label,
+		e(sys, 0, 4, 1),
+		e(open, 0, 4, 7), pe(open, 1, 0xffff888000001000, 5, 6),
+		e(look, 0, 4, 7), r(look, 4, 0),
+		r(open, 4, 3),
+		e(read, 0, 4, 3), e(read, 1, 8, count), r(read, 8, 4096),
+		e(read, 0, 4, 3), e(read, 1, 8, 4096), r(read, 8, 0),
+		r(sys, 4, 0),
+	)
 }
 
 func TestCompare(t *testing.T) {
@@ -226,15 +200,7 @@ func TestCompare(t *testing.T) {
 	if res := Compare([]Task{a}, []Task{a}, Options{}); !res.Equal || res.Tasks[0].Aligned != 5 {
 		t.Fatalf("self: %+v", res.Tasks[0])
 	}
-	c := task("changed", []rec{
-		e(sys, 0, 4, 1),
-		e(open, 0, 4, 7), pe(open, 1, 0xffff888000001000, 5, 6),
-		e(look, 0, 4, 7), r(look, 4, 0),
-		r(open, 4, 3),
-		e(read, 0, 4, 3), e(read, 1, 8, 512), r(read, 8, 4096),
-		e(read, 0, 4, 3), e(read, 1, 8, 4096), r(read, 8, 0),
-		r(sys, 4, 0),
-	})
+	c := passing("changed", 512)
 	res = Compare([]Task{a}, []Task{c}, Options{})
 	tr = res.Tasks[0]
 	if res.Equal || tr.Differing != 1 || tr.OnlyA+tr.OnlyB != 0 || tr.Differences[0].Kind != KindArgs ||
@@ -285,15 +251,15 @@ func TestWrite(t *testing.T) {
 // FuzzDiff: any two buffers compare without panicking, a buffer equals
 // itself, and the counts add up.
 func FuzzDiff(f *testing.F) {
-	seed := func(recs []rec) []byte {
-		w := area(recs)
+	seed := func(recs ...abi.Record) []byte {
+		w := calltest.Area(recs...)
 		out := make([]byte, 8*len(w))
 		for i, x := range w {
 			binary.LittleEndian.PutUint64(out[8*i:], x)
 		}
 		return out
 	}
-	f.Add(seed([]rec{e(sys, 0, 4, 1), e(open, 0, 4, 7), r(open, 4, 3), r(sys, 4, 0)}), seed([]rec{e(sys, 0, 4, 1), r(sys, 4, 0xfffffffe)}))
+	f.Add(seed(e(sys, 0, 4, 1), e(open, 0, 4, 7), r(open, 4, 3), r(sys, 4, 0)), seed(e(sys, 0, 4, 1), r(sys, 4, 0xfffffffe)))
 	f.Add([]byte{}, []byte{1, 2, 3})
 	f.Fuzz(func(t *testing.T, x, y []byte) {
 		ta, tb := fuzzTask(x), fuzzTask(y)
@@ -320,8 +286,7 @@ func fuzzTask(b []byte) Task {
 	for i := range w {
 		w[i] = binary.LittleEndian.Uint64(b[8*i:])
 	}
-	tr := calls.Build(w, abi.NewDecoder(w, abi.Options{Format: abi.FormatV2, PCMin: 1, PCMax: ^uint64(0)}), calls.Options{})
-	return Task{Label: "fuzz", Tree: tr, Namer: &calls.Namer{}}
+	return Task{Label: "fuzz", Tree: calltest.Build(w), Namer: &calls.Namer{}}
 }
 
 // FuzzAlign: any two sequences align into a valid alignment, exact or

@@ -1,6 +1,7 @@
-// Package simtree builds named call trees of simulated traces, for the
-// benchmarks and tests of the analyses that run over call trees.
-package simtree
+// Package calltest builds call trees for the tests and benchmarks of the
+// analyses that run over them: from records written by hand, or from a
+// simulated trace with its layout.
+package calltest
 
 import (
 	"fmt"
