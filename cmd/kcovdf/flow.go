@@ -38,13 +38,23 @@ values 0, 1 and -1 in any form, truncations to a number within ±255
 within ±255 (the byte-swapped 3 is any 0x300 flag word). The first line
 says which forms were looked for, standard error which were skipped.
 
-A negative VALUE goes after "--", as flags come before it. seq is the
-sequence number of the call's first record, as decode shows it.`,
+Flags come before TRACE, so that a negative VALUE is read as a value
+("--" before it works too). seq is the sequence number of the call's
+first record, as decode shows it.`,
 		Example: `  kcovdf flow --symbols vmlinux trace.kdf 3
-  kcovdf flow --symbols vmlinux trace.kdf -- -ENOENT
+  kcovdf flow --symbols vmlinux trace.kdf -ENOENT
   kcovdf flow --symbols vmlinux --json trace.kdf 0x8000 | jq .path`,
-		Args: argsExactly("TRACE", "VALUE"),
+		Args: func(cmd *cobra.Command, args []string) error {
+			args = dropDash(args)
+			for _, a := range args[min(1, len(args)):] {
+				if strings.HasPrefix(a, "--") {
+					return usageError(cmd, fmt.Sprintf("flag %s after TRACE: flags come first, so that a negative VALUE is not taken for one", a))
+				}
+			}
+			return argsExactly("TRACE", "VALUE")(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			args = dropDash(args)
 			v, err := flow.ParseValue(args[1])
 			if err != nil {
 				return err
@@ -71,19 +81,26 @@ sequence number of the call's first record, as decode shows it.`,
 			return nil
 		},
 	}
-	cmd.SetFlagErrorFunc(negativeValueHint)
+	cmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		if strings.Contains(err.Error(), "unknown shorthand flag") {
+			return usageError(cmd, err.Error()+" (a negative VALUE comes after TRACE)")
+		}
+		return err
+	})
 	in.register(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&asJSON, "json", false, "one JSON object per match: call, seq, depth, path, func, name, text, raw, width, form")
+	// Flags end at TRACE: "-100" after it is a value, not a flag.
+	f.SetInterspersed(false)
 	f.BoolVar(&small, "small", false, "also look for the forms too weak to mean much alone: 0, 1, -1, truncations to small numbers, byte swaps of small values")
 	return cmd
 }
 
-// negativeValueHint explains that a negative number taken for a flag
-// goes after --.
-func negativeValueHint(cmd *cobra.Command, err error) error {
-	if strings.Contains(err.Error(), "unknown shorthand flag") {
-		return fmt.Errorf("%w; a negative VALUE goes after --: kcovdf %s TRACE -- -ENOENT", err, cmd.Name())
+// dropDash removes the "--" that may stand between TRACE and VALUE; with
+// flags ending at TRACE, it is kept as an argument.
+func dropDash(args []string) []string {
+	if len(args) > 1 && args[1] == "--" {
+		return append([]string{args[0]}, args[2:]...)
 	}
-	return err
+	return args
 }
