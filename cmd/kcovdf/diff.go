@@ -55,6 +55,12 @@ and 2 on trouble.`,
 			ew := cmd.ErrOrStderr()
 			trees[0].report(ew, "A: ")
 			trees[1].report(ew, "B: ")
+			for _, nt := range trees {
+				if nt.src.fileErr != nil {
+					// A damaged file was compared as far as it goes: trouble.
+					return troubleStatus(cmd, nt.src.fileErr)
+				}
+			}
 			if !res.Equal {
 				return exitCodeError{1}
 			}

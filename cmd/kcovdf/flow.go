@@ -78,7 +78,7 @@ first record, as decode shows it.`,
 			if len(res.Skipped) > 0 {
 				fmt.Fprintf(ew, "note: skipped as too weak (--small looks for them): %s\n", strings.Join(res.Skipped, ", "))
 			}
-			return nil
+			return nt.src.fileErr
 		},
 	}
 	cmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
