@@ -159,3 +159,37 @@ func TestFlowDiffErrors(t *testing.T) {
 		t.Fatalf("flow of garbage:\n%s", out)
 	}
 }
+
+// TestLabFlowDiff reads two real lab traces, KCOVDF_TRACE of
+// `cat /etc/passwd` and KCOVDF_TRACE_NOENT of `cat /nonexistent`, with
+// their kernel's KCOVDF_VMLINUX: flow finds where the -ENOENT came from and
+// went, and diff ranks the failed open first.
+func TestLabFlowDiff(t *testing.T) {
+	a, b, vmlinux := os.Getenv("KCOVDF_TRACE"), os.Getenv("KCOVDF_TRACE_NOENT"), os.Getenv("KCOVDF_VMLINUX")
+	if a == "" || b == "" || vmlinux == "" {
+		t.Skip("KCOVDF_TRACE, KCOVDF_TRACE_NOENT and KCOVDF_VMLINUX (lab traces of cat /etc/passwd and cat /nonexistent, and their kernel) not set")
+	}
+	out, _, err := runCLI(t, "flow", "--symbols", vmlinux, b, "-ENOENT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"          step_into: ret = ERR_PTR(-ENOENT)  [exact, seq ",
+		"    do_sys_openat2: ret = -ENOENT  [exact, seq ",
+		"\n__x64_sys_openat: ret = -ENOENT  [exact, seq ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("flow lacks %q:\n%s", want, out)
+		}
+	}
+	out, _, err = runCLI(t, "diff", "--top", "3", "--symbols", vmlinux, a, b)
+	if code, ok := err.(exitCodeError); !ok || code.code != 1 {
+		t.Fatalf("diff: %v, want status 1", err)
+	}
+	if !strings.Contains(out, "1. errno  __x64_sys_openat  [") || !strings.Contains(out, "     ret: 3 -> -ENOENT\n2. errno  __x64_sys_openat > do_sys_open  [") {
+		t.Fatalf("diff does not rank the failed open first:\n%s", out)
+	}
+	if _, _, err := runCLI(t, "diff", "--symbols", vmlinux, a, a); err != nil {
+		t.Fatalf("a trace differs from itself: %v", err)
+	}
+}
