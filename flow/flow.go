@@ -182,7 +182,7 @@ func WriteText(w io.Writer, r *Result) error {
 	if forms == "" {
 		forms = "nothing, every form is too weak without --small"
 	}
-	fmt.Fprintf(b, "value %s: %d matches in %d calls (looked for: %s)\n", valueText(r.Value), len(r.Matches), r.Calls, forms)
+	fmt.Fprintf(b, "value %s: %s in %s (looked for: %s)\n", valueText(r.Value), count(len(r.Matches), "match", "matches"), count(r.Calls, "call", "calls"), forms)
 	var prev []int32
 	for _, m := range r.Matches {
 		common := 0
@@ -225,4 +225,12 @@ func valueText(v uint64) string {
 		return strconv.FormatInt(s, 10) + " = " + h
 	}
 	return strconv.FormatUint(v, 10) + " = " + h
+}
+
+// count says "1 call", "2 calls".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }

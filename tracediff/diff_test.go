@@ -226,7 +226,7 @@ func TestWrite(t *testing.T) {
 		"aligned 3 calls; only in A 2, only in B 1; 3 aligned calls differ in values\n",
 		"first divergence in sys_call, after do_open (A seq 2):\n- do_read(fd=3, count=4096) = 4096  [seq 7]\n- do_read(fd=3, count=4096) = 0  [seq 10]\n+ log_error(level=2) = 0  [seq 7]\n",
 		"1. errno  sys_call  [A seq 1, B seq 1]\n     ret: 0 -> -ENOENT\n2. errno  sys_call > do_open  [A seq 2, B seq 2]\n     ret: 3 -> -ENOENT\n",
-		"... 1 more differing calls (--top 0 lists all)\n",
+		"... 1 more differing call (--top 0 lists all)\n",
 	} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, text.String())

@@ -123,7 +123,7 @@ func WriteText(w io.Writer, res *Result) error {
 				fmt.Fprintf(b, ", after %s (A seq %d)", dv.After.Func, dv.After.Seq)
 			}
 			if k > 0 {
-				fmt.Fprintf(b, ": A made %s, B made %s (%d calls with their callees)\n", funcs(dv.OnlyA, dv.CountA), funcs(dv.OnlyB, dv.CountB), dv.Calls)
+				fmt.Fprintf(b, ": A made %s, B made %s (%s with their callees)\n", funcs(dv.OnlyA, dv.CountA), funcs(dv.OnlyB, dv.CountB), count(dv.Calls, "call", "calls"))
 				continue
 			}
 			b.WriteString(":\n")
@@ -142,7 +142,7 @@ func WriteText(w io.Writer, res *Result) error {
 			side("+", dv.OnlyB, dv.CountB)
 		}
 		if n := t.DivergenceCount - len(t.Divergences); n > 0 {
-			fmt.Fprintf(b, "... %d more places where the calls differ (--top 0 lists all)\n", n)
+			fmt.Fprintf(b, "... %s where the calls differ (--top 0 lists all)\n", count(n, "more place", "more places"))
 		}
 		if len(t.Differences) > 0 {
 			fmt.Fprintf(b, "\ndiffering calls, most telling first (errno, then nearer the system call, then more values):\n")
@@ -154,7 +154,7 @@ func WriteText(w io.Writer, res *Result) error {
 			}
 		}
 		if n := t.Differing - len(t.Differences); n > 0 {
-			fmt.Fprintf(b, "... %d more differing calls (--top 0 lists all)\n", n)
+			fmt.Fprintf(b, "... %s (--top 0 lists all)\n", count(n, "more differing call", "more differing calls"))
 		}
 		if i < len(res.Tasks)-1 {
 			b.WriteByte('\n')
@@ -198,4 +198,12 @@ func funcs(refs []CallRef, count int) string {
 		s += fmt.Sprintf(" and %d more", count-len(refs))
 	}
 	return s
+}
+
+// count says "1 call", "2 calls".
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
