@@ -26,6 +26,10 @@ type Options struct {
 	// MaxEdits bounds the exact alignment of one list of sibling calls;
 	// lists further apart are aligned greedily (default 2000).
 	MaxEdits int
+	// Skip, when set, leaves out the calls of the functions it names,
+	// callees included, on both sides: page faults, for one, come and go
+	// with the state of memory, not with what the program did.
+	Skip func(name string) bool
 }
 
 // Result is the comparison of two traces, task by task.
@@ -47,6 +51,9 @@ type TaskResult struct {
 	Differing int `json:"differing"`
 	// Greedy counts sibling lists too far apart to align exactly.
 	Greedy int `json:"greedy,omitempty"`
+	// Skipped counts the calls Options.Skip left out, callees included.
+	SkippedA int `json:"skipped_a,omitempty"`
+	SkippedB int `json:"skipped_b,omitempty"`
 	// Divergences are places where the sequences of calls differ: the
 	// first divergence in call order, then the others with the most calls
 	// on one side only first. At most Options.Top of them;
@@ -262,16 +269,24 @@ func funcName(t *Task, pc uint64) string {
 	return "0x" + strconv.FormatUint(t.Namer.Space.Link(pc), 16)
 }
 
-func children(t *calls.Tree, i int) []int32 {
+// children lists the children of call i that are not skipped, and
+// counts the calls skipped.
+func (d *differ) children(t *Task, i int, skipped *int) []int32 {
 	var out []int32
-	t.Children(i, func(j int) { out = append(out, int32(j)) })
+	t.Tree.Children(i, func(j int) {
+		if d.opt.Skip != nil && d.opt.Skip(funcName(t, t.Tree.Calls[j].PC)) {
+			*skipped += int(t.Tree.Calls[j].End) - j
+			return
+		}
+		out = append(out, int32(j))
+	})
 	return out
 }
 
 // walk aligns the children of the aligned pair (pa, pb) and descends
 // into every aligned pair, in call order.
 func (d *differ) walk(pa, pb int) {
-	ca, cb := children(d.a.Tree, pa), children(d.b.Tree, pb)
+	ca, cb := d.children(d.a, pa, &d.tr.SkippedA), d.children(d.b, pb, &d.tr.SkippedB)
 	sa, sb := make([]int32, len(ca)), make([]int32, len(cb))
 	for k, i := range ca {
 		sa[k] = d.idA[i]

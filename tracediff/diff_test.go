@@ -207,6 +207,12 @@ func TestCompare(t *testing.T) {
 		tr.Differences[0].Values[0] != (ValueDiff{Name: "count", A: "4096", B: "512"}) {
 		t.Fatalf("changed argument: %+v", tr)
 	}
+	// Skipping a function leaves its calls out of the alignment.
+	res = Compare([]Task{a}, []Task{b}, Options{Skip: func(name string) bool { return name == "log_error" || name == "do_read" }})
+	tr = res.Tasks[0]
+	if tr.OnlyA+tr.OnlyB != 0 || tr.SkippedA != 2 || tr.SkippedB != 1 || tr.DivergenceCount != 0 || tr.Differing != 3 {
+		t.Fatalf("skipped: %+v", tr)
+	}
 	// A missing task: everything on one side.
 	res = Compare([]Task{a, b}, []Task{a}, Options{})
 	if res.Equal || res.Tasks[1].OnlyA != len(b.Tree.Calls) {

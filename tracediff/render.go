@@ -102,7 +102,10 @@ func WriteText(w io.Writer, res *Result) error {
 	for i := range res.Tasks {
 		t := &res.Tasks[i]
 		fmt.Fprintf(b, "--- A %s: %d calls\n+++ B %s: %d calls\n", t.A, t.CallsA, t.B, t.CallsB)
-		fmt.Fprintf(b, "aligned %d calls; only in A %d, only in B %d; %d aligned calls differ in values\n", t.Aligned, t.OnlyA, t.OnlyB, t.Differing)
+		fmt.Fprintf(b, "aligned %d calls; only in A %d, only in B %d; %s in values\n", t.Aligned, t.OnlyA, t.OnlyB, count(t.Differing, "aligned call differs", "aligned calls differ"))
+		if t.SkippedA+t.SkippedB > 0 {
+			fmt.Fprintf(b, "left out as asked: %d calls of A, %d of B, callees included\n", t.SkippedA, t.SkippedB)
+		}
 		if t.Greedy > 0 {
 			fmt.Fprintf(b, "(%d lists of sibling calls were too far apart to align exactly, and were aligned greedily)\n", t.Greedy)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/kcovdf/kcovdf/tracediff"
@@ -14,6 +15,7 @@ func newDiffCommand() *cobra.Command {
 	var in inputFlags
 	var asJSON, addresses bool
 	var top int
+	var skip string
 	cmd := &cobra.Command{
 		Use:   "diff [flags] A B",
 		Short: "Compare two traces' calls: the first divergence, then the calls whose values differ",
@@ -29,18 +31,29 @@ more values differing.
 
 Addresses change from run to run: unless --addresses is given, two
 pointers are equal when both are NULL, the same ERR_PTR, or both valid,
-and two kernel addresses are equal wherever they point.
+and two kernel addresses are equal wherever they point. Page faults come
+and go with the state of memory rather than with what the program did:
+--skip leaves out the calls of the functions it matches, callees included.
 
 Both traces are read with the same --symbols and --layout. As diff(1)
 does, the exit status is 0 when the traces are equal, 1 when they differ
 and 2 on trouble.`,
 		Example: `  kcovdf diff --symbols vmlinux ok.kdf fail.kdf
+  kcovdf diff --symbols vmlinux --skip '^(handle_mm_fault|lock_vma_under_rcu|lock_mm_and_find_vma)$' ok.kdf fail.kdf
   kcovdf diff --symbols vmlinux --top 0 --json ok.kdf fail.kdf | jq '.tasks[0].differences[0]'`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			return troubleStatus(cmd, argsExactly("A", "B")(cmd, args))
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, trees, err := runDiff(&in, args[0], args[1], tracediff.Options{Addresses: addresses, Top: top})
+			opt := tracediff.Options{Addresses: addresses, Top: top}
+			if skip != "" {
+				re, err := regexp.Compile(skip)
+				if err != nil {
+					return troubleStatus(cmd, fmt.Errorf("--skip: %v", err))
+				}
+				opt.Skip = re.MatchString
+			}
+			res, trees, err := runDiff(&in, args[0], args[1], opt)
 			if err != nil {
 				return troubleStatus(cmd, err)
 			}
@@ -72,7 +85,8 @@ and 2 on trouble.`,
 	f := cmd.Flags()
 	f.BoolVar(&asJSON, "json", false, "one JSON object: counts, first divergence and differences per task")
 	f.BoolVar(&addresses, "addresses", false, "compare pointers and kernel addresses exactly")
-	f.IntVar(&top, "top", 20, "show this many differing calls (0: all)")
+	f.IntVar(&top, "top", 20, "show this many differing calls and places where the calls differ (0: all)")
+	f.StringVar(&skip, "skip", "", "leave out the calls of functions matching this regular expression, with their callees, on both sides (e.g. page faults: '^(handle_mm_fault|lock_vma_under_rcu)$')")
 	return cmd
 }
 

@@ -114,6 +114,7 @@ func TestGoldenFlowDiff(t *testing.T) {
 		{"diff", []string{"diff", "--layout", layout, a, b}},
 		{"diff-json", []string{"diff", "--json", "--layout", layout, a, b}},
 		{"diff-same", []string{"diff", "--layout", layout, a, a}},
+		{"diff-skip", []string{"diff", "--top", "1", "--skip", "^mm_write_39$", "--layout", layout, a, b}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			golden.Check(t, c.name+".txt", transcript(t, "", c.args...))
@@ -142,6 +143,7 @@ func TestFlowDiffErrors(t *testing.T) {
 		{"diff", "--nosuch", "a", "b"},
 		{"diff", "testdata/in/sim.kdf", filepath.Join(dir, "missing.kdf")},
 		{"diff", "--top", "-1", "testdata/in/sim.kdf", "testdata/in/sim.kdf"},
+		{"diff", "--skip", "(", "testdata/in/sim.kdf", "testdata/in/sim.kdf"},
 	} {
 		all.Write(transcript(t, dir, args...))
 		all.WriteByte('\n')
