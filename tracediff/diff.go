@@ -449,6 +449,9 @@ func (d *differ) compare(x, y int) {
 }
 
 func (d *differ) errno(t *Task, i int) int64 {
+	if !mayBeErr(t.Tree, &t.Tree.Calls[i].Ret) {
+		return 0 // no need to render it
+	}
 	r, ok := t.Namer.Ret(t.Tree, i)
 	if !ok {
 		return 0
@@ -494,4 +497,22 @@ func (d *differ) same(x, y uint64, pointer bool) bool {
 		return x != 0 && y != 0 && !abi.IsErrPtr(x) && !abi.IsErrPtr(y) && x != abi.BadAddr && y != abi.BadAddr
 	}
 	return calls.KernelAddress(x) && calls.KernelAddress(y)
+}
+
+// mayBeErr tells whether a return value could render as an errno or an
+// ERR_PTR: a word that is -1 to -4095 at its size, or an ERR_PTR pointer.
+func mayBeErr(t *calls.Tree, v *calls.Value) bool {
+	if abi.IsErrPtr(v.Ptr) {
+		return true
+	}
+	w := t.Words(v)
+	if len(w) == 0 {
+		return false
+	}
+	x := w[0]
+	if v.Size > 0 && v.Size < 8 {
+		sh := 64 - 8*uint(v.Size)
+		x = uint64(int64(x<<sh) >> sh)
+	}
+	return int64(x) < 0 && int64(x) >= -abi.MaxErrno
 }
