@@ -61,8 +61,8 @@ func ret(size uint8, v uint64) abi.Record {
 func TestStable(t *testing.T) {
 	const heap = 0xffff888000bbfed0
 	a := run(t, Options{},
-		entry(0, 4, 0, 0xffffff9c),                 // dfd: -100 in 4 bytes
-		entry(1, 8, 0, 0xffff888000be4020),         // a kernel pointer: no value
+		entry(0, 4, 0, 0xffffff9c),                  // dfd: -100 in 4 bytes
+		entry(1, 8, 0, 0xffff888000be4020),          // a kernel pointer: no value
 		entry(2, 8, heap, 0x8000, 0x1b6, 0x1234567), // how={flags, mode, resolve}
 		ret(8, 3),
 		ret(8, ^uint64(1)), // -ENOENT
@@ -145,4 +145,6 @@ type fixed struct {
 	fields []signal.ValueType
 }
 
-func (f fixed) Types(uint64, bool, uint8) (signal.ValueType, []signal.ValueType) { return f.value, f.fields }
+func (f fixed) Types(uint64, bool, uint8) (signal.ValueType, []signal.ValueType) {
+	return f.value, f.fields
+}
