@@ -79,8 +79,9 @@ type Extractor struct {
 	raw  *[1 << rawCacheBits]uint64
 }
 
-// rawCacheBits sizes the cache of recent struct records: 128 KiB.
-const rawCacheBits = 14
+// rawCacheBits sizes the cache of recent struct records and scalar
+// features: 32 KiB, which stays in the caches closest to the core.
+const rawCacheBits = 12
 
 const fullCacheSize = 1024
 
@@ -115,6 +116,8 @@ func NewExtractor(opt Options) *Extractor {
 	e.set.init(1 << 12)
 	e.recs.init(1 << 12)
 	e.raw = new([1 << rawCacheBits]uint64)
+	// Room for a struct's features and its relations.
+	e.buf = make([]Feature, 0, maxFieldSlots+1+RelationFields*(RelationFields-1)/2)
 	e.counts.init(1 << 10)
 	return e
 }
@@ -167,8 +170,15 @@ func (e *Extractor) Add(r *abi.Record) {
 	}
 	vs := r.Values
 	if len(vs) == 1 && fts == nil {
-		c, p := classify(vs[0], vt, ret)
-		e.insert(base.Feature(c, p))
+		f := base.Feature(classify(vs[0], vt, ret))
+		// Scalars repeat most: a small cache of recent ones before the set.
+		ri := uint64(f) * 0x9E3779B97F4A7C15 >> (64 - rawCacheBits)
+		if e.raw[ri] == uint64(f)|1<<63 {
+			return
+		}
+		if e.insert(f) {
+			e.raw[ri] = uint64(f) | 1<<63
+		}
 		return
 	}
 	// An expanded struct: its pointer, then its fields.
@@ -186,27 +196,35 @@ func (e *Extractor) Add(r *abi.Record) {
 		return
 	}
 	e.raw[ri] = raw
-	fs := e.buf[:0]
-	fs = append(fs, base.Feature(c, p))
+	fs := e.buf[:n+1]
+	fs[0] = base.Feature(c, p)
 	// The record's features are hashed together first: most records
 	// repeat one seen before class for class, and then one probe of the
 	// record set saves a probe per field.
 	h := uint64(fs[0])
-	for i, w := range vs[:n] {
-		var ft ValueType
-		if i < len(fts) {
-			ft = fts[i]
+	fields := fs[1:]
+	if fts == nil {
+		for i, w := range vs[:len(fields)] {
+			f := (base + Slot(i+1)).Feature(ClassUnreadable, 0)
+			if w != abi.BadAddr {
+				f = (base + Slot(i+1)).Feature(classify(w, ValueType{}, false))
+			}
+			fields[i] = f
+			h = (h ^ uint64(f)) * 0x100000001b3
 		}
-		var c Class
-		var p uint16
-		if w == abi.BadAddr {
-			c = ClassUnreadable
-		} else {
-			c, p = classify(w, ft, false)
+	} else {
+		for i, w := range vs[:len(fields)] {
+			var ft ValueType
+			if i < len(fts) {
+				ft = fts[i]
+			}
+			f := (base + Slot(i+1)).Feature(ClassUnreadable, 0)
+			if w != abi.BadAddr {
+				f = (base + Slot(i+1)).Feature(classify(w, ft, false))
+			}
+			fields[i] = f
+			h = (h ^ uint64(f)) * 0x100000001b3
 		}
-		f := (base + Slot(i+1)).Feature(c, p)
-		fs = append(fs, f)
-		h = (h ^ uint64(f)) * 0x100000001b3
 	}
 	if e.opt.Relations {
 		fs = e.relations(fs, base, vs[:min(n, RelationFields)], fts)
@@ -321,25 +339,28 @@ func (e *Extractor) info(link uint64, ret bool, arg uint8) *slotInfo {
 	return si
 }
 
-func (e *Extractor) insert(f Feature) {
+// insert adds f unless its slot is full, and tells whether f is in the
+// set now.
+func (e *Extractor) insert(f Feature) bool {
 	i, ok := e.set.lookup(f)
 	if ok {
-		return
+		return true
 	}
 	if e.opt.MaxPerSlot > 0 {
 		s := f.Slot()
 		h := uint64(s) * 0x9E3779B97F4A7C15 >> (64 - 10)
 		if e.full[h] == s+1 {
 			e.Capped++
-			return
+			return false
 		}
 		if !e.counts.inc(s, e.opt.MaxPerSlot) {
 			e.full[h] = s + 1
 			e.Capped++
-			return
+			return false
 		}
 	}
 	e.set.place(i, f)
+	return true
 }
 
 // Len is the number of distinct features added so far.
