@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"text/tabwriter"
 
@@ -15,7 +16,7 @@ func init() { subcommands = append(subcommands, newSignalCommand) }
 
 func newSignalCommand() *cobra.Command {
 	var in inputFlags
-	var corpus, save, ids string
+	var corpus, save, ids, funcRE string
 	var asJSON, relations bool
 	var top, maxPerSlot int
 	cmd := &cobra.Command{
@@ -48,6 +49,13 @@ or, for a name ending in .json, the JSON form.`,
 			}
 			if ids != "pc" && ids != "name" {
 				return fmt.Errorf("--func-ids %q: want pc or name", ids)
+			}
+			var re *regexp.Regexp
+			if funcRE != "" {
+				var err error
+				if re, err = regexp.Compile(funcRE); err != nil {
+					return fmt.Errorf("--func: %v", err)
+				}
 			}
 			if maxPerSlot == 0 {
 				return fmt.Errorf("--max-per-slot 0: give a bound, or -1 for none")
@@ -100,13 +108,16 @@ or, for a name ending in .json, the JSON form.`,
 			}
 			res.Total.Features = union.Len()
 			res.Total.New = added.Len()
-			for i, nf := range fresh {
-				if i == top {
-					res.MoreNew = len(fresh) - top
-					break
-				}
+			for _, nf := range fresh {
 				s := nf.f.Slot()
 				fn, param, field := slotNames(nf.trace.src.names, nf.link, s)
+				if re != nil && !re.MatchString(fn) {
+					continue
+				}
+				if len(res.New) == top {
+					res.MoreNew++
+					continue
+				}
 				res.New = append(res.New, featureJSON{
 					Feature: fmt.Sprintf("%#016x", uint64(nf.f)), PC: fmt.Sprintf("%#x", nf.link), Function: fn,
 					Slot: slotText(s, param, field), Class: nf.f.Class().String(), Value: valueText(nf.f),
@@ -169,6 +180,7 @@ or, for a name ending in .json, the JSON form.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object")
 	cmd.Flags().BoolVar(&relations, "relations", false, "add the relations (<, ==, >) between the first fields of each struct")
 	cmd.Flags().IntVar(&top, "top", 20, "new features to list")
+	cmd.Flags().StringVar(&funcRE, "func", "", "list only the new features of functions matching this regular expression (the counts stay whole)")
 	cmd.Flags().IntVar(&maxPerSlot, "max-per-slot", signal.DefaultMaxPerSlot, "features one (function, argument, field) adds per trace at most; -1: no bound")
 	cmd.Flags().StringVar(&ids, "func-ids", "pc", "name functions in features by their link-time address (pc: one kernel build) or by a hash of their name (name: survives a rebuild; needs --symbols)")
 	return cmd
@@ -205,7 +217,7 @@ type signalJSON struct {
 		New      int `json:"new"`
 	} `json:"total"`
 	New     []featureJSON `json:"new"`
-	MoreNew int           `json:"more_new"` // left out of new (--top)
+	MoreNew int           `json:"more_new"` // left out of new (--top), of the functions --func lists
 	Saved   *corpusJSON   `json:"saved,omitempty"`
 }
 
