@@ -49,7 +49,7 @@ type Options struct {
 	// RelationFields integer fields of a struct: <, == or >.
 	Relations bool
 	// MaxPerSlot bounds the features one slot adds in one extraction
-	// (0: DefaultMaxPerSlot, negative: no bound).
+	// (0: DefaultMaxPerSlot, negative: no bound; at most 65,535).
 	MaxPerSlot int
 	// MaxFields bounds the fields of a struct that give features (0:
 	// DefaultMaxFields; at most 254).
@@ -108,6 +108,8 @@ func NewExtractor(opt Options) *Extractor {
 		e.opt.MaxPerSlot = DefaultMaxPerSlot
 	case opt.MaxPerSlot < 0:
 		e.opt.MaxPerSlot = 0
+	case opt.MaxPerSlot > 1<<16-1:
+		e.opt.MaxPerSlot = 1<<16 - 1 // what slotCounts counts to
 	}
 	e.slow = opt.Types != nil || opt.FuncID != nil
 	if e.slow {
@@ -170,14 +172,15 @@ func (e *Extractor) Add(r *abi.Record) {
 	}
 	vs := r.Values
 	if len(vs) == 1 && fts == nil {
-		f := base.Feature(classify(vs[0], vt, ret))
-		// Scalars repeat most: a small cache of recent ones before the set.
-		ri := uint64(f) * 0x9E3779B97F4A7C15 >> (64 - rawCacheBits)
-		if e.raw[ri] == uint64(f)|1<<63 {
+		// Scalars repeat most: a value seen at this slot a moment ago is
+		// known without classifying it again.
+		raw := ((uint64(base)*0x9E3779B97F4A7C15 ^ vs[0]) * 0xff51afd7ed558ccd) | 1
+		ri := raw >> (64 - rawCacheBits)
+		if e.raw[ri] == raw {
 			return
 		}
-		if e.insert(f) {
-			e.raw[ri] = uint64(f) | 1<<63
+		if e.insert(base.Feature(classify(vs[0], vt, ret))) {
+			e.raw[ri] = raw
 		}
 		return
 	}
@@ -233,7 +236,7 @@ func (e *Extractor) Add(r *abi.Record) {
 		}
 	}
 	e.buf = fs
-	h ^= h >> 29
+	h = (h ^ h>>29) &^ 1 // even: never all ones
 	if e.recs.has(Feature(h)) {
 		return
 	}
@@ -385,17 +388,19 @@ func (e *Extractor) Reset() {
 
 // featureSet is an open-addressing set of features: a map lookup per
 // value is what would keep extraction from keeping up with a decoder.
+// It stores each feature inverted, so that the empty entry, 0, stands
+// for the all-ones word, which is no feature (class 15 does not exist)
+// and no record hash (they are even).
 type featureSet struct {
-	slots []Feature // 0 is empty; the feature 0 is kept in zero
-	zero  bool
+	slots []uint64 // ^feature; 0 is empty
 	n     int
 	shift uint
 }
 
 func (s *featureSet) init(size int) {
-	s.slots = make([]Feature, size)
+	s.slots = make([]uint64, size)
 	s.shift = uint(64 - bitsLen(size-1))
-	s.n, s.zero = 0, false
+	s.n = 0
 }
 
 func bitsLen(x int) int {
@@ -414,13 +419,11 @@ func (s *featureSet) has(f Feature) bool {
 
 // lookup tells whether f is in the set, and where it is or would go.
 func (s *featureSet) lookup(f Feature) (uint64, bool) {
-	if f == 0 {
-		return 0, s.zero
-	}
+	x := ^uint64(f)
 	mask := uint64(len(s.slots) - 1)
 	for i := uint64(f) * 0x9E3779B97F4A7C15 >> s.shift; ; i = (i + 1) & mask {
 		switch s.slots[i] {
-		case f:
+		case x:
 			return i, true
 		case 0:
 			return i, false
@@ -431,22 +434,18 @@ func (s *featureSet) lookup(f Feature) (uint64, bool) {
 // place puts f, which lookup did not find, where lookup said.
 func (s *featureSet) place(i uint64, f Feature) {
 	s.n++
-	if f == 0 {
-		s.zero = true
-		return
-	}
-	s.slots[i] = f
+	s.slots[i] = ^uint64(f)
 	if 2*s.n > len(s.slots) {
 		old := s.slots
-		zero, n := s.zero, s.n
+		n := s.n
 		s.init(2 * len(old))
-		for _, g := range old {
-			if g != 0 {
-				j, _ := s.lookup(g)
-				s.slots[j] = g
+		for _, x := range old {
+			if x != 0 {
+				j, _ := s.lookup(Feature(^x))
+				s.slots[j] = x
 			}
 		}
-		s.zero, s.n = zero, n
+		s.n = n
 	}
 }
 
@@ -457,12 +456,9 @@ func (s *featureSet) add(f Feature) {
 }
 
 func (s *featureSet) appendTo(fs []Feature) []Feature {
-	if s.zero {
-		fs = append(fs, 0)
-	}
-	for _, f := range s.slots {
-		if f != 0 {
-			fs = append(fs, f)
+	for _, x := range s.slots {
+		if x != 0 {
+			fs = append(fs, Feature(^x))
 		}
 	}
 	return fs
@@ -470,20 +466,22 @@ func (s *featureSet) appendTo(fs []Feature) []Feature {
 
 func (s *featureSet) clear() {
 	clear(s.slots)
-	s.n, s.zero = 0, false
+	s.n = 0
 }
 
 // slotCounts counts the features of each slot: open addressing on the
-// slot, as featureSet.
+// slot, as featureSet, an entry holding slot+1 in its low 48 bits and
+// the count in its top 16, so that a probe reads one word.
 type slotCounts struct {
-	keys  []Slot // slot+1; 0 is empty
-	ns    []uint16
-	n     int
-	shift uint
+	entries []uint64 // 0 is empty
+	n       int
+	shift   uint
 }
 
+const slotMask = 1<<48 - 1
+
 func (c *slotCounts) init(size int) {
-	c.keys, c.ns = make([]Slot, size), make([]uint16, size)
+	c.entries = make([]uint64, size)
 	c.shift = uint(64 - bitsLen(size-1))
 	c.n = 0
 }
@@ -491,41 +489,40 @@ func (c *slotCounts) init(size int) {
 // inc adds one to the count of s and tells true, or false when it is max
 // already.
 func (c *slotCounts) inc(s Slot, max int) bool {
-	if 2*(c.n+1) > len(c.keys) {
-		keys, ns := c.keys, c.ns
-		c.init(2 * len(keys))
-		for i, k := range keys {
-			if k != 0 {
-				j := c.find(k)
-				c.keys[j], c.ns[j] = k, ns[i]
+	k := uint64(s) + 1
+	mask := uint64(len(c.entries) - 1)
+	i := k * 0x9E3779B97F4A7C15 >> c.shift
+	for c.entries[i] != 0 && c.entries[i]&slotMask != k {
+		i = (i + 1) & mask
+	}
+	e := c.entries[i]
+	if e == 0 {
+		c.n++
+		e = k
+	}
+	if int(e>>48) >= max {
+		c.entries[i] = e
+		return false
+	}
+	c.entries[i] = e + 1<<48
+	if 2*c.n > len(c.entries) {
+		old := c.entries
+		c.init(2 * len(old))
+		for _, e := range old {
+			if e != 0 {
+				j := (e & slotMask) * 0x9E3779B97F4A7C15 >> c.shift
+				for c.entries[j] != 0 {
+					j = (j + 1) & uint64(len(c.entries)-1)
+				}
+				c.entries[j] = e
 				c.n++
 			}
 		}
 	}
-	k := s + 1
-	i := c.find(k)
-	if c.keys[i] == 0 {
-		c.keys[i] = k
-		c.n++
-	}
-	if int(c.ns[i]) >= max {
-		return false
-	}
-	c.ns[i]++
 	return true
 }
 
-func (c *slotCounts) find(k Slot) uint64 {
-	mask := uint64(len(c.keys) - 1)
-	i := uint64(k) * 0x9E3779B97F4A7C15 >> c.shift
-	for c.keys[i] != k && c.keys[i] != 0 {
-		i = (i + 1) & mask
-	}
-	return i
-}
-
 func (c *slotCounts) clear() {
-	clear(c.keys)
-	clear(c.ns)
+	clear(c.entries)
 	c.n = 0
 }
