@@ -48,19 +48,25 @@ func FuzzExtract(f *testing.F) {
 			words[i] = binary.LittleEndian.Uint64(data[8*i:])
 		}
 		opt := Options{Relations: relations, MaxPerSlot: 4, Slide: 0x1000}
-		e := NewExtractor(opt)
+		var rs []abi.Record
 		if len(words) > 0 {
 			d := abi.NewDecoder(words, abi.Options{Format: abi.DetectFormat(words)})
 			for d.Next() {
-				e.Add(d.Record())
+				rs = append(rs, *d.Record())
 			}
 		}
 		// The words as records of their own: kind, pc, meta, values.
 		for i := 0; i+3 < len(words); i += 4 {
-			r := abi.Record{Kind: abi.Kind(words[i] & 0xf), PC: words[i+1], ArgIdx: uint8(words[i+2]), Size: uint8(words[i+2] >> 8), Ptr: words[i+2], Values: words[i+3 : min(len(words), i+3+int(words[i]>>60))]}
-			e.Add(&r)
+			rs = append(rs, abi.Record{Kind: abi.Kind(words[i] & 0xf), PC: words[i+1], ArgIdx: uint8(words[i+2]), Size: uint8(words[i+2] >> 8), Ptr: words[i+2], Values: words[i+3 : min(len(words), i+3+int(words[i]>>60))]})
 		}
+		e := NewExtractor(opt)
+		e.AddRecords(rs)
 		s := e.Signal()
+		if !relations {
+			if want := reference(rs, opt); !s.Equal(want) {
+				t.Fatalf("%d features, the reference %d", s.Len(), want.Len())
+			}
+		}
 		perSlot := map[Slot]int{}
 		for _, f := range s.Features() {
 			if f.Class() >= numClasses || f.Slot().Field() >= DefaultMaxFields {

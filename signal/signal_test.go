@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/model"
 )
 
 func TestClassify(t *testing.T) {
@@ -295,5 +296,98 @@ func TestBinaryForm(t *testing.T) {
 	j, _ := FromFeatures(5, 1).MarshalJSON()
 	if string(j) != `{"format":"kcovdf-signal","version":1,"features":["0x1","0x5"]}` {
 		t.Fatalf("%s", j)
+	}
+}
+
+// reference extracts as the encoding says, with none of the Extractor's
+// caches: a map, every value classified.
+func reference(rs []abi.Record, opt Options) Signal {
+	set := map[Feature]bool{}
+	perSlot := map[Slot]int{}
+	max := opt.MaxPerSlot
+	if max == 0 {
+		max = DefaultMaxPerSlot
+	}
+	add := func(f Feature) {
+		if set[f] {
+			return
+		}
+		if max > 0 && perSlot[f.Slot()] >= max {
+			return
+		}
+		perSlot[f.Slot()]++
+		set[f] = true
+	}
+	for _, r := range rs {
+		if r.Kind != abi.KindEntry && r.Kind != abi.KindReturn {
+			continue
+		}
+		ret := r.Kind == abi.KindReturn
+		arg := r.ArgIdx & 0x7f
+		if ret {
+			arg = 0
+		}
+		base := MakeSlot(uint32(r.PC-opt.Slide), ret, arg, -1)
+		switch {
+		case r.Size == 0 || len(r.Values) == 0:
+			add(base.Feature(ClassCalled, 0))
+		case len(r.Values) == 1:
+			add(base.Feature(classify(r.Values[0], ValueType{Size: r.Size}, ret)))
+		default:
+			c, p := classify(r.Ptr, ValueType{Kind: Pointer}, ret)
+			add(base.Feature(c, p))
+			if c == ClassNull || c == ClassErrPtr {
+				continue
+			}
+			n := min(len(r.Values), DefaultMaxFields)
+			for i, w := range r.Values[:n] {
+				f := (base + Slot(i+1)).Feature(ClassUnreadable, 0)
+				if w != abi.BadAddr {
+					f = (base + Slot(i+1)).Feature(classify(w, ValueType{}, false))
+				}
+				add(f)
+			}
+		}
+	}
+	var fs []Feature
+	for f := range set {
+		fs = append(fs, f)
+	}
+	return FromFeatures(fs...)
+}
+
+// TestExtractMatchesReference: the caches that make extraction fast
+// change nothing, on a simulated trace of the default mix.
+func TestExtractMatchesReference(t *testing.T) {
+	cfg := model.DefaultSimConfig()
+	cfg.Words = 1 << 18
+	res, err := model.Simulate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, _ := abi.TableFromLayout(res.Layout, 0)
+	d := abi.NewDecoder(res.Area, abi.Options{Format: abi.FormatV1, Table: table})
+	var rs []abi.Record
+	for d.Next() {
+		rs = append(rs, *d.Record())
+	}
+	// Each record twice, and the trace twice, so that the caches hit.
+	var twice []abi.Record
+	for _, r := range rs {
+		twice = append(twice, r, r)
+	}
+	twice = append(twice, rs...)
+	for _, opt := range []Options{{}, {MaxPerSlot: -1}, {MaxPerSlot: 3}} {
+		e := NewExtractor(opt)
+		e.AddRecords(twice)
+		got, want := e.Signal(), reference(twice, opt)
+		if !got.Equal(want) {
+			t.Errorf("%+v: %d features, the reference %d; %d missing, %d extra", opt, got.Len(), want.Len(), got.Diff(want).Len(), want.Diff(got).Len())
+		}
+		e.Reset()
+		e.AddRecords(twice)
+		if !e.Signal().Equal(got) {
+			t.Errorf("%+v: another signal after Reset", opt)
+		}
 	}
 }
