@@ -184,18 +184,22 @@ func (e *Extractor) Add(r *abi.Record) {
 		}
 		return
 	}
-	// An expanded struct: its pointer, then its fields.
-	c, p := classify(r.Ptr, ValueType{Kind: Pointer}, ret)
-	if c == ClassNull || c == ClassErrPtr {
-		e.insert(base.Feature(c, p)) // the fields are zeros or markers
-		return
-	}
+	e.addStruct(base, r.Ptr, vs, fts, ret)
+}
+
+// addStruct adds an expanded struct: its pointer, then its fields.
+func (e *Extractor) addStruct(base Slot, ptr uint64, vs []uint64, fts []ValueType, ret bool) {
 	n := min(len(vs), e.maxFields)
 	// A record seen before word for word gives nothing new: a cache of
 	// recent records' hashes saves classifying their fields again.
-	raw := rawHash(uint64(base)^r.Ptr, vs[:n])
+	raw := rawHash(uint64(base)^ptr, vs[:n])
 	ri := raw * 0x9E3779B97F4A7C15 >> (64 - rawCacheBits)
 	if e.raw[ri] == raw {
+		return
+	}
+	c, p := classify(ptr, ValueType{Kind: Pointer}, ret)
+	if c == ClassNull || c == ClassErrPtr {
+		e.insert(base.Feature(c, p)) // the fields are zeros or markers
 		return
 	}
 	e.raw[ri] = raw
