@@ -214,7 +214,7 @@ func (e *Extractor) addStruct(base Slot, ptr uint64, vs []uint64, fts []ValueTyp
 		for i, w := range vs[:len(fields)] {
 			f := (base + Slot(i+1)).Feature(ClassUnreadable, 0)
 			if w != abi.BadAddr {
-				f = (base + Slot(i+1)).Feature(classify(w, ValueType{}, false))
+				f = (base + Slot(i+1)).Feature(classifyWord(w, false))
 			}
 			fields[i] = f
 			h = (h ^ uint64(f)) * 0x100000001b3

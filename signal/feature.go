@@ -171,18 +171,11 @@ func classify(w uint64, t ValueType, ret bool) (Class, uint16) {
 			return ClassUserPtr, 0
 		}
 	case Auto, Opaque:
+		if size == 8 {
+			return classifyWord(w, ret)
+		}
 		if w == 0 {
 			return ClassZero, 0
-		}
-		if size == 8 {
-			switch {
-			case abi.IsErrPtr(w) && ret:
-				return ClassErrno, uint16(-int64(w))
-			case w >= 0xffff800000000000 && !abi.IsErrPtr(w):
-				return ClassKernelPtr, 0
-			case w >= 1<<40 && w < 1<<47:
-				return ClassUserPtr, 0
-			}
 		}
 		v := signExtend(w, size)
 		if v < 0 && v >= -65536 {
@@ -199,6 +192,25 @@ func classify(w uint64, t ValueType, ret bool) (Class, uint16) {
 	// Unsigned.
 	if w == 0 {
 		return ClassZero, 0
+	}
+	return positive(w)
+}
+
+// classifyWord is classify of an 8-byte value without a type, the most
+// common case (every struct field), in as few branches as it takes.
+func classifyWord(w uint64, ret bool) (Class, uint16) {
+	switch {
+	case w < 256:
+		if w == 0 {
+			return ClassZero, 0
+		}
+		return ClassSmall, uint16(w)
+	case w >= 0xffffffffffff0000: // −65,536 … −1
+		return negative(int64(w), ret)
+	case w >= 0xffff800000000000:
+		return ClassKernelPtr, 0
+	case w >= 1<<40 && w < 1<<47:
+		return ClassUserPtr, 0
 	}
 	return positive(w)
 }
