@@ -64,11 +64,15 @@ type Extractor struct {
 	maxFields int
 	slow      bool // Types or FuncID: per-slot lookups
 
-	set    featureSet
-	recs   featureSet // hashes of the struct records seen, class for class
+	set featureSet
+	// recs caches the hashes of recent struct records, class for class:
+	// a cache, not a set, so that a trace of ever new records cannot
+	// grow it.
+	recs   *[1 << recsCacheBits]uint64
 	counts slotCounts // features per slot, for MaxPerSlot
 	buf    []Feature
-	// Capped counts the values MaxPerSlot left out (each time one is seen).
+	// Capped counts the values refused because their slot was full
+	// (MaxPerSlot); a value the caches recognise is not counted again.
 	Capped int
 
 	cache *[slotCacheSize]slotInfo // when slow
@@ -82,6 +86,9 @@ type Extractor struct {
 // rawCacheBits sizes the cache of recent struct records and scalar
 // features: 32 KiB, which stays in the caches closest to the core.
 const rawCacheBits = 12
+
+// recsCacheBits sizes the cache of struct records' class hashes: 128 KiB.
+const recsCacheBits = 14
 
 const fullCacheSize = 1024
 
@@ -116,7 +123,7 @@ func NewExtractor(opt Options) *Extractor {
 		e.cache = new([slotCacheSize]slotInfo)
 	}
 	e.set.init(1 << 12)
-	e.recs.init(1 << 12)
+	e.recs = new([1 << recsCacheBits]uint64)
 	e.raw = new([1 << rawCacheBits]uint64)
 	// Room for a struct's features and its relations.
 	e.buf = make([]Feature, 0, maxFieldSlots+1+RelationFields*(RelationFields-1)/2)
@@ -179,9 +186,8 @@ func (e *Extractor) Add(r *abi.Record) {
 		if e.raw[ri] == raw {
 			return
 		}
-		if e.insert(base.Feature(classify(vs[0], vt, ret))) {
-			e.raw[ri] = raw
-		}
+		e.insert(base.Feature(classify(vs[0], vt, ret)))
+		e.raw[ri] = raw // added, or refused for good: a full slot stays full
 		return
 	}
 	e.addStruct(base, r.Ptr, vs, fts, ret)
@@ -240,11 +246,12 @@ func (e *Extractor) addStruct(base Slot, ptr uint64, vs []uint64, fts []ValueTyp
 		}
 	}
 	e.buf = fs
-	h = (h ^ h>>29) &^ 1 // even: never all ones
-	if e.recs.has(Feature(h)) {
+	h = (h ^ h>>29) * 0x9E3779B97F4A7C15
+	hi := h >> (64 - recsCacheBits)
+	if e.recs[hi] == h|1 {
 		return
 	}
-	e.recs.add(Feature(h))
+	e.recs[hi] = h | 1
 	for _, f := range fs {
 		e.insert(f)
 	}
@@ -346,28 +353,27 @@ func (e *Extractor) info(link uint64, ret bool, arg uint8) *slotInfo {
 	return si
 }
 
-// insert adds f unless its slot is full, and tells whether f is in the
-// set now.
-func (e *Extractor) insert(f Feature) bool {
+// insert adds f unless its slot is full.
+func (e *Extractor) insert(f Feature) {
+	var h uint64
+	if e.opt.MaxPerSlot > 0 {
+		// A full slot takes nothing more: no need to look f up.
+		h = uint64(f.Slot()) * 0x9E3779B97F4A7C15 >> (64 - 10)
+		if e.full[h] == f.Slot()+1 {
+			e.Capped++
+			return
+		}
+	}
 	i, ok := e.set.lookup(f)
 	if ok {
-		return true
+		return
 	}
-	if e.opt.MaxPerSlot > 0 {
-		s := f.Slot()
-		h := uint64(s) * 0x9E3779B97F4A7C15 >> (64 - 10)
-		if e.full[h] == s+1 {
-			e.Capped++
-			return false
-		}
-		if !e.counts.inc(s, e.opt.MaxPerSlot) {
-			e.full[h] = s + 1
-			e.Capped++
-			return false
-		}
+	if e.opt.MaxPerSlot > 0 && !e.counts.inc(f.Slot(), e.opt.MaxPerSlot) {
+		e.full[h] = f.Slot() + 1
+		e.Capped++
+		return
 	}
 	e.set.place(i, f)
-	return true
 }
 
 // Len is the number of distinct features added so far.
@@ -383,7 +389,7 @@ func (e *Extractor) Signal() Signal {
 // Reset empties the Extractor for the next input, keeping its memory.
 func (e *Extractor) Reset() {
 	e.set.clear()
-	e.recs.clear()
+	clear(e.recs[:])
 	clear(e.raw[:])
 	e.counts.clear()
 	clear(e.full[:])

@@ -150,7 +150,7 @@ func TestExtractBounded(t *testing.T) {
 		e.Add(&r)
 		e.Add(&r)
 	}
-	if e.Len() != DefaultMaxPerSlot || e.Capped != 2*(1000-DefaultMaxPerSlot) {
+	if e.Len() != DefaultMaxPerSlot || e.Capped != 1000-DefaultMaxPerSlot {
 		t.Fatalf("len %d capped %d", e.Len(), e.Capped)
 	}
 	e = NewExtractor(Options{MaxPerSlot: -1})
