@@ -422,11 +422,6 @@ func bitsLen(x int) int {
 	return n
 }
 
-func (s *featureSet) has(f Feature) bool {
-	_, ok := s.lookup(f)
-	return ok
-}
-
 // lookup tells whether f is in the set, and where it is or would go.
 func (s *featureSet) lookup(f Feature) (uint64, bool) {
 	x := ^uint64(f)
@@ -456,12 +451,6 @@ func (s *featureSet) place(i uint64, f Feature) {
 			}
 		}
 		s.n = n
-	}
-}
-
-func (s *featureSet) add(f Feature) {
-	if i, ok := s.lookup(f); !ok {
-		s.place(i, f)
 	}
 }
 
