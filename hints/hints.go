@@ -77,8 +77,9 @@ func (o *Observer) AddRecords(rs []abi.Record) {
 }
 
 // Add observes the values of one record: a scalar argument's or return
-// value, a struct's fields, a pointer return's NULL or ERR_PTR. Kernel
-// pointers, unreadable fields and markers are no values for a fuzzer.
+// value, a struct's fields, a pointer return's NULL or ERR_PTR. Pointers
+// (by their type, or by signal's value rules without one), unreadable
+// fields and markers are no values for a fuzzer.
 func (o *Observer) Add(r *abi.Record) {
 	var ret bool
 	switch r.Kind {
@@ -111,7 +112,7 @@ func (o *Observer) Add(r *abi.Record) {
 		if width < 8 {
 			w &= 1<<(8*width) - 1
 		}
-		if vt.Kind == signal.Pointer || (vt.Kind == signal.Auto && width == 8 && kernelPointer(w)) {
+		if vt.Kind == signal.Pointer || (vt.Kind == signal.Auto && width == 8 && pointerLike(w)) {
 			if !ret || (w != 0 && !abi.IsErrPtr(w)) {
 				return
 			}
@@ -136,7 +137,7 @@ func (o *Observer) Add(r *abi.Record) {
 				width = int(ft.Size)
 			}
 		}
-		if w == abi.BadAddr || ft.Kind == signal.Pointer || ft.Kind == signal.Opaque || (width == 8 && kernelPointer(w)) {
+		if w == abi.BadAddr || ft.Kind == signal.Pointer || ft.Kind == signal.Opaque || (width == 8 && ft.Kind != signal.Signed && ft.Kind != signal.Unsigned && pointerLike(w)) {
 			continue
 		}
 		if width < 8 {
@@ -146,7 +147,12 @@ func (o *Observer) Add(r *abi.Record) {
 	}
 }
 
-func kernelPointer(w uint64) bool { return w >= 0xffff800000000000 && !abi.IsErrPtr(w) }
+// pointerLike is signal's value rule for an 8-byte word without a type:
+// a kernel address, or one in [2^40, 2^47), where user addresses live
+// and integers do not.
+func pointerLike(w uint64) bool {
+	return w >= 0xffff800000000000 && w < 0xffffffffffff0000 || w >= 1<<40 && w < 1<<47
+}
 
 func (o *Observer) typesOf(link uint64, ret bool, arg uint8) (signal.ValueType, []signal.ValueType) {
 	if o.types == nil {
