@@ -39,7 +39,7 @@ func BenchmarkHints(b *testing.B) {
 		}
 		stable = h.Stable
 	}
-	b.ReportMetric((threadCPU() - cpu0).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric((threadCPU()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(float64(stable), "stable")
 }
 
