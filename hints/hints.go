@@ -81,20 +81,9 @@ func (o *Observer) AddRecords(rs []abi.Record) {
 // (by their type, or by signal's value rules without one), unreadable
 // fields and markers are no values for a fuzzer.
 func (o *Observer) Add(r *abi.Record) {
-	var ret bool
-	switch r.Kind {
-	case abi.KindEntry:
-	case abi.KindReturn:
-		ret = true
-	default:
+	ret, arg, ok := signal.Where(r)
+	if !ok || r.Size == 0 || len(r.Values) == 0 {
 		return
-	}
-	if r.Size == 0 || len(r.Values) == 0 {
-		return
-	}
-	arg := r.ArgIdx & 0x7f
-	if ret {
-		arg = 0
 	}
 	link := r.PC - o.opt.Slide
 	var vt signal.ValueType

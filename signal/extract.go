@@ -146,19 +146,24 @@ func (e *Extractor) AddRecords(rs []abi.Record) {
 	}
 }
 
-// Add adds the features of one record. Comparison records (v3) give none.
-func (e *Extractor) Add(r *abi.Record) {
-	var ret bool
+// Where tells which slot of its function a record's value fills: a
+// return (arg 0) or argument arg, which the encoding keeps 7 bits of.
+// ok is false for records of no argument or return (v3 comparisons).
+func Where(r *abi.Record) (ret bool, arg uint8, ok bool) {
 	switch r.Kind {
 	case abi.KindEntry:
+		return false, r.ArgIdx & 0x7f, true
 	case abi.KindReturn:
-		ret = true
-	default:
-		return
+		return true, 0, true
 	}
-	arg := r.ArgIdx & 0x7f
-	if ret {
-		arg = 0
+	return false, 0, false
+}
+
+// Add adds the features of one record. Comparison records (v3) give none.
+func (e *Extractor) Add(r *abi.Record) {
+	ret, arg, ok := Where(r)
+	if !ok {
+		return
 	}
 	link := r.PC - e.opt.Slide
 	fn := uint32(link)
