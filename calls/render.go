@@ -459,3 +459,8 @@ func firstMembers(mems []debuginfo.Member, shape []abi.Field) bool {
 	}
 	return len(shape) > 0
 }
+
+// TypeOfSpelling is the type a C spelling stands for when no debug info
+// is at hand ("unsigned int", "struct file *", "loff_t"), as values are
+// rendered without one; size is the value's size in bytes.
+func TypeOfSpelling(name string, size uint32) *debuginfo.Type { return guessType(name, size) }

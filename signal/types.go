@@ -3,6 +3,8 @@ package signal
 import (
 	"hash/fnv"
 
+	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/calls"
 	"github.com/kcovdf/kcovdf/debuginfo"
 )
 
@@ -98,4 +100,53 @@ func FuncIDByName(ix *debuginfo.Index) func(linkPC uint64) uint32 {
 		h.Write([]byte(f.Name))
 		return h.Sum32()
 	}
+}
+
+// TypesFromLayout gives values the types a layout spells (the compiler
+// plugin's, or one derived from debug info), for a kernel whose debug
+// info is not at hand: the kind from the C spelling of each parameter and
+// return, and each field's size, so that a 4-byte field holding −1 is
+// read as −1.
+func TypesFromLayout(b *debuginfo.Binding) Types {
+	return &layoutTypes{b: b, memo: map[typeKey]typeEntry{}}
+}
+
+type layoutTypes struct {
+	b    *debuginfo.Binding
+	memo map[typeKey]typeEntry
+}
+
+func (l *layoutTypes) Types(linkPC uint64, ret bool, arg uint8) (ValueType, []ValueType) {
+	k := typeKey{linkPC, ret, arg}
+	if e, ok := l.memo[k]; ok {
+		return e.value, e.fields
+	}
+	var e typeEntry
+	if s := l.b.Shape(linkPC); s != nil {
+		var spelling string
+		var size int
+		var fields []abi.Field
+		switch {
+		case ret && s.Ret != nil:
+			spelling, size, fields = s.Ret.Type, s.Ret.Size, s.Ret.Fields
+		case !ret:
+			for _, a := range s.Args {
+				if a.Idx == int(arg) {
+					spelling, size, fields = a.Type, a.Size, a.Fields
+				}
+			}
+		}
+		if spelling != "" {
+			e.value = valueType(calls.TypeOfSpelling(spelling, uint32(size)))
+		}
+		for _, f := range fields {
+			ft := ValueType{Kind: Auto, Size: uint8(min(f.Size, 8))}
+			if f.Bits > 0 {
+				ft = ValueType{Kind: Opaque, Size: uint8(min(f.Size, 8))}
+			}
+			e.fields = append(e.fields, ft)
+		}
+	}
+	l.memo[k] = e
+	return e.value, e.fields
 }

@@ -36,8 +36,12 @@ func (in *inputFlags) openFeedback(path string) (*feedbackTrace, error) {
 	if format == abi.FormatV3 {
 		t.slide = 0 // v3 stores pcs without the KASLR offset
 	}
-	if ix := src.names.ix; ix != nil && (ix.Source == debuginfo.SourceDWARF || ix.Source == debuginfo.SourceBTF) {
+	// Types from the debug info, else as the layout spells them.
+	switch ix := src.names.ix; {
+	case ix != nil && (ix.Source == debuginfo.SourceDWARF || ix.Source == debuginfo.SourceBTF):
 		t.types = signal.TypesFromDebugInfo(ix)
+	case src.names.binding != nil:
+		t.types = signal.TypesFromLayout(src.names.binding)
 	}
 	return t, nil
 }
@@ -89,6 +93,13 @@ func slotNames(nm *names, link uint64, s signal.Slot) (fn, param, field string) 
 	if f != nil && f.HasSig && !s.Ret() && arg < len(f.Params) {
 		param = f.Params[arg].Name
 	}
+	if shape != nil && param == "" && !s.Ret() {
+		for _, a := range shape.Args {
+			if a.Idx == arg {
+				param = a.Name
+			}
+		}
+	}
 	if s.Field() < 0 {
 		return fn, param, ""
 	}
@@ -128,9 +139,6 @@ func slotNames(nm *names, link uint64, s signal.Slot) (fn, param, field string) 
 		for _, a := range shape.Args {
 			if !s.Ret() && a.Idx == arg {
 				fields = a.Fields
-				if param == "" {
-					param = a.Name
-				}
 			}
 		}
 		if s.Field() < len(fields) {
