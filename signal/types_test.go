@@ -45,3 +45,51 @@ func TestTypesFromLayout(t *testing.T) {
 		}
 	}
 }
+
+// TestTypesFromDebugInfo on debuginfo's fixture: the C types of
+// parameters, returns and the members of the structs they point to.
+func TestTypesFromDebugInfo(t *testing.T) {
+	ix, err := debuginfo.Open("../debuginfo/testdata/fixture.elf", debuginfo.Options{CacheDir: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	types := TypesFromDebugInfo(ix)
+	pc := func(name string) uint64 {
+		fs := ix.ByName(name)
+		if len(fs) != 1 {
+			t.Fatalf("%s: %d functions", name, len(fs))
+		}
+		return fs[0].Low
+	}
+	open := pc("do_open")
+	for _, c := range []struct {
+		pc     uint64
+		ret    bool
+		arg    uint8
+		value  ValueType
+		fields []ValueType
+	}{
+		{open, false, 0, ValueType{Signed, 4}, nil},
+		{open, false, 1, ValueType{Pointer, 8}, nil},
+		{open, false, 2, ValueType{Pointer, 8}, []ValueType{{Unsigned, 8}, {Unsigned, 8}, {Unsigned, 8}}},
+		{open, true, 0, ValueType{Signed, 8}, nil},
+		{pc("set_flags"), false, 1, ValueType{Signed, 4}, nil},   // an enum
+		{pc("set_flags"), false, 2, ValueType{Unsigned, 2}, nil}, // umode_t
+		{pc("set_flags"), true, 0, ValueType{Unsigned, 1}, nil},  // bool
+		{pc("by_value"), false, 0, ValueType{Opaque, 8}, []ValueType{{Unsigned, 8}, {Unsigned, 8}, {Unsigned, 8}}},
+	} {
+		v, f := types.Types(c.pc, c.ret, c.arg)
+		if v != c.value || !slices.Equal(f, c.fields) {
+			t.Errorf("%#x ret=%v arg %d: %+v %+v, want %+v %+v", c.pc, c.ret, c.arg, v, f, c.value, c.fields)
+		}
+	}
+	// Bitfields are read widened: their words are classed by the value
+	// rules.
+	_, f := types.Types(pc("set_flags"), false, 0)
+	if len(f) < 4 || f[0].Kind != Opaque || f[3] != (ValueType{Unsigned, 1}) {
+		t.Errorf("struct flags: %+v", f)
+	}
+	if id := FuncIDByName(ix)(open); id == uint32(open) || id != FuncIDByName(ix)(open) {
+		t.Errorf("FuncIDByName: %#x", id)
+	}
+}
