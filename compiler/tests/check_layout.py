@@ -150,6 +150,19 @@ def main():
     check(len(seen) > 50, "only %d distinct calls traced" % len(seen))
     for name in excluded:
         check(name not in layout, "excluded %s is in the layout" % name)
+    # The kernel clamps a size above 255 to 255; the layout must say so,
+    # and only then.
+    for rec in layout.values():
+        for v in rec["args"] + ([rec["ret"]] if rec.get("ret") else []):
+            check(v.get("clamped", False) is (v["size"] > 255),
+                  "%s: size %d, clamped %r" % (rec["func"], v["size"],
+                                               v.get("clamped")))
+    for name, v in (("bv_huge", "args"), ("rv_huge", "ret")):
+        rec = layout.get(name)
+        val = rec and (rec["args"][0] if v == "args" else rec["ret"])
+        check(val and val["size"] == 296 and val.get("clamped") is True,
+              "%s: the 296-byte struct is not flagged clamped: %r"
+              % (name, val))
     for name in ("st_add", "sc_u8"):
         check(name in layout and layout[name]["static"] == (name == "st_add"),
               "%s: static flag wrong" % name)
