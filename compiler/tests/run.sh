@@ -278,6 +278,26 @@ for f in "$HERE"/ir/*.c; do
 	fi
 done
 
+# abi's fixture (abi/testdata/layoutelf/layout.elf) is a checked-in image
+# built with the plugin: rebuilt with this one, its layout records (pc and
+# JSON) must be the checked-in ones, or the fixture has drifted; rebuild it
+# with its build.sh.
+FIXTURE=$HERE/../../abi/testdata/layoutelf
+if [ -f "$FIXTURE/build.sh" ]; then
+	if CC=$CC STRIP=$BINDIR/llvm-strip PLUGIN=$PLUGIN \
+		sh "$FIXTURE/build.sh" "$OUT/layout.elf" 2>"$OUT/layout-elf.err" &&
+	   "$OBJCOPY" --dump-section .kcovdf_layout="$OUT/layout-elf.new" \
+		"$OUT/layout.elf" /dev/null &&
+	   "$OBJCOPY" --dump-section .kcovdf_layout="$OUT/layout-elf.old" \
+		"$FIXTURE/layout.elf" /dev/null &&
+	   python3 "$HERE/same_records.py" "$OUT/layout-elf.old" \
+		"$OUT/layout-elf.new" >"$OUT/layout-elf.out" 2>&1; then
+		pass
+	else
+		fail "abi/testdata/layoutelf/layout.elf differs from a rebuild (rebuild it with its build.sh): $(cat "$OUT/layout-elf.err" "$OUT/layout-elf.out" | head -20)"
+	fi
+fi
+
 # IR-level checks of the planning on hand-written IR (tags a C compile
 # cannot produce): opt runs the instrumentation alone, FileCheck checks the
 # calls, and the stats line must be the file's "; STATS:" line.
