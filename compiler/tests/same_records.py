@@ -3,26 +3,19 @@
 
 usage: same_records.py OLD NEW
 
-Prints the records (pc and JSON) only one of them has, and exits non-zero
-if there are any.
+Prints the records (pc, version and JSON) only one of them has, and exits
+non-zero if the two differ.
 """
-import struct
 import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the sources
+from check_layout import section_records  # noqa: E402
 
 
 def records(path):
-    data = open(path, "rb").read()
-    out = []
-    off = 0
-    while off + 16 <= len(data):
-        pc, n, ver = struct.unpack_from("<QII", data, off)
-        if pc == 0 and n == 0 and ver == 0:
-            off += 8
-            continue
-        out.append("%#x v%d %s" % (pc, ver,
-                                   data[off + 16:off + 16 + n].decode()))
-        off += 16 + (n + 7) // 8 * 8
-    return out
+    return ["%#x v%d %s" % (pc, ver, text.decode())
+            for _, pc, ver, text in section_records(open(path, "rb").read())
+            if pc is not None]
 
 
 def main():
