@@ -155,15 +155,17 @@ for opt in ${OPT_LEVELS:-O0 O1 O2 O3 Os}; do
 		fail "$opt: late_dead: $in_layout layout records, $in_obj symbols"
 	fi
 
-	# The rw_ functions of cases.c must really be rewritten, or their
-	# checks test nothing more than the address-taken ones: fastcc, the
-	# unused parameters removed, and at -O3 the read-only pointers
-	# promoted (no ptr argument left in rw_rot3 and rw_cswap).
+	# The functions cases.c finds through PC_OF must really be rewritten,
+	# or their checks test nothing more than the address-taken ones:
+	# fastcc, the unused or constant parameters removed, and at -O3 the
+	# read-only pointers promoted (no ptr argument left in rw_rot3 and
+	# rw_cswap).
 	if [ "$opt" != O0 ] &&
 	   $CC $cflags -g $PLUGIN_FLAGS -S -emit-llvm -o "$d/cases.ll" \
 		"$HERE/cases.c" 2>/dev/null; then
 		for want in rw_swap2:2 rw_rot3:4 rw_rot4:4 rw_cswap:3 rw_tri:2 \
-			rw_nswap:2; do
+			rw_nswap:2 st_unused:2 st_const:1 st_struct:2 st_shift:1 \
+			st_promote:1 st_reassign:1; do
 			fn=${want%:*}
 			line=$(grep "^define internal fastcc .*@$fn(" "$d/cases.ll")
 			n=$(printf '%s\n' "$line" | grep -o '%[0-9][0-9]*' | wc -l)
