@@ -55,7 +55,7 @@ info gives all of them; System.map or kallsyms give names only) and from
 				return err
 			}
 			defer src.trace.Close()
-			var preds []wherePred
+			var preds []*wherePred
 			for _, w := range sf.where {
 				p, err := parseWhere(w)
 				if err != nil {
@@ -93,6 +93,11 @@ info gives all of them; System.map or kallsyms give names only) and from
 			}
 			if warning != "" {
 				fmt.Fprintln(ew, "warning:", warning)
+			}
+			for _, p := range preds {
+				if !p.named {
+					fmt.Fprintf(ew, "warning: --where %q: no call has an argument, field or return named %s\n", p.text, strings.Join(p.path, "."))
+				}
 			}
 			printAnomalies(ew, d.Summary(), 10)
 			return src.fileErr
@@ -172,7 +177,7 @@ type shower struct {
 	re        *regexp.Regexp
 	depth     int
 	errs      bool
-	preds     []wherePred
+	preds     []*wherePred
 	color     bool
 	maxFields int
 	asJSON    bool
@@ -429,35 +434,41 @@ func printJSON(w *bufio.Writer, t *calls.Tree, nm *calls.Namer, v *view) error {
 
 // wherePred is one --where condition.
 type wherePred struct {
+	text  string
 	path  []string // "count", "how.flags", "ret"
 	op    string
 	value string
+	// named: some call had an argument, field or return of that name.
+	named bool
 }
 
 var whereRE = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_.\[\]]*)\s*(==|!=|<=|>=|<|>|=)\s*(.+?)\s*$`)
 
-func parseWhere(s string) (wherePred, error) {
+func parseWhere(s string) (*wherePred, error) {
 	m := whereRE.FindStringSubmatch(s)
-	if m == nil {
-		return wherePred{}, fmt.Errorf("--where %q: want NAME OP VALUE, e.g. count==4096, how.flags==0x8000 or ret==-ENOENT", s)
+	if m == nil || strings.ContainsAny(m[3][:1], "=<>!") {
+		return nil, fmt.Errorf("--where %q: want NAME OP VALUE with OP one of ==, !=, <, <=, >, >=, e.g. count==4096, how.flags==0x8000 or ret==-ENOENT", s)
 	}
 	op := m[2]
 	if op == "=" {
 		op = "=="
 	}
-	return wherePred{path: strings.Split(m[1], "."), op: op, value: m[3]}, nil
+	return &wherePred{text: s, path: strings.Split(m[1], "."), op: op, value: m[3]}, nil
 }
 
-func matchAll(t *calls.Tree, nm *calls.Namer, i int, preds []wherePred) bool {
+func matchAll(t *calls.Tree, nm *calls.Namer, i int, preds []*wherePred) bool {
+	all := true
 	for _, p := range preds {
+		// Every condition is tried, so that each learns whether its
+		// name exists.
 		if !p.match(t, nm, i) {
-			return false
+			all = false
 		}
 	}
-	return true
+	return all
 }
 
-func (p wherePred) match(t *calls.Tree, nm *calls.Namer, i int) bool {
+func (p *wherePred) match(t *calls.Tree, nm *calls.Namer, i int) bool {
 	var vals []calls.Rendered
 	if p.path[0] == "ret" || p.path[0] == "return" {
 		r, ok := nm.Ret(t, i)
@@ -485,6 +496,7 @@ func (p wherePred) match(t *calls.Tree, nm *calls.Namer, i int) bool {
 				return false
 			}
 		}
+		p.named = true
 		return compare(text, p.op, p.value)
 	}
 	return false
