@@ -176,6 +176,15 @@ func TestBindStaticsByFile(t *testing.T) {
 			t.Errorf("helper in %s at %#x: %d words, want %d", f.Unit, f.Low, got, want)
 		}
 	}
+	// Shapes that differ, one of them of a file without a helper: the
+	// helper of a file the layout does not list was not instrumented,
+	// which is no ambiguity.
+	l3, _ := abi.ReadLayout(strings.NewReader(`{"func":"helper","file":"lib/fixture_a.c","static":true,"args":[{"idx":0,"size":4,"fields":[]}],"ret":{"size":4,"fields":[]}}
+{"func":"helper","file":"lib/other.c","static":true,"args":[{"idx":0,"size":8,"fields":[{"off":0,"size":8},{"off":8,"size":8}]}],"ret":{"size":8,"fields":[]}}
+`), "l3.jsonl")
+	if b := Bind(l3, ix); len(b.Ambiguous) != 0 || len(b.Funcs) != 1 || filepath.Base(ix.At(b.Funcs[0].Addr).Unit) != "fixture_a.c" {
+		t.Fatalf("helper of an unlisted file: bound %+v ambiguous %v", b.Funcs, b.Ambiguous)
+	}
 	// Without files (System.map), the two shapes cannot be told apart.
 	helpers := ix.ByName("helper")
 	plain := FromSymbols(Symbols{"helper": {{Addr: helpers[0].Low}, {Addr: helpers[1].Low}}})
