@@ -76,8 +76,13 @@ info gives all of them; System.map or kallsyms give names only) and from
 			seen := src.scan()
 			warning, _ := src.names.check(seen.pcs)
 			out := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
-			sh := &shower{w: out, nm: src.namer(), re: re, depth: sf.depth, errs: sf.errors, preds: preds,
-				color: useColor(sf.color, cmd.OutOrStdout()), maxFields: sf.fields, asJSON: sf.asJSON}
+			sh := &shower{w: out, nm: src.namer(), match: src.namer(), re: re, depth: sf.depth, errs: sf.errors, preds: preds,
+				color: useColor(sf.color, cmd.OutOrStdout()), asJSON: sf.asJSON}
+			if !sf.asJSON {
+				// Fields past --max-fields are not shown: they are not
+				// rendered either. --where looks at all of them.
+				sh.nm.MaxFields = max(sf.fields, 0)
+			}
 			d := abi.NewDecoder(src.trace.Words, src.opt)
 			end, err := calls.Stream(src.trace.Words, d, calls.Options{Full: src.trace.Meta.Overflowed, Markers: seen.markers}, sh.tree)
 			if err != nil {
@@ -172,15 +177,16 @@ func useColor(mode string, w io.Writer) bool {
 // calls.Stream hands them over; what it keeps is reused from one to the
 // next.
 type shower struct {
-	w         *bufio.Writer
-	nm        *calls.Namer
-	re        *regexp.Regexp
-	depth     int
-	errs      bool
-	preds     []*wherePred
-	color     bool
-	maxFields int
-	asJSON    bool
+	w  *bufio.Writer
+	nm *calls.Namer // what is shown, up to --max-fields
+	// match renders every field, for --where.
+	match  *calls.Namer
+	re     *regexp.Regexp
+	depth  int
+	errs   bool
+	preds  []*wherePred
+	color  bool
+	asJSON bool
 
 	v       view
 	inBlock []bool
@@ -244,7 +250,7 @@ func (s *shower) selectCalls(t *calls.Tree) {
 			if !inBlock[i] {
 				continue
 			}
-			if (s.errs && s.nm.IsErr(t, i)) || (len(s.preds) > 0 && matchAll(t, s.nm, i, s.preds)) {
+			if (s.errs && s.nm.IsErr(t, i)) || (len(s.preds) > 0 && matchAll(t, s.match, i, s.preds)) {
 				// The call and its callers up to its block's root.
 				for j := int32(i); j >= 0 && inBlock[j] && !v.show[j]; j = t.Calls[j].Parent {
 					v.show[j] = true
@@ -340,31 +346,12 @@ func (s *shower) printGraph(t *calls.Tree) error {
 	return err
 }
 
-// value appends a rendered value, its first maxFields fields only, with
-// <fault> painted.
+// value appends a rendered value, with <fault> painted.
 func (s *shower) value(b []byte, r calls.Rendered) []byte {
-	text := shorten(r, s.maxFields)
-	if !s.color || !strings.Contains(text, "<fault>") {
-		return append(b, text...)
+	if !s.color || !strings.Contains(r.Text, "<fault>") {
+		return append(b, r.Text...)
 	}
-	return append(b, strings.ReplaceAll(text, "<fault>", ansiWarn+"<fault>"+ansiReset)...)
-}
-
-// shorten keeps the first n fields of a struct value (n <= 0: all).
-func shorten(r calls.Rendered, n int) string {
-	if n <= 0 || len(r.Fields) <= n {
-		return r.Text
-	}
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, f := range r.Fields[:n] {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(f.Name + "=" + f.Text)
-	}
-	fmt.Fprintf(&b, ", ...%d more}", len(r.Fields)-n)
-	return b.String()
+	return append(b, strings.ReplaceAll(r.Text, "<fault>", ansiWarn+"<fault>"+ansiReset)...)
 }
 
 func (s *shower) retSuffix(b []byte, t *calls.Tree, i int) []byte {
