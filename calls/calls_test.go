@@ -305,3 +305,22 @@ func TestStream(t *testing.T) {
 		t.Fatalf("err %v after %d calls", err, calls)
 	}
 }
+
+// TestRenderMaxFields: a Namer with MaxFields renders only the first
+// fields, and says how many it left out.
+func TestRenderMaxFields(t *testing.T) {
+	nm, pc := fixtureNamer(t)
+	nm.MaxFields = 2
+	tr := tree([]rec{
+		{k: abi.KindEntry, pc: pc["set_flags"], idx: 0, size: 8, ptr: 0xffff888000002000, vals: []uint64{0xdb, 0xdb, 0x1db, 7, abi.BadAddr}},
+		E(pc["set_flags"], 1, 4, 3), E(pc["set_flags"], 2, 2, 0644), R(pc["set_flags"], 1, 1),
+	})
+	args := nm.Args(tr, 0)
+	if len(args) != 3 || args[0].Text != "{ro=1, mode=5, ...3 more}" || len(args[0].Fields) != 2 || args[0].More != 3 {
+		t.Fatalf("args %+v", args)
+	}
+	nm.MaxFields = 5
+	if a := nm.Args(tr, 0)[0]; a.Text != "{ro=1, mode=5, delta=-3, tail=7, inner=<fault>}" || a.More != 0 {
+		t.Fatalf("all five fields: %+v", a)
+	}
+}
