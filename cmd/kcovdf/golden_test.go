@@ -128,11 +128,13 @@ func TestGoldenShowTyped(t *testing.T) {
 	golden.Check(t, "show-typed.txt", all.Bytes())
 }
 
-// writeTypedTrace writes a v2 trace of calls of the fixture's functions,
-// as a boot that moved them into the kernel's text would have recorded
-// them (the trace's KASLR offset says by how much).
+// typedSlide moves the fixture's functions (linked at 0x401000) into the
+// kernel's text, where the decoder expects pcs.
 const typedSlide = 0xffffffff81000000 - 0x400000
 
+// writeTypedTrace writes a v2 trace of calls of the fixture's functions,
+// as a boot that moved them by typedSlide would have recorded them (the
+// trace's KASLR offset says by how much).
 func writeTypedTrace(t *testing.T, path string) {
 	t.Helper()
 	ix, err := debuginfo.Open("../../debuginfo/testdata/fixture.elf", debuginfo.Options{CacheDir: "-"})
