@@ -51,6 +51,14 @@ if command -v llvm-symbolizer-19 >/dev/null; then
 	"$K" symbolize --symbols "$VMLINUX" --cache-dir "$tmp/cache" <"$tmp/pcs" | awk '{ sub(/\+0x[0-9a-f]+$/, "", $2); print $2 }' >"$tmp/ours"
 	same=$(paste "$tmp/ours" "$tmp/llvm" | awk '$1 == $2 || index($1, $2 ".") == 1 { n++ } END { print n + 0 }')
 	echo "names equal to llvm-symbolizer --no-inlines (or a clone of its name): $same of $N"
+	# --lines: each address's own line, from the DWARF line table.
+	read -r ln_s ln_kb ln_cpu < <(time_of "$K" symbolize --lines --symbols "$VMLINUX" --cache-dir "$tmp/cache" <"$tmp/pcs")
+	awk '{ print $3 }' "$tmp/out" >"$tmp/ours-lines"
+	llvm-symbolizer-19 --obj="$VMLINUX" --no-inlines <"$tmp/pcs" | awk 'NR % 3 == 2' | sed 's/:[0-9]*$//' >"$tmp/llvm-lines"
+	# The same file (paths compared once cleaned of dir/../) and line.
+	clean() { awk -F: '{ n = split($1, p, "/"); k = 0; for (i = 1; i <= n; i++) { if (p[i] == ".." && k > 0) k--; else q[++k] = p[i] } s = q[1]; for (i = 2; i <= k; i++) s = s "/" q[i]; print s ":" $2 }' "$1"; }
+	lsame=$(paste -d' ' <(clean "$tmp/ours-lines") <(clean "$tmp/llvm-lines") | awk '$1 == $2 { n++ } END { print n + 0 }')
+	printf '%-34s %8s %8s %6d   file:line equal to llvm-symbolizer --no-inlines for %s of %s\n' "kcovdf symbolize --lines (cached)" "$ln_s" "$ln_cpu" $((ln_kb / 1024)) "$lsame" "$N"
 fi
 echo
 
