@@ -27,7 +27,7 @@ type Lines struct {
 type lineUnit struct {
 	lo, hi uint64
 	cu     *dwarf.Entry
-	name   string // the unit's source file
+	name   string     // the unit's source file
 	rows   *[]lineRow // shared by the unit's ranges; nil until read
 }
 
