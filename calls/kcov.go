@@ -11,7 +11,8 @@ import "slices"
 // A function's entry block runs once per call and has no predecessor, so
 // its kcov PC (the lowest PC the function ever shows, as the entry block
 // comes first) marks a new call: the next call of that function in the
-// tree is entered there. A PC of a function that is open in the tree
+// tree is entered there, unless more than a few calls that kcov shows
+// elsewhere would go unseen before it. A PC of a function that is open in the tree
 // belongs to its innermost open call, and closes every call above it. PCs
 // of functions dataflow does not trace (other files, helpers) ran inside
 // whatever was open around them; when calls were opened or closed in
@@ -34,20 +35,20 @@ type Coverage struct {
 
 // AlignStats sum up an alignment.
 type AlignStats struct {
-	PCs     int
-	Exact   int // placed exactly
-	Guessed int // placed in a call that surely ran them, maybe too high
-	Outside int // in no call of the tree (before the first, after the last)
+	PCs     int `json:"pcs"`
+	Exact   int `json:"exact"`   // placed exactly
+	Guessed int `json:"guessed"` // placed in a call that surely ran them, maybe too high
+	Outside int `json:"outside"` // in no call of the tree (before the first, after the last)
 	// Entered counts the calls whose entry a kcov PC marks.
-	Entered int
+	Entered int `json:"calls_entered"`
 	// Skipped counts calls of functions kcov shows elsewhere whose entry
 	// it did not show here (a lost PC, a call dataflow saw and kcov not).
-	Skipped int
+	Skipped int `json:"calls_skipped"`
 	// Mismatched counts PCs of traced functions that fit neither an open
 	// call nor a later one: the two streams disagree there.
-	Mismatched int
+	Mismatched int `json:"mismatched"`
 	// Unknown counts PCs in no known function.
-	Unknown int
+	Unknown int `json:"unknown"`
 }
 
 // Align places pcs, classic kcov's coverage of the thread that t was
@@ -114,6 +115,22 @@ func Align(t *Tree, pcs []uint64, kcovFunc func(pc uint64) (start uint64, ok boo
 		}
 		return stack[len(stack)-1]
 	}
+	// reachable tells whether call j can be the next one kcov shows: at
+	// most maxMissed calls that kcov shows elsewhere come before it
+	// unseen. An entry PC whose call lies further on is one dataflow did
+	// not record here (its own ENABLE, a lost record): taking it would
+	// pass over everything in between.
+	reachable := func(j int32) bool {
+		missed := 0
+		for c := next; c < j; c++ {
+			if _, shown := entry[callFn[c]]; shown {
+				if missed++; missed > maxMissed {
+					return false
+				}
+			}
+		}
+		return true
+	}
 	// enter opens call j: calls not its ancestors close, ancestors that
 	// kcov never showed open; then i is j's entry PC.
 	enter := func(j int32, i int) {
@@ -153,7 +170,7 @@ func Align(t *Tree, pcs []uint64, kcovFunc func(pc uint64) (start uint64, ok boo
 		}
 		if pc == entry[f] {
 			k, _ := slices.BinarySearch(traced, next)
-			if k < len(traced) {
+			if k < len(traced) && reachable(traced[k]) {
 				enter(traced[k], i)
 				continue
 			}
@@ -193,6 +210,10 @@ func Align(t *Tree, pcs []uint64, kcovFunc func(pc uint64) (start uint64, ok boo
 	}
 	return cov
 }
+
+// maxMissed is how many calls kcov shows elsewhere may go unseen before
+// a call Align enters.
+const maxMissed = 4
 
 // innermost is the position in stack of the innermost call of function f,
 // or -1.
