@@ -50,8 +50,8 @@ type kcovStats struct {
 	// Capture counts the PCs of the functions dataflow's callbacks call
 	// to read values (captureFuncs): with both on, kcov sees them too.
 	Capture int
-	ByFunc             []*kcovFunc
-	Align              *calls.AlignStats // nil without names
+	ByFunc  []*kcovFunc
+	Align   *calls.AlignStats // nil without names
 }
 
 type kcovFunc struct {
