@@ -16,7 +16,7 @@ import (
 // are what "kcovdf feedback" runs to see which feedback tells them apart.
 type Pair struct {
 	Name  string // what differs, e.g. "open O_RDONLY vs O_RDWR"
-	Class string // the kind of value: flags, size, offset, name, errno, fd
+	Class string // the kind of value: flags, size, offset, name, errno, fd; control: none
 	A, B  func(f *Fixture)
 }
 
@@ -66,6 +66,10 @@ func (f *Fixture) openClose(path string, flags int, mode uint32) {
 func Pairs() []Pair {
 	const badFd = 977
 	return []Pair{
+		// The control: nothing differs, so nothing may tell them apart.
+		{"control: the same open twice", "control",
+			func(f *Fixture) { f.openClose(f.File, unix.O_RDONLY, 0) },
+			func(f *Fixture) { f.openClose(f.File, unix.O_RDONLY, 0) }},
 		{"open O_RDONLY vs O_RDWR", "flags",
 			func(f *Fixture) { f.openClose(f.File, unix.O_RDONLY, 0) },
 			func(f *Fixture) { f.openClose(f.File, unix.O_RDWR, 0) }},

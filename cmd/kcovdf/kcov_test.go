@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/calls"
+)
+
+// testdata/in/kcov.kdf is testdata/in/sim.kdf with classic kcov PCs made
+// up from its call tree, and testdata/in/kcov.map a System.map of its
+// functions and of one that dataflow does not trace. They were made once
+// with
+//
+//	KCOVDF_MAKE_KCOV_INPUT=1 go test -run TestMakeKcovInput ./cmd/kcovdf
+func TestMakeKcovInput(t *testing.T) {
+	if os.Getenv("KCOVDF_MAKE_KCOV_INPUT") != "1" {
+		t.Skip("inputs are made once")
+	}
+	tr, pcs, sysmap := makeKcovInput(t)
+	if err := abi.SaveTrace("testdata/in/kcov.kdf", &abi.Trace{Meta: tr.Meta, Words: tr.Words, KcovPCs: pcs}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("testdata/in/kcov.map", []byte(sysmap), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// untracedHelper is the function of kcov.map that dataflow does not trace.
+const untracedHelper = 0xffffffff82000000
+
+func makeKcovInput(t *testing.T) (*abi.Trace, []uint64, string) {
+	tr, err := abi.LoadTrace("testdata/in/sim.kdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := abi.LoadLayout("testdata/in/sim.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, _ := abi.TableFromLayout(l, 0)
+	tree := calls.Build(tr.Words, abi.NewDecoder(tr.Words, abi.Options{Format: abi.FormatV1, Table: table, BufferWords: tr.Meta.BufferWords}), calls.Options{Full: true})
+	var b strings.Builder
+	l.Addresses(func(pc uint64, fn *abi.FuncShape) { fmt.Fprintf(&b, "%016x T %s\n", pc, fn.Func) })
+	fmt.Fprintf(&b, "%016x T untraced_helper\n%016x T _etext\n", uint64(untracedHelper), uint64(untracedHelper+0x1000))
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	slices.Sort(lines)
+	pcs := []uint64{0xffffffff80000042} // in no function
+	var emit func(i int)
+	emit = func(i int) {
+		c := &tree.Calls[i]
+		pcs = append(pcs, c.PC+0x10)
+		k := 0
+		tree.Children(i, func(j int) {
+			emit(j)
+			pcs = append(pcs, c.PC+0x20+uint64(k%3)*8)
+			k++
+		})
+		if i%3 == 0 {
+			pcs = append(pcs, untracedHelper+0x10, untracedHelper+0x28)
+		}
+	}
+	for i := range tree.Calls {
+		if tree.Calls[i].Parent < 0 {
+			emit(i)
+		}
+	}
+	return tr, pcs, strings.Join(lines, "\n") + "\n"
+}
+
+// TestKcovInputAligns: on the made-up input every PC of a traced function
+// lands in the call it was made for.
+func TestKcovInputAligns(t *testing.T) {
+	out, _, err := runCLI(t, "stats", "--symbols", "testdata/in/kcov.map", "--layout", "testdata/in/sim.jsonl", "testdata/in/kcov.kdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"kcov alignment  ", " 0 skipped, 0 pcs mismatched, 1 in no function", "kcov functions  "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stats lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestFeatureSets(t *testing.T) {
+	a := [][]uint64{{1, 2, 3, 9}, {1, 2, 3}}
+	b := [][]uint64{{1, 2, 4}, {1, 2, 4, 9}}
+	c := compareRuns(a, b)
+	// 3 only in A, 4 only in B, 9 in one run of each: noise, not new.
+	if c != (featureCount{A: 3, B: 3, NewB: 1, NewA: 1, Noise: 2}) || !c.Apart() {
+		t.Fatalf("%+v", c)
+	}
+	if c := compareRuns(a, a); c.Apart() || c.NewA != 0 {
+		t.Fatalf("same runs apart: %+v", c)
+	}
+	set, edges := pcFeatures([]uint64{10, 20, 10, 20, 99}, func(pc uint64) bool { return pc == 99 })
+	if !slices.Equal(set, []uint64{10, 20}) || !slices.Equal(edges, []uint64{20>>1 ^ 10, 0>>1 ^ 10, 10>>1 ^ 20}) {
+		t.Fatalf("set %v edges %v", set, edges)
+	}
+	if got := setMinus([]uint64{1, 2, 3, 5}, []uint64{2, 5, 7}); !slices.Equal(got, []uint64{1, 3}) {
+		t.Fatalf("minus %v", got)
+	}
+}
