@@ -97,7 +97,7 @@ Records are decoded exactly with --layout (the build's layout.jsonl) and
 	in.registerLayout(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per pair")
 	cmd.Flags().IntVar(&runs, "runs", 3, "measured runs of each sequence (after one to warm up)")
-	cmd.Flags().IntVar(&words, "words", 1<<20, "each tracer's buffer in words")
+	cmd.Flags().IntVar(&words, "words", defaultWords, wordsUsage+"; classic kcov gets as many")
 	cmd.Flags().StringVar(&path, "device", device.DefaultPath, deviceUsage)
 	cmd.Flags().StringVar(&kcovPath, "kcov-device", device.KcovPath, "classic kcov's file")
 	return cmd
