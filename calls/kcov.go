@@ -27,7 +27,8 @@ type Coverage struct {
 	// its callees); -1 when no call of the tree surely was open.
 	Call []int32
 	// Exact[i] is set when no call below Call[i] can have run PCs[i]:
-	// the placement is not a guess. When unset, PCs[i] may have run in a
+	// the placement is not a guess (with Call[i] -1: surely outside every
+	// call). When unset, PCs[i] may have run in a
 	// callee of Call[i] whose start or end no PC shows.
 	Exact []bool
 	Stats AlignStats

@@ -108,3 +108,28 @@ func TestAlignNoReturn(t *testing.T) {
 		t.Fatalf("after a call that returned: %v", cov.Call)
 	}
 }
+
+// FuzzAlign: any PCs on any tree are placed in a call that exists, or
+// none, and the sums add up.
+func FuzzAlign(f *testing.F) {
+	f.Add([]byte{0x10, 0x10, 0x20, 0x10, 0x90, 0x20, 0x10, 0x21, 0x30, 0x10, 0x92, 0x10, 0x10, 0x50})
+	f.Add([]byte{0x30, 0x10, 0x10, 0x10})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tr := alignTree()
+		pcs := make([]uint64, len(b))
+		for i, x := range b {
+			// High nibble: the function's page; low: the offset.
+			pcs[i] = uint64(x>>4)<<12 | uint64(x&15)<<4
+		}
+		cov := Align(tr, pcs, pageFunc, identity)
+		st := cov.Stats
+		if st.Exact+st.Guessed+st.Outside != len(pcs) || st.Entered > len(tr.Calls) {
+			t.Fatalf("stats %+v for %d PCs", st, len(pcs))
+		}
+		for i, c := range cov.Call {
+			if c < -1 || int(c) >= len(tr.Calls) {
+				t.Fatalf("PC %d placed in call %d (exact %v)", i, c, cov.Exact[i])
+			}
+		}
+	})
+}
