@@ -19,6 +19,9 @@ type feedbackRow struct {
 	PCs      featureCount `json:"kcov_pcs"`
 	Edges    featureCount `json:"kcov_edges"`
 	Dataflow featureCount `json:"dataflow"`
+	// Returns is dataflow's signal of return values alone: what the
+	// kernel made of the inputs, rather than the inputs passed down.
+	Returns featureCount `json:"dataflow_returns"`
 	// Full: a buffer filled in some run; the row is not to be trusted.
 	Full bool `json:"full,omitempty"`
 }
@@ -153,8 +156,8 @@ func printFeedback(w io.Writer, rows []feedbackRow, runs int) error {
 		return fmt.Sprintf("%s +%d/+%d", yes, c.NewB, c.NewA)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "pair\tclass\tkcov pcs\tkcov edges\tdataflow\tnoise pcs/edges/dataflow\n")
-	type tally struct{ pairs, pcs, edges, df, dfOnly, kcovOnly int }
+	fmt.Fprintf(tw, "pair\tclass\tkcov pcs\tkcov edges\tdataflow\tdataflow returns\tnoise pcs/edges/dataflow\n")
+	type tally struct{ pairs, pcs, edges, df, rets, dfOnly, retsOnly, kcovOnly int }
 	byClass := map[string]*tally{}
 	var classes []string
 	all := &tally{}
@@ -163,7 +166,7 @@ func printFeedback(w io.Writer, rows []feedbackRow, runs int) error {
 		if r.Full {
 			full = " (buffer full)"
 		}
-		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%d/%d/%d\n", r.Pair, full, r.Class, cell(r.PCs), cell(r.Edges), cell(r.Dataflow), r.PCs.Noise, r.Edges.Noise, r.Dataflow.Noise)
+		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%d/%d/%d\n", r.Pair, full, r.Class, cell(r.PCs), cell(r.Edges), cell(r.Dataflow), cell(r.Returns), r.PCs.Noise, r.Edges.Noise, r.Dataflow.Noise)
 		t := byClass[r.Class]
 		if t == nil {
 			t = &tally{}
@@ -187,21 +190,27 @@ func printFeedback(w io.Writer, rows []feedbackRow, runs int) error {
 			} else if kcov {
 				t.kcovOnly++
 			}
+			if r.Returns.Apart() {
+				t.rets++
+				if !kcov {
+					t.retsOnly++
+				}
+			}
 		}
 	}
-	fmt.Fprintf(tw, "\t\t\t\t\t\n")
-	fmt.Fprintf(tw, "class\tpairs\tkcov pcs apart\tkcov edges apart\tdataflow apart\tonly dataflow / only kcov\n")
+	fmt.Fprintf(tw, "\t\t\t\t\t\t\n")
+	fmt.Fprintf(tw, "class\tpairs\tkcov pcs apart\tkcov edges apart\tdataflow apart\treturns apart\tonly dataflow / only returns / only kcov\n")
 	slices.Sort(classes)
 	for _, c := range append(classes, "all") {
 		t := byClass[c]
 		if c == "all" {
 			t = all
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d / %d\n", c, t.pairs, t.pcs, t.edges, t.df, t.dfOnly, t.kcovOnly)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d / %d / %d\n", c, t.pairs, t.pcs, t.edges, t.df, t.rets, t.dfOnly, t.retsOnly, t.kcovOnly)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "+B/+A: features one side had in all %d runs and the other in none (what it adds to a corpus holding the other); noise: features only some runs of a side had. kcov without the PCs of dataflow's own reads.\n", runs)
+	_, err := fmt.Fprintf(w, "+B/+A: features one side had in all %d runs and the other in none (what it adds to a corpus holding the other); noise: features only some runs of a side had. kcov without the PCs of dataflow's own reads. returns: dataflow's features of return values alone.\n", runs)
 	return err
 }

@@ -106,7 +106,7 @@ Records are decoded exactly with --layout (the build's layout.jsonl) and
 // measurePair runs p's sequences and compares their features.
 func measurePair(tr device.Tracers, fx *device.Fixture, p device.Pair, runs int, opt abi.Options, slide uint64, skip func(uint64) bool) (feedbackRow, error) {
 	row := feedbackRow{Pair: p.Name, Class: p.Class}
-	var pcs, edges, df [2][][]uint64
+	var pcs, edges, df, rets [2][][]uint64
 	for r := -1; r < runs; r++ {
 		for side, fn := range []func(*device.Fixture){p.A, p.B} {
 			c, err := tr.Collect(func() { fn(fx) })
@@ -120,29 +120,37 @@ func measurePair(tr device.Tracers, fx *device.Fixture, p device.Pair, runs int,
 			set, e := pcFeatures(c.PCs, skip)
 			pcs[side] = append(pcs[side], set)
 			edges[side] = append(edges[side], e)
-			df[side] = append(df[side], dataflowFeatures(c.Words, opt, slide))
+			all, ret := dataflowFeatures(c.Words, opt, slide)
+			df[side] = append(df[side], all)
+			rets[side] = append(rets[side], ret)
 		}
 	}
 	row.PCs = compareRuns(pcs[0], pcs[1])
 	row.Edges = compareRuns(edges[0], edges[1])
 	row.Dataflow = compareRuns(df[0], df[1])
+	row.Returns = compareRuns(rets[0], rets[1])
 	return row, nil
 }
 
-// dataflowFeatures is the value signal of one run's records, sorted.
-func dataflowFeatures(words []uint64, opt abi.Options, slide uint64) []uint64 {
+// dataflowFeatures is the value signal of one run's records, sorted, all
+// of it and that of return values alone.
+func dataflowFeatures(words []uint64, opt abi.Options, slide uint64) (all, rets []uint64) {
 	e := signal.NewExtractor(signal.Options{Slide: slide})
 	d := abi.NewDecoder(words, opt)
 	for d.Next() {
 		e.Add(d.Record())
 	}
 	fs := e.Signal().Features()
-	out := make([]uint64, len(fs))
+	all = make([]uint64, len(fs))
 	for i, f := range fs {
-		out[i] = uint64(f)
+		all[i] = uint64(f)
+		if f.Slot().Ret() {
+			rets = append(rets, uint64(f))
+		}
 	}
-	slices.Sort(out)
-	return out
+	slices.Sort(all)
+	slices.Sort(rets)
+	return all, rets
 }
 
 // captureRanges finds captureFuncs in /proc/kallsyms and returns a test
