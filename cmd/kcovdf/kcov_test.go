@@ -9,6 +9,7 @@ import (
 
 	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/calls"
+	"github.com/kcovdf/kcovdf/internal/golden"
 )
 
 // testdata/in/kcov.kdf is testdata/in/sim.kdf with classic kcov PCs made
@@ -103,5 +104,30 @@ func TestFeatureSets(t *testing.T) {
 	}
 	if got := setMinus([]uint64{1, 2, 3, 5}, []uint64{2, 5, 7}); !slices.Equal(got, []uint64{1, 3}) {
 		t.Fatalf("minus %v", got)
+	}
+}
+
+// TestFeedbackTable: the table of a lab run (testdata/in/feedback.jsonl,
+// "kcovdf lab feedback --json" on the plain lab kernel), and garbage in
+// place of its rows.
+func TestFeedbackTable(t *testing.T) {
+	f, err := os.Open("testdata/in/feedback.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := readFeedbackJSON(f)
+	if err != nil || len(rows) < 21 || rows[0].Class != "control" || rows[0].PCs.Apart() || rows[0].Dataflow.Apart() {
+		t.Fatalf("%d rows, %v; first %+v", len(rows), err, rows[0])
+	}
+	var b strings.Builder
+	if err := printFeedback(&b, rows, 3); err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, "feedback-table.txt", []byte(b.String()))
+	for _, bad := range []string{"{", `{"pair": 3}`, "[]", "\x00\xff"} {
+		if _, err := readFeedbackJSON(strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "feedback row 1") {
+			t.Errorf("%q: error %v", bad, err)
+		}
 	}
 }
