@@ -64,14 +64,26 @@ type Extractor struct {
 	maxFields int
 	slow      bool // Types or FuncID: per-slot lookups
 
-	set   featureSet
-	count map[Slot]int // features per slot, for MaxPerSlot
-	// Capped counts the features MaxPerSlot left out.
+	set    featureSet
+	recs   featureSet // hashes of the struct records seen, class for class
+	counts slotCounts // features per slot, for MaxPerSlot
+	buf    []Feature
+	// Capped counts the values MaxPerSlot left out (each time one is seen).
 	Capped int
 
-	cache [slotCacheSize]slotInfo
+	cache *[slotCacheSize]slotInfo // when slow
 	ids   map[uint64]uint32
+	// full remembers slots that reached MaxPerSlot, so that a value of a
+	// busy slot is refused without a map lookup.
+	full [fullCacheSize]Slot
+	raw  *[1 << rawCacheBits]uint64
 }
+
+// rawCacheBits sizes the cache of recent struct records and scalar
+// features: 32 KiB, which stays in the caches closest to the core.
+const rawCacheBits = 12
+
+const fullCacheSize = 1024
 
 const slotCacheSize = 1024
 
@@ -98,8 +110,15 @@ func NewExtractor(opt Options) *Extractor {
 		e.opt.MaxPerSlot = 0
 	}
 	e.slow = opt.Types != nil || opt.FuncID != nil
+	if e.slow {
+		e.cache = new([slotCacheSize]slotInfo)
+	}
 	e.set.init(1 << 12)
-	e.count = map[Slot]int{}
+	e.recs.init(1 << 12)
+	e.raw = new([1 << rawCacheBits]uint64)
+	// Room for a struct's features and its relations.
+	e.buf = make([]Feature, 0, maxFieldSlots+1+RelationFields*(RelationFields-1)/2)
+	e.counts.init(1 << 10)
 	return e
 }
 
@@ -151,52 +170,105 @@ func (e *Extractor) Add(r *abi.Record) {
 	}
 	vs := r.Values
 	if len(vs) == 1 && fts == nil {
-		c, p := classify(vs[0], vt, ret)
-		e.insert(base.Feature(c, p))
+		f := base.Feature(classify(vs[0], vt, ret))
+		// Scalars repeat most: a small cache of recent ones before the set.
+		ri := uint64(f) * 0x9E3779B97F4A7C15 >> (64 - rawCacheBits)
+		if e.raw[ri] == uint64(f)|1<<63 {
+			return
+		}
+		if e.insert(f) {
+			e.raw[ri] = uint64(f) | 1<<63
+		}
 		return
 	}
 	// An expanded struct: its pointer, then its fields.
-	pt := ValueType{Kind: Pointer}
-	c, p := classify(r.Ptr, pt, ret)
-	e.insert(base.Feature(c, p))
+	c, p := classify(r.Ptr, ValueType{Kind: Pointer}, ret)
 	if c == ClassNull || c == ClassErrPtr {
-		return // the fields are zeros or markers
+		e.insert(base.Feature(c, p)) // the fields are zeros or markers
+		return
 	}
 	n := min(len(vs), e.maxFields)
-	var classes [RelationFields]Class
-	for i := 0; i < n; i++ {
-		var ft ValueType
-		if i < len(fts) {
-			ft = fts[i]
+	// A record seen before word for word gives nothing new: a cache of
+	// recent records' hashes saves classifying their fields again.
+	raw := rawHash(uint64(base)^r.Ptr, vs[:n])
+	ri := raw * 0x9E3779B97F4A7C15 >> (64 - rawCacheBits)
+	if e.raw[ri] == raw {
+		return
+	}
+	e.raw[ri] = raw
+	fs := e.buf[:n+1]
+	fs[0] = base.Feature(c, p)
+	// The record's features are hashed together first: most records
+	// repeat one seen before class for class, and then one probe of the
+	// record set saves a probe per field.
+	h := uint64(fs[0])
+	fields := fs[1:]
+	if fts == nil {
+		for i, w := range vs[:len(fields)] {
+			f := (base + Slot(i+1)).Feature(ClassUnreadable, 0)
+			if w != abi.BadAddr {
+				f = (base + Slot(i+1)).Feature(classify(w, ValueType{}, false))
+			}
+			fields[i] = f
+			h = (h ^ uint64(f)) * 0x100000001b3
 		}
-		w := vs[i]
-		var c Class
-		var p uint16
-		if w == abi.BadAddr {
-			c = ClassUnreadable
-		} else {
-			c, p = classify(w, ft, false)
-		}
-		e.insert((base + Slot(i+1)).Feature(c, p))
-		if i < RelationFields {
-			classes[i] = c
+	} else {
+		for i, w := range vs[:len(fields)] {
+			var ft ValueType
+			if i < len(fts) {
+				ft = fts[i]
+			}
+			f := (base + Slot(i+1)).Feature(ClassUnreadable, 0)
+			if w != abi.BadAddr {
+				f = (base + Slot(i+1)).Feature(classify(w, ft, false))
+			}
+			fields[i] = f
+			h = (h ^ uint64(f)) * 0x100000001b3
 		}
 	}
 	if e.opt.Relations {
-		e.relations(base, vs[:min(n, RelationFields)], fts, &classes)
+		fs = e.relations(fs, base, vs[:min(n, RelationFields)], fts)
+		for _, f := range fs[n+1:] {
+			h = (h ^ uint64(f)) * 0x100000001b3
+		}
 	}
+	e.buf = fs
+	h ^= h >> 29
+	if e.recs.has(Feature(h)) {
+		return
+	}
+	e.recs.add(Feature(h))
+	for _, f := range fs {
+		e.insert(f)
+	}
+}
+
+// rawHash hashes a record's words in two lanes, so that the multiplies
+// of one do not wait for the other's.
+func rawHash(seed uint64, vs []uint64) uint64 {
+	a, b := seed*0x100000001b3, uint64(len(vs))
+	for len(vs) >= 2 {
+		a = (a ^ vs[0]) * 0x100000001b3
+		b = (b ^ vs[1]) * 0x9E3779B97F4A7C15
+		vs = vs[2:]
+	}
+	if len(vs) == 1 {
+		a = (a ^ vs[0]) * 0x100000001b3
+	}
+	h := (a ^ b>>29 ^ b<<17) * 0xff51afd7ed558ccd
+	return (h ^ h>>31) | 1 // never 0, the empty entry
 }
 
 // relations adds field i against field j for the integer fields among
 // the first RelationFields; pointers compare by where they were
 // allocated, which says nothing.
-func (e *Extractor) relations(base Slot, vs []uint64, fts []ValueType, classes *[RelationFields]Class) {
+func (e *Extractor) relations(fs []Feature, base Slot, vs []uint64, fts []ValueType) []Feature {
 	for i := range vs {
-		if !integerClass(classes[i]) {
+		if !integerClass(fs[i+1].Class()) {
 			continue
 		}
 		for j := i + 1; j < len(vs); j++ {
-			if !integerClass(classes[j]) {
+			if !integerClass(fs[j+1].Class()) {
 				continue
 			}
 			a, b := vs[i], vs[j]
@@ -207,9 +279,10 @@ func (e *Extractor) relations(base Slot, vs []uint64, fts []ValueType, classes *
 			} else {
 				op = cmp3(a < b, a == b)
 			}
-			e.insert((base + Slot(i+1)).Feature(ClassRelation, op<<8|uint16(j)))
+			fs = append(fs, (base+Slot(i+1)).Feature(ClassRelation, op<<8|uint16(j)))
 		}
 	}
+	return fs
 }
 
 func cmp3(less, equal bool) uint16 {
@@ -266,20 +339,28 @@ func (e *Extractor) info(link uint64, ret bool, arg uint8) *slotInfo {
 	return si
 }
 
-func (e *Extractor) insert(f Feature) {
-	if e.set.has(f) {
-		return
+// insert adds f unless its slot is full, and tells whether f is in the
+// set now.
+func (e *Extractor) insert(f Feature) bool {
+	i, ok := e.set.lookup(f)
+	if ok {
+		return true
 	}
 	if e.opt.MaxPerSlot > 0 {
 		s := f.Slot()
-		n := e.count[s]
-		if n >= e.opt.MaxPerSlot {
+		h := uint64(s) * 0x9E3779B97F4A7C15 >> (64 - 10)
+		if e.full[h] == s+1 {
 			e.Capped++
-			return
+			return false
 		}
-		e.count[s] = n + 1
+		if !e.counts.inc(s, e.opt.MaxPerSlot) {
+			e.full[h] = s + 1
+			e.Capped++
+			return false
+		}
 	}
-	e.set.add(f)
+	e.set.place(i, f)
+	return true
 }
 
 // Len is the number of distinct features added so far.
@@ -295,7 +376,10 @@ func (e *Extractor) Signal() Signal {
 // Reset empties the Extractor for the next input, keeping its memory.
 func (e *Extractor) Reset() {
 	e.set.clear()
-	clear(e.count)
+	e.recs.clear()
+	clear(e.raw[:])
+	e.counts.clear()
+	clear(e.full[:])
 	e.Capped = 0
 }
 
@@ -324,54 +408,51 @@ func bitsLen(x int) int {
 }
 
 func (s *featureSet) has(f Feature) bool {
+	_, ok := s.lookup(f)
+	return ok
+}
+
+// lookup tells whether f is in the set, and where it is or would go.
+func (s *featureSet) lookup(f Feature) (uint64, bool) {
 	if f == 0 {
-		return s.zero
+		return 0, s.zero
 	}
 	mask := uint64(len(s.slots) - 1)
 	for i := uint64(f) * 0x9E3779B97F4A7C15 >> s.shift; ; i = (i + 1) & mask {
 		switch s.slots[i] {
 		case f:
-			return true
+			return i, true
 		case 0:
-			return false
+			return i, false
 		}
 	}
 }
 
-func (s *featureSet) add(f Feature) {
+// place puts f, which lookup did not find, where lookup said.
+func (s *featureSet) place(i uint64, f Feature) {
+	s.n++
 	if f == 0 {
-		if !s.zero {
-			s.zero = true
-			s.n++
-		}
+		s.zero = true
 		return
 	}
-	if 2*(s.n+1) > len(s.slots) {
+	s.slots[i] = f
+	if 2*s.n > len(s.slots) {
 		old := s.slots
 		zero, n := s.zero, s.n
 		s.init(2 * len(old))
 		for _, g := range old {
 			if g != 0 {
-				s.put(g)
+				j, _ := s.lookup(g)
+				s.slots[j] = g
 			}
 		}
 		s.zero, s.n = zero, n
 	}
-	if s.put(f) {
-		s.n++
-	}
 }
 
-func (s *featureSet) put(f Feature) bool {
-	mask := uint64(len(s.slots) - 1)
-	for i := uint64(f) * 0x9E3779B97F4A7C15 >> s.shift; ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case f:
-			return false
-		case 0:
-			s.slots[i] = f
-			return true
-		}
+func (s *featureSet) add(f Feature) {
+	if i, ok := s.lookup(f); !ok {
+		s.place(i, f)
 	}
 }
 
@@ -390,4 +471,61 @@ func (s *featureSet) appendTo(fs []Feature) []Feature {
 func (s *featureSet) clear() {
 	clear(s.slots)
 	s.n, s.zero = 0, false
+}
+
+// slotCounts counts the features of each slot: open addressing on the
+// slot, as featureSet.
+type slotCounts struct {
+	keys  []Slot // slot+1; 0 is empty
+	ns    []uint16
+	n     int
+	shift uint
+}
+
+func (c *slotCounts) init(size int) {
+	c.keys, c.ns = make([]Slot, size), make([]uint16, size)
+	c.shift = uint(64 - bitsLen(size-1))
+	c.n = 0
+}
+
+// inc adds one to the count of s and tells true, or false when it is max
+// already.
+func (c *slotCounts) inc(s Slot, max int) bool {
+	if 2*(c.n+1) > len(c.keys) {
+		keys, ns := c.keys, c.ns
+		c.init(2 * len(keys))
+		for i, k := range keys {
+			if k != 0 {
+				j := c.find(k)
+				c.keys[j], c.ns[j] = k, ns[i]
+				c.n++
+			}
+		}
+	}
+	k := s + 1
+	i := c.find(k)
+	if c.keys[i] == 0 {
+		c.keys[i] = k
+		c.n++
+	}
+	if int(c.ns[i]) >= max {
+		return false
+	}
+	c.ns[i]++
+	return true
+}
+
+func (c *slotCounts) find(k Slot) uint64 {
+	mask := uint64(len(c.keys) - 1)
+	i := uint64(k) * 0x9E3779B97F4A7C15 >> c.shift
+	for c.keys[i] != k && c.keys[i] != 0 {
+		i = (i + 1) & mask
+	}
+	return i
+}
+
+func (c *slotCounts) clear() {
+	clear(c.keys)
+	clear(c.ns)
+	c.n = 0
 }

@@ -138,7 +138,7 @@ const (
 	Signed                    // a signed integer or enum
 	Unsigned                  // an unsigned integer, bool or char
 	Pointer                   // a pointer
-	Opaque                    // a struct, float or array word: classed as unsigned, never a pointer
+	Opaque                    // a struct, float or array word: by the value rules, as Auto
 )
 
 // ValueType is what the caller knows of one value: its kind and size in
@@ -170,7 +170,7 @@ func classify(w uint64, t ValueType, ret bool) (Class, uint16) {
 		default:
 			return ClassUserPtr, 0
 		}
-	case Auto:
+	case Auto, Opaque:
 		if w == 0 {
 			return ClassZero, 0
 		}
@@ -196,7 +196,7 @@ func classify(w uint64, t ValueType, ret bool) (Class, uint16) {
 		}
 		return positive(w)
 	}
-	// Unsigned, Opaque.
+	// Unsigned.
 	if w == 0 {
 		return ClassZero, 0
 	}

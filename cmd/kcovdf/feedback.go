@@ -1,216 +1,171 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
-	"text/tabwriter"
+	"strconv"
+
+	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/calls"
+	"github.com/kcovdf/kcovdf/debuginfo"
+	"github.com/kcovdf/kcovdf/hints"
+	"github.com/kcovdf/kcovdf/signal"
 )
 
-// What "kcovdf feedback" measures and prints; the run itself (Linux only)
-// is in feedbackrun.go.
+// What signal and hints share: every trace is opened as show and stats
+// open one, and its records are handed on one by one.
 
-// feedbackRow is one pair of sequences: for each kind of feedback, what
-// it saw of A and of B and whether it tells them apart.
-type feedbackRow struct {
-	Pair     string       `json:"pair"`
-	Class    string       `json:"class"`
-	PCs      featureCount `json:"kcov_pcs"`
-	Edges    featureCount `json:"kcov_edges"`
-	Dataflow featureCount `json:"dataflow"`
-	// Returns is dataflow's signal of return values alone: what the
-	// kernel made of the inputs, rather than the inputs passed down.
-	Returns featureCount `json:"dataflow_returns"`
-	// Full: a buffer filled in some run; the row is not to be trusted.
-	Full bool `json:"full,omitempty"`
+// feedbackTrace is one opened trace, ready to be walked.
+type feedbackTrace struct {
+	path  string
+	src   *input
+	slide uint64 // what turns the trace's pcs into link-time addresses
+	types signal.Types
 }
 
-// featureCount compares the features of A's and B's runs. A feature
-// counts as new only when every run of one side has it and no run of the
-// other does, so that run-to-run noise (a page fault, a lock contended
-// once) does not pass for a difference.
-type featureCount struct {
-	A    int `json:"a"`     // features every run of A had
-	B    int `json:"b"`     // features every run of B had
-	NewB int `json:"new_b"` // what B adds to a corpus that has A
-	NewA int `json:"new_a"` // what A adds to a corpus that has B
-	// Noise is how many features some runs of a side had and others not.
-	Noise int `json:"noise"`
-}
-
-// Apart tells whether this feedback tells A and B apart.
-func (c featureCount) Apart() bool { return c.NewA+c.NewB > 0 }
-
-// compareRuns counts the features of runs of A and B, each a sorted set.
-func compareRuns(a, b [][]uint64) featureCount {
-	sa, ua := stableUnion(a)
-	sb, ub := stableUnion(b)
-	return featureCount{A: len(sa), B: len(sb), NewB: len(setMinus(sb, ua)), NewA: len(setMinus(sa, ub)),
-		Noise: len(ua) - len(sa) + len(ub) - len(sb)}
-}
-
-// stableUnion is the features all runs have and those any run has.
-func stableUnion(runs [][]uint64) (stable, union []uint64) {
-	if len(runs) == 0 {
-		return nil, nil
+func (in *inputFlags) openFeedback(path string) (*feedbackTrace, error) {
+	src, err := in.open(path)
+	if err != nil {
+		return nil, err
 	}
-	stable, union = runs[0], runs[0]
-	for _, r := range runs[1:] {
-		stable = setAnd(stable, r)
-		union = setOr(union, r)
+	t := &feedbackTrace{path: path, src: src, slide: src.names.space.Slide}
+	format := src.opt.Format
+	if format == abi.FormatAuto {
+		format = abi.DetectFormat(src.trace.Words)
 	}
-	return stable, union
+	if format == abi.FormatV3 {
+		t.slide = 0 // v3 stores pcs without the KASLR offset
+	}
+	if ix := src.names.ix; ix != nil && (ix.Source == debuginfo.SourceDWARF || ix.Source == debuginfo.SourceBTF) {
+		t.types = signal.TypesFromDebugInfo(ix)
+	}
+	return t, nil
 }
 
-func setAnd(a, b []uint64) []uint64 {
-	var out []uint64
-	for i, j := 0, 0; i < len(a) && j < len(b); {
-		switch {
-		case a[i] < b[j]:
-			i++
-		case a[i] > b[j]:
-			j++
-		default:
-			out = append(out, a[i])
-			i++
-			j++
-		}
+// walk decodes the trace and hands every record to f. A trace in which
+// no record could be decoded is an error: it is no trace of this kind.
+func (t *feedbackTrace) walk(stderr io.Writer, f func(r *abi.Record)) (*abi.Summary, error) {
+	d := abi.NewDecoder(t.src.trace.Words, t.src.opt)
+	for d.Next() {
+		f(d.Record())
 	}
-	return out
+	sum := d.Summary()
+	printSetup(stderr, t.src)
+	printAnomalies(stderr, sum, 3)
+	if sum.Records == 0 {
+		return sum, fmt.Errorf("%s: no record could be decoded from its %d words: not a kcov dataflow trace or area dump, or not of --format %s; \"kcovdf stats %s\" says more", t.path, max(len(t.src.trace.Words)-1, 0), t.src.opt.Format, t.path)
+	}
+	return sum, nil
 }
 
-func setOr(a, b []uint64) []uint64 {
-	out := make([]uint64, 0, len(a)+len(b))
-	out = append(append(out, a...), b...)
-	slices.Sort(out)
-	return slices.Compact(out)
-}
+func (t *feedbackTrace) close() { t.src.trace.Close() }
 
-// setMinus is a without b.
-func setMinus(a, b []uint64) []uint64 {
-	var out []uint64
-	j := 0
-	for _, x := range a {
-		for j < len(b) && b[j] < x {
-			j++
-		}
-		if j == len(b) || b[j] != x {
-			out = append(out, x)
-		}
-	}
-	return out
-}
+// linkPC turns a slot's function id back into a link-time address: kernel
+// text and modules live in the top 2 GiB, whose addresses the low 32 bits
+// tell apart.
+func linkPC(fn uint32) uint64 { return 0xffffffff00000000 | uint64(fn) }
 
-// pcFeatures are the distinct PCs of a run and its distinct edges
-// (syzkaller/AFL style: prev>>1 ^ cur), each sorted; skip leaves PCs out
-// (dataflow's own reads, which a kcov-only run would not have).
-func pcFeatures(pcs []uint64, skip func(uint64) bool) (set, edges []uint64) {
-	prev := uint64(0)
-	for _, pc := range pcs {
-		if skip != nil && skip(pc) {
-			continue
-		}
-		set = append(set, pc)
-		edges = append(edges, kcovEdge(prev, pc))
-		prev = pc
+// slotNames names a slot: its function, and its parameter and field by
+// the debug info or the layout ("how", "flags"); "" where unknown.
+func slotNames(nm *names, link uint64, s signal.Slot) (fn, param, field string) {
+	if nm == nil {
+		return "", "", ""
 	}
-	slices.Sort(set)
-	slices.Sort(edges)
-	return slices.Compact(set), slices.Compact(edges)
-}
-
-func writeFeedbackJSON(w io.Writer, rows []feedbackRow) error {
-	enc := json.NewEncoder(w)
-	for i := range rows {
-		if err := enc.Encode(&rows[i]); err != nil {
-			return err
-		}
+	var shape *abi.FuncShape
+	if nm.binding != nil {
+		shape = nm.binding.Shape(link)
 	}
-	return nil
-}
-
-// readFeedbackJSON reads what writeFeedbackJSON wrote.
-func readFeedbackJSON(r io.Reader) ([]feedbackRow, error) {
-	dec := json.NewDecoder(r)
-	var rows []feedbackRow
-	for dec.More() {
-		var row feedbackRow
-		if err := dec.Decode(&row); err != nil {
-			return rows, fmt.Errorf("feedback row %d: %w", len(rows)+1, err)
-		}
-		rows = append(rows, row)
+	var f *debuginfo.Func
+	if nm.ix != nil {
+		f = nm.ix.At(link)
 	}
-	return rows, nil
-}
-
-// printFeedback prints the table: per pair and feedback, whether it tells
-// A from B and how many features each adds to a corpus holding the other
-// (+B/+A), then per class how many pairs each feedback told apart.
-func printFeedback(w io.Writer, rows []feedbackRow, runs int) error {
-	cell := func(c featureCount) string {
-		yes := "no"
-		if c.Apart() {
-			yes = "yes"
-		}
-		return fmt.Sprintf("%s +%d/+%d", yes, c.NewB, c.NewA)
+	switch {
+	case f != nil:
+		fn = f.Name
+	case shape != nil:
+		fn = shape.Func
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "pair\tclass\tkcov pcs\tkcov edges\tdataflow\tdataflow returns\tnoise pcs/edges/dataflow\n")
-	type tally struct{ pairs, pcs, edges, df, rets, dfOnly, retsOnly, kcovOnly int }
-	byClass := map[string]*tally{}
-	var classes []string
-	all := &tally{}
-	for _, r := range rows {
-		full := ""
-		if r.Full {
-			full = " (buffer full)"
-		}
-		fmt.Fprintf(tw, "%s%s\t%s\t%s\t%s\t%s\t%s\t%d/%d/%d\n", r.Pair, full, r.Class, cell(r.PCs), cell(r.Edges), cell(r.Dataflow), cell(r.Returns), r.PCs.Noise, r.Edges.Noise, r.Dataflow.Noise)
-		t := byClass[r.Class]
-		if t == nil {
-			t = &tally{}
-			byClass[r.Class] = t
-			classes = append(classes, r.Class)
-		}
-		for _, t := range []*tally{t, all} {
-			t.pairs++
-			kcov := r.PCs.Apart() || r.Edges.Apart()
-			if r.PCs.Apart() {
-				t.pcs++
+	arg := int(s.Arg())
+	if f != nil && f.HasSig && !s.Ret() && arg < len(f.Params) {
+		param = f.Params[arg].Name
+	}
+	if s.Field() < 0 {
+		return fn, param, ""
+	}
+	// Fields as the extractor counted them: the struct's members with a
+	// size, or the layout's pairs.
+	if f != nil && f.HasSig {
+		id := f.Ret
+		if !s.Ret() {
+			id = debuginfo.NoType
+			if arg < len(f.Params) {
+				id = f.Params[arg].Type
 			}
-			if r.Edges.Apart() {
-				t.edges++
+		}
+		if t := nm.ix.Type(id); t != nil {
+			if t.Kind == debuginfo.KindPointer {
+				t = nm.ix.Type(t.Elem)
 			}
-			if r.Dataflow.Apart() {
-				t.df++
-				if !kcov {
-					t.dfOnly++
-				}
-			} else if kcov {
-				t.kcovOnly++
-			}
-			if r.Returns.Apart() {
-				t.rets++
-				if !kcov {
-					t.retsOnly++
+			if t != nil {
+				i := 0
+				for _, m := range t.Members {
+					if m.Size == 0 {
+						continue
+					}
+					if i == s.Field() {
+						return fn, param, m.Name
+					}
+					i++
 				}
 			}
 		}
 	}
-	fmt.Fprintf(tw, "\t\t\t\t\t\t\n")
-	fmt.Fprintf(tw, "class\tpairs\tkcov pcs apart\tkcov edges apart\tdataflow apart\treturns apart\tonly dataflow / only returns / only kcov\n")
-	slices.Sort(classes)
-	for _, c := range append(classes, "all") {
-		t := byClass[c]
-		if c == "all" {
-			t = all
+	if shape != nil {
+		var fields []abi.Field
+		if s.Ret() && shape.Ret != nil {
+			fields = shape.Ret.Fields
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d / %d / %d\n", c, t.pairs, t.pcs, t.edges, t.df, t.rets, t.dfOnly, t.retsOnly, t.kcovOnly)
+		for _, a := range shape.Args {
+			if !s.Ret() && a.Idx == arg {
+				fields = a.Fields
+				if param == "" {
+					param = a.Name
+				}
+			}
+		}
+		if s.Field() < len(fields) {
+			field = fields[s.Field()].Name
+		}
 	}
-	if err := tw.Flush(); err != nil {
-		return err
+	return fn, param, field
+}
+
+// slotText is a slot as a person reads it: "arg2 (how).flags", "ret".
+func slotText(s signal.Slot, param, field string) string {
+	t := "ret"
+	if !s.Ret() {
+		t = "arg" + strconv.Itoa(int(s.Arg()))
+		if param != "" {
+			t += " (" + param + ")"
+		}
 	}
-	_, err := fmt.Fprintf(w, "+B/+A: features one side had in all %d runs and the other in none (what it adds to a corpus holding the other); noise: features only some runs of a side had. kcov without the PCs of dataflow's own reads. returns: dataflow's features of return values alone.\n", runs)
-	return err
+	if f := s.Field(); f >= 0 {
+		if field == "" {
+			field = "[" + strconv.Itoa(f) + "]"
+		}
+		t += "." + field
+	}
+	return t
+}
+
+func errnoText(e int64) string {
+	if n := calls.ErrnoName(e); n != "" {
+		return n
+	}
+	return strconv.FormatInt(e, 10)
+}
+
+// signalSlot is the slot of a hints slot, for naming.
+func signalSlot(pc uint64, s hints.Slot) signal.Slot {
+	return signal.MakeSlot(uint32(pc), s.Ret, uint8(s.Arg), s.Field)
 }
