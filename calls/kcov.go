@@ -84,7 +84,7 @@ func Align(t *Tree, pcs []uint64, kcovFunc func(pc uint64) (start uint64, ok boo
 	}
 	within := func(k, j int32) bool { return k < j && j < calls[k].End } // k is an ancestor of j
 	var stack []int32
-	next := int32(0) // calls before next were entered or passed over
+	next := int32(0)  // calls before next were entered or passed over
 	var pending []int // PCs waiting for the next event to be placed
 	guess := make([]bool, len(pcs))
 
