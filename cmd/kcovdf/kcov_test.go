@@ -131,3 +131,46 @@ func TestFeedbackTable(t *testing.T) {
 		}
 	}
 }
+
+// TestKcovFlags: the flags that read and record classic kcov, where they
+// belong.
+func TestKcovFlags(t *testing.T) {
+	root := newRootCommand()
+	for _, c := range [][]string{{"record", "kcov"}, {"record", "kcov-words"}, {"record", "kcov-device"}, {"lab", "trace", "kcov"}, {"show", "pcs"}, {"feedback", "json"}, {"lab", "feedback", "json"}} {
+		cmd, _, err := root.Find(c[:len(c)-1])
+		if err != nil || cmd.Flags().Lookup(c[len(c)-1]) == nil {
+			t.Errorf("kcovdf %s has no --%s (%v)", strings.Join(c[:len(c)-1], " "), c[len(c)-1], err)
+		}
+	}
+	out, _, err := runCLI(t, "stats", "--json", "--symbols", "testdata/in/kcov.map", "--layout", "testdata/in/sim.jsonl", "testdata/in/kcov.kdf")
+	if err != nil || !strings.Contains(out, `"calls_entered": 108`) {
+		t.Fatalf("stats --json: %v\n%s", err, out)
+	}
+	// A trace without kcov says nothing about it.
+	out, _, err = runCLI(t, "stats", "--json", "--layout", "testdata/in/sim.jsonl", "testdata/in/sim.kdf")
+	if err != nil || strings.Contains(out, `"kcov"`) {
+		t.Fatalf("stats --json of a trace without kcov: %v", err)
+	}
+	out, _, err = runCLI(t, "show", "--pcs", "--symbols", "testdata/in/kcov.map", "--layout", "testdata/in/sim.jsonl", "testdata/in/kcov.kdf")
+	if err != nil || strings.Count(out, "/* kcov ") < 100 || !strings.Contains(out, "untraced_helper+0x10?") {
+		t.Fatalf("show --pcs: %v\n%.500s", err, out)
+	}
+}
+
+// TestKcovDamagedSection: a cut kcov section keeps the records and the
+// whole PCs, and the error says where.
+func TestKcovDamagedSection(t *testing.T) {
+	data, err := os.ReadFile("testdata/in/kcov.kdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := t.TempDir() + "/cut.kdf"
+	os.WriteFile(cut, data[:len(data)-12], 0o644)
+	out, _, err := runCLI(t, "stats", "--symbols", "testdata/in/kcov.map", "--layout", "testdata/in/sim.jsonl", cut)
+	if err == nil || !strings.Contains(err.Error(), "classic kcov section: cut short: 276 PCs announced, 274 present") {
+		t.Fatalf("error %v", err)
+	}
+	if !strings.Contains(out, "records              401") || !strings.Contains(out, "kcov pcs             274 ") {
+		t.Fatalf("stats of the cut file:\n%s", out)
+	}
+}
