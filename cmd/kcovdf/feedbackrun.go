@@ -36,7 +36,9 @@ many new features each side adds to a corpus holding the other.
 Each sequence runs once to warm the caches, then --runs times, A and B in
 turns; a feature counts only when all runs of one side have it and no run
 of the other does. kcov's PCs in the no-fault reads of dataflow's own
-callbacks are left out: a kcov-only run would not have them.
+callbacks are left out: a kcov-only run would not have them. Each run is
+also made with classic kcov alone, as a check that having dataflow on changes
+nothing kcov tells apart.
 
 Records are decoded exactly with --layout (the build's layout.jsonl) and
 --symbols /proc/kallsyms; without them, by re-synchronising.
@@ -106,9 +108,16 @@ Records are decoded exactly with --layout (the build's layout.jsonl) and
 // measurePair runs p's sequences and compares their features.
 func measurePair(tr device.Tracers, fx *device.Fixture, p device.Pair, runs int, opt abi.Options, slide uint64, skip func(uint64) bool) (feedbackRow, error) {
 	row := feedbackRow{Pair: p.Name, Class: p.Class}
-	var pcs, edges, df, rets [2][][]uint64
+	var pcs, edges, df, rets, alone [2][][]uint64
+	kcovOnly := device.Tracers{Kcov: tr.Kcov}
 	for r := -1; r < runs; r++ {
 		for side, fn := range []func(*device.Fixture){p.A, p.B} {
+			// Once with classic kcov alone, to check that having dataflow
+			// on changes nothing kcov tells apart.
+			k, err := kcovOnly.Collect(func() { fn(fx) })
+			if err != nil {
+				return row, err
+			}
 			c, err := tr.Collect(func() { fn(fx) })
 			if err != nil {
 				return row, err
@@ -116,6 +125,8 @@ func measurePair(tr device.Tracers, fx *device.Fixture, p device.Pair, runs int,
 			if r < 0 {
 				continue // warming up
 			}
+			set, _ := pcFeatures(k.PCs, nil)
+			alone[side] = append(alone[side], set)
 			row.Full = row.Full || c.Full
 			set, e := pcFeatures(c.PCs, skip)
 			pcs[side] = append(pcs[side], set)
@@ -129,6 +140,7 @@ func measurePair(tr device.Tracers, fx *device.Fixture, p device.Pair, runs int,
 	row.Edges = compareRuns(edges[0], edges[1])
 	row.Dataflow = compareRuns(df[0], df[1])
 	row.Returns = compareRuns(rets[0], rets[1])
+	row.PCsAlone = compareRuns(alone[0], alone[1])
 	return row, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -14,10 +15,13 @@ import (
 // feedbackRow is one pair of sequences: for each kind of feedback, what
 // it saw of A and of B and whether it tells them apart.
 type feedbackRow struct {
-	Pair     string       `json:"pair"`
-	Class    string       `json:"class"`
-	PCs      featureCount `json:"kcov_pcs"`
-	Edges    featureCount `json:"kcov_edges"`
+	Pair  string       `json:"pair"`
+	Class string       `json:"class"`
+	PCs   featureCount `json:"kcov_pcs"`
+	Edges featureCount `json:"kcov_edges"`
+	// PCsAlone is kcov's PCs in runs with dataflow off: the check that
+	// dataflow's being on changes nothing kcov tells apart.
+	PCsAlone featureCount `json:"kcov_pcs_alone"`
 	Dataflow featureCount `json:"dataflow"`
 	// Returns is dataflow's signal of return values alone: what the
 	// kernel made of the inputs, rather than the inputs passed down.
@@ -211,6 +215,17 @@ func printFeedback(w io.Writer, rows []feedbackRow, runs int) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	var differ []string
+	for _, r := range rows {
+		if r.PCsAlone.Apart() != r.PCs.Apart() {
+			differ = append(differ, r.Pair)
+		}
+	}
+	fmt.Fprintf(w, "kcov with dataflow off tells %d of %d pairs apart the same way", len(rows)-len(differ), len(rows))
+	if len(differ) > 0 {
+		fmt.Fprintf(w, "; not: %s", strings.Join(differ, ", "))
+	}
+	fmt.Fprintln(w, ".")
 	_, err := fmt.Fprintf(w, "+B/+A: features one side had in all %d runs and the other in none (what it adds to a corpus holding the other); noise: features only some runs of a side had. kcov without the PCs of dataflow's own reads. returns: dataflow's features of return values alone.\n", runs)
 	return err
 }
