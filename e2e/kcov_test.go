@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"bufio"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,7 +21,8 @@ func TestRecordKcovE2E(t *testing.T) {
 	if os.Getenv("KCOVDF_E2E") != "1" {
 		t.Skip("set KCOVDF_E2E=1 to build and boot the lab kernel")
 	}
-	dir, k, _ := runGuest(t, lab.KernelOptions{}, "set -e\nkcovdf record --kcov -o catk.kdf -- cat /etc/passwd\n")
+	dir, k, _ := runGuest(t, lab.KernelOptions{}, "set -e\nkcovdf record --kcov -o catk.kdf -- cat /etc/passwd\nkcovdf feedback --json --runs 2 >feedback.jsonl\n")
+	checkFeedback(t, filepath.Join(dir, "feedback.jsonl"))
 	tr, err := abi.LoadTrace(filepath.Join(dir, "catk.kdf"))
 	if err != nil {
 		t.Fatal(err)
@@ -85,5 +88,51 @@ func TestRecordKcovE2E(t *testing.T) {
 	}
 	if st.Exact < st.PCs*8/10 || st.Mismatched > st.PCs/1000 || st.Skipped > 10 {
 		t.Errorf("alignment %+v: want most PCs exact, almost none mismatched or skipped", st)
+	}
+}
+
+// checkFeedback reads "kcovdf feedback --json" (records decoded without a
+// layout here) and checks the verdicts that hold on every boot: the
+// control told apart by nothing, the ENOENT path by both, O_NOFOLLOW on a
+// regular file by dataflow alone.
+func checkFeedback(t *testing.T, path string) {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	type count struct{ NewA, NewB int }
+	apart := func(c count) bool { return c.NewA+c.NewB > 0 }
+	rows := map[string]map[string]count{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var row struct {
+			Pair string `json:"pair"`
+			PCs  struct {
+				NewA int `json:"new_a"`
+				NewB int `json:"new_b"`
+			} `json:"kcov_pcs"`
+			Dataflow struct {
+				NewA int `json:"new_a"`
+				NewB int `json:"new_b"`
+			} `json:"dataflow"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		rows[row.Pair] = map[string]count{"kcov": count(row.PCs), "dataflow": count(row.Dataflow)}
+	}
+	if len(rows) < 21 {
+		t.Fatalf("%d pairs, want at least 21", len(rows))
+	}
+	for pair, want := range map[string][2]bool{
+		"control: the same open twice":         {false, false},
+		"open existing vs missing (ENOENT)":    {true, true},
+		"open O_RDONLY vs O_RDONLY|O_NOFOLLOW": {false, true},
+	} {
+		r := rows[pair]
+		if r == nil || apart(r["kcov"]) != want[0] || apart(r["dataflow"]) != want[1] {
+			t.Errorf("%s: kcov %+v, dataflow %+v; want apart %v and %v", pair, r["kcov"], r["dataflow"], want[0], want[1])
+		}
 	}
 }
