@@ -27,6 +27,8 @@ import (
 //	head -c 15656 sim.kdf >cut.kdf
 //
 // capped.jsonl is abi/testdata/capped/capped.jsonl with a pc per function.
+// kcov.kdf and kcov.map are sim.kdf with made-up classic kcov PCs and a
+// System.map of its functions (kcov_test.go says how they were made).
 
 // transcript runs kcovdf with args as main does and returns what a
 // terminal would show: stdout, stderr (with main's error line) and the
@@ -62,6 +64,9 @@ func TestGoldenOutput(t *testing.T) {
 		layout = "testdata/in/sim.jsonl"
 		v3     = "testdata/in/sim-v3.bin"
 		cut    = "testdata/in/cut.kdf"
+		// kcov.kdf: sim.kdf with classic kcov PCs, named by kcov.map.
+		kcovTrace = "testdata/in/kcov.kdf"
+		kcovMap   = "testdata/in/kcov.map"
 	)
 	for _, c := range []struct {
 		name string
@@ -78,6 +83,11 @@ func TestGoldenOutput(t *testing.T) {
 		{"show", []string{"show", "--layout", layout, trace}},
 		{"show-where", []string{"show", "--where", "a2.f1==0x98", "--where", "ret!=0", "--layout", layout, trace}},
 		{"show-func-json", []string{"show", "--json", "--func", "^vfs_update_34$", "--depth", "2", "--max-fields", "2", "--layout", layout, trace}},
+		{"stats-kcov", []string{"stats", "--top", "5", "--symbols", kcovMap, "--layout", layout, kcovTrace}},
+		{"stats-kcov-json", []string{"stats", "--json", "--top", "3", "--symbols", kcovMap, "--layout", layout, kcovTrace}},
+		{"stats-kcov-nosymbols", []string{"stats", "--top", "2", "--layout", layout, kcovTrace}},
+		{"show-pcs", []string{"show", "--pcs", "--depth", "2", "--max-fields", "1", "--func", "^vfs_open_5$", "--symbols", kcovMap, "--layout", layout, kcovTrace}},
+		{"show-pcs-json", []string{"show", "--pcs", "--json", "--func", "^vma_write_22$", "--symbols", kcovMap, "--layout", layout, kcovTrace}},
 		{"layout-lengths", []string{"layout", "lengths", layout}},
 		{"layout-lengths-json", []string{"layout", "lengths", "--json", layout}},
 		// The plugin's layout of compiler/tests/capped.c (a cap of 3),
@@ -250,6 +260,11 @@ func TestGoldenErrors(t *testing.T) {
 		{"decode", "--format", "v9", "testdata/in/sim.kdf"},
 		{"decode", filepath.Join(dir, "missing.kdf")},
 		{"stats", "--layout", filepath.Join(dir, "missing.jsonl"), "testdata/in/sim.kdf"},
+		{"show", "--pcs", "testdata/in/sim.kdf"},
+		{"show", "--pcs", "--layout", "testdata/in/sim.jsonl", "testdata/in/kcov.kdf"},
+		{"feedback", "--runs", "0"},
+		{"feedback", "extra"},
+		{"record", "--kcov", "--device", filepath.Join(dir, "missing"), "--", "true"},
 	} {
 		all.Write(transcript(t, dir, args...))
 		all.WriteByte('\n')

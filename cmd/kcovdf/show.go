@@ -25,6 +25,7 @@ type showFlags struct {
 	asJSON bool
 	color  string
 	fields int
+	pcs    bool
 }
 
 func newShowCommand() *cobra.Command {
@@ -42,7 +43,16 @@ errnos are shown by name.
 
 Names and types come from --symbols (the traced kernel's vmlinux with debug
 info gives all of them; System.map or kallsyms give names only) and from
---layout.`,
+--layout.
+
+With --pcs, a trace recorded with --kcov also shows classic kcov's PCs that
+ran inside each call (itself, or callees dataflow does not trace), below its
+line: +OFF in the call's own function, name+OFF elsewhere, in the order they
+ran. The two streams are lined up by function: a function's entry PC opens
+its next call, its other PCs belong to its innermost open call; a PC marked
+"?" was placed in the deepest call that surely ran it, though a callee may
+have. The PCs of dataflow's own no-fault reads, which kcov sees when both
+are on, are left out.`,
 		Example: `  kcovdf show --symbols vmlinux --layout layout.jsonl trace.kdf
   kcovdf show --symbols vmlinux --func 'openat' --depth 2 trace.kdf
   kcovdf show --symbols vmlinux --errors trace.kdf
@@ -84,7 +94,23 @@ info gives all of them; System.map or kallsyms give names only) and from
 				sh.nm.MaxFields = max(sf.fields, 0)
 			}
 			d := abi.NewDecoder(src.trace.Words, src.opt)
-			end, err := calls.Stream(src.trace.Words, d, calls.Options{Full: src.trace.Meta.Overflowed, Markers: seen.markers}, sh.tree)
+			opts := calls.Options{Full: src.trace.Meta.Overflowed, Markers: seen.markers}
+			var end *calls.Tree
+			if sf.pcs {
+				switch {
+				case src.trace.Meta.Kcov == nil:
+					return fmt.Errorf("--pcs: %s has no classic kcov coverage; record it with \"kcovdf record --kcov\"", args[0])
+				case src.names == nil || src.names.ix == nil:
+					return fmt.Errorf("--pcs: kcov's PCs are placed on calls by their functions: pass --symbols with the traced kernel's vmlinux")
+				}
+				// Lining kcov's PCs up with the calls needs the whole
+				// tree, so --pcs does not stream.
+				end = calls.Build(src.trace.Words, d, opts)
+				sh.v.pcs = src.callPCs(end, src.alignKcov(end))
+				err = sh.tree(end)
+			} else {
+				end, err = calls.Stream(src.trace.Words, d, opts, sh.tree)
+			}
 			if err != nil {
 				return err
 			}
@@ -117,6 +143,7 @@ info gives all of them; System.map or kallsyms give names only) and from
 	f.BoolVar(&sf.asJSON, "json", false, "one JSON object per call")
 	f.StringVar(&sf.color, "color", "auto", "colour: auto (on a terminal), always or never")
 	f.IntVar(&sf.fields, "max-fields", 8, "show at most this many fields of a struct argument (0: all)")
+	f.BoolVar(&sf.pcs, "pcs", false, "show classic kcov's PCs that ran inside each call (a trace recorded with --kcov; needs --symbols)")
 	return cmd
 }
 
@@ -199,6 +226,9 @@ type view struct {
 	show   []bool
 	base   []int32 // depth of the shown block's root
 	hasKid []bool
+	// pcs gives a call's kcov PCs and how many of them are guesses; nil
+	// without --pcs.
+	pcs func(i int) (pcs []string, guessed int)
 }
 
 func (s *shower) tree(t *calls.Tree) error {
@@ -333,6 +363,16 @@ func (s *shower) printGraph(t *calls.Tree) error {
 			b = append(b, ';')
 		}
 		b = append(b, '\n')
+		if s.v.pcs != nil {
+			if pcs, guessed := s.v.pcs(i); len(pcs) > 0 {
+				b = s.indent(b, t, i)
+				b = fmt.Appendf(b, "  /* kcov %d pcs", len(pcs))
+				if guessed > 0 {
+					b = fmt.Appendf(b, " (%d guessed)", guessed)
+				}
+				b = fmt.Appendf(b, ": %s */\n", strings.Join(pcs, " "))
+			}
+		}
 		if len(b) > 32<<10 {
 			if _, err := s.w.Write(b); err != nil {
 				return err
@@ -383,6 +423,9 @@ type callJSON struct {
 	Args   []calls.Rendered `json:"args"`
 	Ret    *calls.Rendered  `json:"ret,omitempty"`
 	Flags  []string         `json:"flags,omitempty"`
+	// PCs are classic kcov's PCs placed in the call (--pcs); a guessed
+	// one ends in "?".
+	PCs []string `json:"kcov_pcs,omitempty"`
 }
 
 func printJSON(w *bufio.Writer, t *calls.Tree, nm *calls.Namer, v *view) error {
@@ -406,6 +449,9 @@ func printJSON(w *bufio.Writer, t *calls.Tree, nm *calls.Namer, v *view) error {
 		}
 		if r, ok := nm.Ret(t, i); ok {
 			j.Ret = &r
+		}
+		if v.pcs != nil {
+			j.PCs, _ = v.pcs(i)
 		}
 		for bit, name := range []string{"no-return", "no-entry", "unsure", "errno"} {
 			if c.Flags&(1<<bit) != 0 {
