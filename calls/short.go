@@ -6,7 +6,8 @@ import (
 )
 
 // Short is the value's text with at most n fields of a struct (n <= 0:
-// all), the rest counted: "{a=1, b=2, ...5 more}".
+// all), the rest counted: "{a=1, b=2, ...5 more}". Fields a Namer with
+// MaxFields did not render are counted too.
 func (r *Rendered) Short(n int) string {
 	if n <= 0 || len(r.Fields) <= n {
 		return r.Text
@@ -19,6 +20,6 @@ func (r *Rendered) Short(n int) string {
 		}
 		b.WriteString(f.Name + "=" + f.Text)
 	}
-	b.WriteString(", ..." + strconv.Itoa(len(r.Fields)-n) + " more}")
+	b.WriteString(", ..." + strconv.Itoa(len(r.Fields)-n+r.More) + " more}")
 	return b.String()
 }

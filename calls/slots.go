@@ -67,7 +67,7 @@ func (n *Namer) SlotsOf(t *Tree, i int, v *Value, ret bool) Slots {
 		return s
 	}
 	s.Fields, s.PtrIsValue = true, isPtr
-	mems, _ := members(st, shapeFields, len(words))
+	mems, _ := n.memberFields(st, shapeFields, len(words))
 	for k := range s.Words {
 		sl := Slot{Width: 8}
 		switch {

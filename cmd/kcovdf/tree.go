@@ -34,7 +34,11 @@ func (in *inputFlags) buildTree(path string) (*namedTree, error) {
 	}
 	d := abi.NewDecoder(src.trace.Words, src.opt)
 	tree := calls.Build(src.trace.Words, d, calls.Options{Full: src.trace.Meta.Overflowed})
-	warning, _ := src.names.check(src.tracedPCs(tree))
+	pcs := map[uint64]bool{}
+	for i := range tree.Calls {
+		pcs[tree.Calls[i].PC] = true
+	}
+	warning, _ := src.names.check(pcs)
 	return &namedTree{path: path, src: src, tree: tree, namer: src.namer(), summary: d.Summary(), warning: warning}, nil
 }
 
