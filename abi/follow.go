@@ -202,12 +202,20 @@ func FollowChunkWords(area []uint64) int {
 // device package does so for v1). It never fails on bad data: what it
 // cannot trust it reports as an anomaly and skips.
 func DecodeFollow(area []uint64, opt Options) (*FollowTrace, error) {
-	if len(area) < 2 {
-		return nil, fmt.Errorf("follow-mode area of %d words: too short for a chunk", len(area))
-	}
 	c := FollowChunkWords(area)
 	if c == 0 {
-		return nil, fmt.Errorf("no chunk tag in the area: not a follow-mode buffer, or nothing was recorded yet")
+		return nil, fmt.Errorf("no chunk tag in the %d-word area: not a follow-mode buffer, or nothing was recorded yet", len(area))
+	}
+	return DecodeFollowChunks(area, c, opt)
+}
+
+// DecodeFollowChunks is DecodeFollow for a reader that knows the chunk
+// size, the one it enabled the mode with: an area in which no chunk was
+// carved yet is then an empty trace.
+func DecodeFollowChunks(area []uint64, chunkWords int, opt Options) (*FollowTrace, error) {
+	c := chunkWords
+	if !ValidChunkWords(uint64(c), uint64(len(area))) {
+		return nil, fmt.Errorf("chunks of %d words in a %d-word area: want a power of two from %d to %d words, smaller than the area", c, len(area), FollowMinChunk, FollowMaxChunk)
 	}
 	ft := &FollowTrace{ChunkWords: c, Slots: (len(area) - 1) / c}
 	note := func(kind AnomalyKind, off int, format string, args ...any) {
@@ -271,8 +279,12 @@ func DecodeFollow(area []uint64, opt Options) (*FollowTrace, error) {
 		d := NewDecoder(sub, o)
 		for d.Next() {
 			r := *d.Record()
-			if prev := lastSeq[ch.Tid]; prev >= 0 && r.Offset == 1 && uint32(prev+1)&SeqMask != r.Seq {
+			switch prev := lastSeq[ch.Tid]; {
+			case prev >= 0 && r.Offset == 1 && uint32(prev+1)&SeqMask != r.Seq:
 				note(AnomalySeqGap, off+ChunkUsed+r.Offset, "task %d: chunk %d starts at sequence %d after %d", ch.Tid, s, r.Seq, prev)
+			case prev < 0 && ts.Chunks[0].Flags&ChunkFirst != 0 && r.Seq != 1:
+				// A dropped record takes no number: a stream starts at 1.
+				note(AnomalySeqGap, off+ChunkUsed+r.Offset, "task %d: its first record has sequence %d, not 1", ch.Tid, r.Seq)
 			}
 			lastSeq[ch.Tid] = int64(r.Seq)
 			r.Offset += off + ChunkUsed
