@@ -251,6 +251,9 @@ func DecodeFollowChunks(area []uint64, chunkWords int, opt Options) (*FollowTrac
 		switch {
 		case ts == nil && flags&ChunkFirst == 0:
 			note(AnomalySeqGap, off, "task %d starts with chunk ordinal %d, not its first", ch.Tid, ord)
+		case flags&ChunkFirst != 0 && ord != 0:
+			note(AnomalySeqGap, off, "task %d: a first chunk with ordinal %d", ch.Tid, ord)
+			ts = nil
 		case ts != nil && flags&ChunkFirst != 0:
 			// The same tid joined again: a later tree (after DISABLE and
 			// ENABLE) or a reused tid. Start a new stream.
