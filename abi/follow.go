@@ -227,6 +227,17 @@ func DecodeFollowChunks(area []uint64, chunkWords int, opt Options) (*FollowTrac
 	lastSeq := map[int]int64{}
 	untagged := -1
 	opt.Format = FormatV1
+	// One decoder for every chunk: a Decoder is large, and what it learns
+	// of v1 lengths holds for all chunks.
+	var d *Decoder
+	// Each task's records, at most one per 4 words it used: growing the
+	// slices chunk by chunk instead cost more than decoding.
+	most := map[uint64]int{}
+	for off := 1; off+c <= len(area); off += c {
+		if _, cw, _, ok := ParseChunkTag(area[off+ChunkTag]); ok && cw == c {
+			most[area[off+ChunkTid]] += int(min(area[off+ChunkUsed], uint64(c-ChunkHeaderWords))) / RecordWords(0)
+		}
+	}
 	for s := range ft.Slots {
 		off := 1 + s*c
 		w := area[off : off+c]
@@ -264,7 +275,7 @@ func DecodeFollowChunks(area []uint64, chunkWords int, opt Options) (*FollowTrac
 			note(AnomalySeqGap, off, "task %d has a chunk after its exit", ch.Tid)
 		}
 		if ts == nil {
-			ts = &TaskStream{Tid: ch.Tid, Tgid: ch.Tgid, Ptid: ch.Ptid, Root: flags&ChunkRoot != 0}
+			ts = &TaskStream{Tid: ch.Tid, Tgid: ch.Tgid, Ptid: ch.Ptid, Root: flags&ChunkRoot != 0, Records: make([]Record, 0, most[w[ChunkTid]])}
 			byTid[ch.Tid] = ts
 			ft.Tasks = append(ft.Tasks, ts)
 			lastSeq[ch.Tid] = -1
@@ -277,9 +288,12 @@ func DecodeFollowChunks(area []uint64, chunkWords int, opt Options) (*FollowTrac
 
 		// From ChunkUsed on the chunk is a v1 area of c − 7 words.
 		sub := w[ChunkUsed:]
-		o := opt
-		o.BufferWords = len(sub)
-		d := NewDecoder(sub, o)
+		opt.BufferWords = len(sub)
+		if d == nil {
+			d = NewDecoder(sub, opt)
+		} else {
+			d.start(sub, opt)
+		}
 		for d.Next() {
 			r := *d.Record()
 			switch prev := lastSeq[ch.Tid]; {
