@@ -29,9 +29,13 @@ type TreeTask interface {
 	Exec(comm string) error
 }
 
-// followChunk is the chunk size of the follow cases: small, so that
-// streams span several chunks.
-const followChunk = 64
+// followChunk is the chunk size of the follow cases, the default: a real
+// kernel's records are longer than a small chunk holds. followWords is
+// their buffer, room for a few execs (a few hundred thousand words each).
+const (
+	followChunk = abi.FollowDefaultChunk
+	followWords = 1 << 20
+)
 
 // skipNoFollow is why the follow cases skip on a device without the mode.
 const skipNoFollow = "the device refuses KCOV_DF_ENABLE_FOLLOW with ENOTTY: it has no follow mode"
@@ -199,7 +203,7 @@ func followCases() []Case {
 		}},
 		{"follow: threads on two CPUs writing at once", "follow.md: Concurrent writers", func(e *env) error {
 			t := e.task()
-			f, area, root, err := e.followed(t, t, 1<<16)
+			f, area, root, err := e.followed(t, t, followWords)
 			if err != nil {
 				return err
 			}
@@ -239,7 +243,7 @@ func followCases() []Case {
 		}},
 		{"follow: fork then exec", "follow.md: Task life cycle, exec", func(e *env) error {
 			t := e.task()
-			f, area, root, err := e.followed(t, t, 1<<16)
+			f, area, root, err := e.followed(t, t, followWords)
 			if err != nil {
 				return err
 			}
@@ -274,7 +278,7 @@ func followCases() []Case {
 				return err
 			}
 			u := e.task()
-			f, area, root, err := e.followed(t, u, 1<<16)
+			f, area, root, err := e.followed(t, u, followWords)
 			if err != nil {
 				t.Exit()
 				return err
@@ -323,7 +327,7 @@ func followCases() []Case {
 		}},
 		{"follow: exit while the parent still reads", "follow.md: Reading the buffer", func(e *env) error {
 			t := e.task()
-			f, area, root, err := e.followed(t, t, 1<<16)
+			f, area, root, err := e.followed(t, t, followWords)
 			if err != nil {
 				return err
 			}
@@ -366,7 +370,8 @@ func followCases() []Case {
 		}},
 		{"follow: a fork loop fills the buffer", "follow.md: Full buffer", func(e *env) error {
 			t := e.task()
-			f, area, root, err := e.followed(t, t, pageWords)
+			// Three chunks: the children soon find none left.
+			f, area, root, err := e.followed(t, t, 8*pageWords)
 			if err != nil {
 				return err
 			}
@@ -387,7 +392,7 @@ func followCases() []Case {
 			case err != nil:
 				return err
 			case !ft.Full || total == 0:
-				return fmt.Errorf("%d chunks of %d carved, %d records dropped: twenty children must fill %d words", ft.Carved, ft.Slots, total, pageWords)
+				return fmt.Errorf("%d chunks of %d carved, %d records dropped: twenty children must fill %d words", ft.Carved, ft.Slots, total, 8*pageWords)
 			case ft.Dropped > total:
 				return fmt.Errorf("the chunks count %d drops, GET_DROPPED only %d", ft.Dropped, total)
 			}
@@ -409,7 +414,7 @@ func followCases() []Case {
 func stopWhileRunning(e *env, byClose bool) error {
 	E := syscall.Errno(0)
 	t := e.task()
-	f, area, root, err := e.followed(t, t, 1<<16)
+	f, area, root, err := e.followed(t, t, followWords)
 	if err != nil {
 		return err
 	}
