@@ -95,6 +95,14 @@ func (e *env) followed(t, closer Task, n int) (File, []uint64, TreeTask, error) 
 	return f, area, tt, err
 }
 
+// tree starts a task enabled in follow mode on a buffer of n words, the
+// root of the case's tree.
+func (e *env) tree(n int) (TreeTask, File, []uint64, error) {
+	t := e.task()
+	f, area, root, err := e.followed(t, t, n)
+	return root, f, area, err
+}
+
 // child forks (or starts a thread of) t, exiting it after the case.
 func (e *env) child(t TreeTask, thread bool) TreeTask {
 	var c TreeTask
@@ -136,6 +144,16 @@ func (e *env) streams(area []uint64, live bool) (*abi.FollowTrace, error) {
 	return ft, nil
 }
 
+// streamOf decodes a final area and returns t's stream too.
+func (e *env) streamOf(area []uint64, t TreeTask, what string) (*abi.FollowTrace, *abi.TaskStream, error) {
+	ft, err := e.streams(area, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	ts, err := stream(ft, t, what)
+	return ft, ts, err
+}
+
 // stream returns the stream of task t, which must have recorded.
 func stream(ft *abi.FollowTrace, t TreeTask, what string) (*abi.TaskStream, error) {
 	ts := ft.Task(t.Tid())
@@ -158,52 +176,42 @@ func followCases() []Case {
 			}
 			u, g := e.task(), e.open()
 			defer g.Close(u)
-			checks := []func() error{
-				func() error { _, err := f.Ioctl(t, abi.IoctlInitTrace, 4*pageWords); return want("INIT_TRACE", err, E) },
+			type call struct {
+				f     File
+				t     Task
+				cmd   uint32
+				arg   uint64
+				errno syscall.Errno
+				what  string
 			}
+			calls := []call{{f, t, abi.IoctlInitTrace, 4 * pageWords, E, "INIT_TRACE"}}
 			for _, c := range []uint64{32, 100, 4 * pageWords, 1 << 21} {
-				checks = append(checks, func() error {
-					_, err := f.Ioctl(t, abi.IoctlEnableFollow, c)
-					return want(fmt.Sprintf("ENABLE_FOLLOW with chunks of %d words", c), err, syscall.EINVAL)
-				})
+				calls = append(calls, call{f, t, abi.IoctlEnableFollow, c, syscall.EINVAL, fmt.Sprintf("ENABLE_FOLLOW with chunks of %d words", c)})
 			}
-			checks = append(checks,
-				func() error { _, err := f.Ioctl(t, abi.IoctlEnableFollow, 256); return want("ENABLE_FOLLOW(256)", err, E) },
-				func() error {
-					_, err := f.Ioctl(t, abi.IoctlEnableFollow, 256)
-					return want("ENABLE_FOLLOW again", err, syscall.EINVAL)
-				},
-				func() error {
-					_, err := f.Ioctl(u, abi.IoctlEnableFollow, 256)
-					return want("ENABLE_FOLLOW by another task", err, syscall.EINVAL)
-				},
-				func() error { _, err := f.Ioctl(t, abi.IoctlDisable, 0); return want("DISABLE", err, E) },
-				func() error {
-					_, err := f.Ioctl(t, abi.IoctlEnable, 0)
-					return want("plain ENABLE of a follow-mode buffer", err, syscall.EINVAL)
-				},
-				func() error {
-					_, err := f.Ioctl(t, abi.IoctlEnableFollow, 512)
-					return want("ENABLE_FOLLOW with another chunk size", err, syscall.EINVAL)
-				},
-				func() error {
-					_, err := f.Ioctl(t, abi.IoctlEnableFollow, 0)
-					return want("ENABLE_FOLLOW(0): the buffer's chunk size", err, E)
-				},
-				func() error { _, err := f.Ioctl(t, abi.IoctlDisable, 0); return want("DISABLE", err, E) },
-				func() error { _, err := g.Ioctl(u, abi.IoctlInitTrace, 4*pageWords); return want("INIT_TRACE", err, E) },
-				func() error { _, err := g.Ioctl(u, abi.IoctlEnable, 0); return want("ENABLE", err, E) },
-				func() error { _, err := g.Ioctl(u, abi.IoctlDisable, 0); return want("DISABLE", err, E) },
-				func() error {
-					_, err := g.Ioctl(u, abi.IoctlEnableFollow, 0)
-					return want("ENABLE_FOLLOW of a buffer used in v1", err, syscall.EINVAL)
-				},
-			)
-			return steps(checks...)
+			calls = append(calls, []call{
+				{f, t, abi.IoctlEnableFollow, 256, E, "ENABLE_FOLLOW(256)"},
+				{f, t, abi.IoctlEnableFollow, 256, syscall.EINVAL, "ENABLE_FOLLOW again"},
+				{f, u, abi.IoctlEnableFollow, 256, syscall.EINVAL, "ENABLE_FOLLOW by another task"},
+				{f, t, abi.IoctlDisable, 0, E, "DISABLE"},
+				{f, t, abi.IoctlEnable, 0, syscall.EINVAL, "plain ENABLE of a follow-mode buffer"},
+				{f, t, abi.IoctlEnableFollow, 512, syscall.EINVAL, "ENABLE_FOLLOW with another chunk size"},
+				{f, t, abi.IoctlEnableFollow, 0, E, "ENABLE_FOLLOW(0): the buffer's chunk size"},
+				{f, t, abi.IoctlDisable, 0, E, "DISABLE"},
+				{g, u, abi.IoctlInitTrace, 4 * pageWords, E, "INIT_TRACE"},
+				{g, u, abi.IoctlEnable, 0, E, "ENABLE"},
+				{g, u, abi.IoctlDisable, 0, E, "DISABLE"},
+				{g, u, abi.IoctlEnableFollow, 0, syscall.EINVAL, "ENABLE_FOLLOW of a buffer used in v1"},
+			}...)
+			for _, c := range calls {
+				_, err := c.f.Ioctl(c.t, c.cmd, c.arg)
+				if err := want(c.what, err, c.errno); err != nil {
+					return err
+				}
+			}
+			return nil
 		}},
 		{"follow: threads on two CPUs writing at once", "follow.md: Concurrent writers", func(e *env) error {
-			t := e.task()
-			f, area, root, err := e.followed(t, t, followWords)
+			root, f, area, err := e.tree(followWords)
 			if err != nil {
 				return err
 			}
@@ -217,7 +225,7 @@ func followCases() []Case {
 			if err := errors.Join(errs...); err != nil {
 				return err
 			}
-			if _, err := f.Ioctl(t, abi.IoctlDisable, 0); err != nil {
+			if _, err := f.Ioctl(root, abi.IoctlDisable, 0); err != nil {
 				return want("DISABLE", err, E)
 			}
 			ft, err := e.streams(area, false)
@@ -242,8 +250,7 @@ func followCases() []Case {
 			return nil
 		}},
 		{"follow: fork then exec", "follow.md: Task life cycle, exec", func(e *env) error {
-			t := e.task()
-			f, area, root, err := e.followed(t, t, followWords)
+			root, f, area, err := e.tree(followWords)
 			if err != nil {
 				return err
 			}
@@ -252,12 +259,8 @@ func followCases() []Case {
 				return err
 			}
 			c.Exit()
-			f.Ioctl(t, abi.IoctlDisable, 0)
-			ft, err := e.streams(area, false)
-			if err != nil {
-				return err
-			}
-			ts, err := stream(ft, c, "the child")
+			f.Ioctl(root, abi.IoctlDisable, 0)
+			_, ts, err := e.streamOf(area, c, "the child")
 			if err != nil {
 				return err
 			}
@@ -295,11 +298,7 @@ func followCases() []Case {
 			if err := want("ENABLE_FOLLOW while the child of the exited root runs", err, syscall.EINVAL); err != nil {
 				return err
 			}
-			ft, err := e.streams(area, false)
-			if err != nil {
-				return err
-			}
-			ts, err := stream(ft, c, "the child")
+			ft, ts, err := e.streamOf(area, c, "the child")
 			if err != nil {
 				return err
 			}
@@ -326,12 +325,11 @@ func followCases() []Case {
 			)
 		}},
 		{"follow: exit while the parent still reads", "follow.md: Reading the buffer", func(e *env) error {
-			t := e.task()
-			f, area, root, err := e.followed(t, t, followWords)
+			root, f, area, err := e.tree(followWords)
 			if err != nil {
 				return err
 			}
-			defer f.Ioctl(t, abi.IoctlDisable, 0)
+			defer f.Ioctl(root, abi.IoctlDisable, 0)
 			c := e.child(root, false)
 			done := make(chan error, 1)
 			go func() {
@@ -413,8 +411,7 @@ func followCases() []Case {
 // children are free to trace through a file of their own.
 func stopWhileRunning(e *env, byClose bool) error {
 	E := syscall.Errno(0)
-	t := e.task()
-	f, area, root, err := e.followed(t, t, followWords)
+	root, f, area, err := e.tree(followWords)
 	if err != nil {
 		return err
 	}
@@ -440,12 +437,12 @@ func stopWhileRunning(e *env, byClose bool) error {
 	stopped := func() { close(stop); wg.Wait() }
 	time.Sleep(5 * time.Millisecond)
 	if byClose {
-		if err := f.Close(t); err != nil {
+		if err := f.Close(root); err != nil {
 			stopped()
 			return fmt.Errorf("close by the root: %v", err)
 		}
 	} else {
-		if _, err := f.Ioctl(t, abi.IoctlDisable, 0); err != nil {
+		if _, err := f.Ioctl(root, abi.IoctlDisable, 0); err != nil {
 			stopped()
 			return want("DISABLE by the root", err, E)
 		}
@@ -467,11 +464,14 @@ func stopWhileRunning(e *env, byClose bool) error {
 		}
 	}
 	// Neither the children nor the root are held by the stopped tree.
-	for _, k := range []Task{kids[0], kids[2], t} {
+	for _, k := range []Task{kids[0], kids[2], root} {
 		g := e.open()
 		err := steps(
 			func() error { _, err := g.Ioctl(k, abi.IoctlInitTrace, pageWords); return want("INIT_TRACE", err, E) },
-			func() error { _, err := g.Ioctl(k, abi.IoctlEnable, 0); return want("ENABLE of a new file after the stop", err, E) },
+			func() error {
+				_, err := g.Ioctl(k, abi.IoctlEnable, 0)
+				return want("ENABLE of a new file after the stop", err, E)
+			},
 			func() error { _, err := g.Ioctl(k, abi.IoctlDisable, 0); return want("its DISABLE", err, E) },
 		)
 		g.Close(k)

@@ -15,16 +15,7 @@ import (
 // chunks of chunk words, its file and the buffer of n words.
 func followed(t *testing.T, n, chunk int) (*Device, *Task, *File, []uint64) {
 	t.Helper()
-	dev := NewDevice(nil)
-	root := dev.NewTask()
-	f := dev.Open()
-	if _, err := f.Ioctl(root, abi.IoctlInitTrace, uint64(n)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Ioctl(root, abi.IoctlEnableFollow, uint64(chunk)); err != nil {
-		t.Fatalf("ENABLE_FOLLOW(%d): %v", chunk, err)
-	}
-	return dev, root, f, f.buf.words
+	return enabled(t, n, abi.IoctlEnableFollow, uint64(chunk))
 }
 
 // syscalls makes t write n times the four records of a small system
