@@ -1,6 +1,7 @@
 package model
 
 import (
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -14,6 +15,10 @@ type Device struct {
 	// nextID is atomic: tasks of a followed tree fork on goroutines of
 	// their own.
 	nextID atomic.Int64
+	// binding stands for the descriptions' spinlocks where another task
+	// looks at a binding: a close queueing an unbind on the traced task,
+	// while that task returns to user space or unbinds.
+	binding sync.Mutex
 }
 
 // NewDevice returns a device over mem (a new empty one when nil).
@@ -121,7 +126,9 @@ func (f *File) Ioctl(t *Task, cmd uint32, arg uint64) (uint64, error) {
 			// re-target silently (docs/device.md).
 			return 0, syscall.EBUSY
 		}
+		f.dev.binding.Lock()
 		f.task = t
+		f.dev.binding.Unlock()
 		t.file, t.buf = f, f.buf
 		t.seq = 0
 		f.buf.dropped = 0
@@ -197,10 +204,14 @@ func (f *File) Close(t *Task) error {
 			fs.stop()
 		}
 	}
-	if f.task == t {
+	f.dev.binding.Lock()
+	traced := f.task
+	if traced != nil && traced != t {
+		traced.unbindOnReturn = append(traced.unbindOnReturn, f)
+	}
+	f.dev.binding.Unlock()
+	if traced == t {
 		t.unbind()
-	} else if f.task != nil {
-		f.task.unbindOnReturn = append(f.task.unbindOnReturn, f)
 	}
 	return nil
 }
@@ -210,21 +221,29 @@ func (f *File) Close(t *Task) error {
 // unbinds t only if t is still bound to that file: t may have unbound
 // itself meanwhile and be bound to another file now.
 func (t *Task) ReturnToUser() {
-	for _, f := range t.unbindOnReturn {
-		if f.task == t {
+	t.dev.binding.Lock()
+	queued := t.unbindOnReturn
+	t.unbindOnReturn = nil
+	t.dev.binding.Unlock()
+	for _, f := range queued {
+		t.dev.binding.Lock()
+		bound := f.task == t
+		t.dev.binding.Unlock()
+		if bound {
 			t.unbind()
 		}
 	}
-	t.unbindOnReturn = nil
 }
 
 // Bound tells whether t is bound to a file, recording or not.
 func (t *Task) Bound() bool { return t.file != nil }
 
 func (t *Task) unbind() {
+	t.dev.binding.Lock()
 	if t.file != nil && t.file.task == t {
 		t.file.task = nil
 	}
+	t.dev.binding.Unlock()
 	t.leaveTree()
 	t.file, t.buf = nil, nil
 }

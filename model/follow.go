@@ -96,7 +96,9 @@ func (f *File) enableFollow(t *Task, arg uint64) error {
 	fs.live = 1
 	fs.mu.Unlock()
 	fs.dropped.Store(0)
+	f.dev.binding.Lock()
 	f.task = t
+	f.dev.binding.Unlock()
 	t.file, t.buf, t.seq = f, f.buf, 0
 	t.fol = followBinding{on: true, gen: fs.gen.Load(), next: abi.ChunkFirst | abi.ChunkRoot}
 	return nil
