@@ -11,7 +11,7 @@ func followSeed() []uint64 {
 		w := area[1+k*c : 1+(k+1)*c]
 		comm := PackComm("sh")
 		w[ChunkTid], w[ChunkTgid], w[ChunkPtid], w[ChunkComm], w[ChunkComm+1] = uint64(tid), uint64(tid), uint64(ptid), comm[0], comm[1]
-		data := w[ChunkUsed:ChunkUsed+1]
+		data := w[ChunkUsed : ChunkUsed+1]
 		for i := range recs {
 			data = EncodeV1(data, &recs[i])
 		}
