@@ -197,10 +197,9 @@ func FollowChunkWords(area []uint64) int {
 // DecodeFollow decodes a follow-mode area: its chunks, grouped by task
 // and ordered, each chunk's records decoded as a v1 area with opt (Table
 // for exact lengths). It copies nothing: Records alias area. A reader
-// racing the kernel should pass a copy in which each chunk's tag and count
-// were loaded with acquire ordering before its words (Snapshot in the
-// device package does so for v1). It never fails on bad data: what it
-// cannot trust it reports as an anomaly and skips.
+// racing the tasks passes the copy SnapshotFollow makes. It fails only
+// when area has no chunk tag to take the chunk size from; on bad data it
+// never does: what it cannot trust it reports as an anomaly and skips.
 func DecodeFollow(area []uint64, opt Options) (*FollowTrace, error) {
 	c := FollowChunkWords(area)
 	if c == 0 {
