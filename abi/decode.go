@@ -66,6 +66,14 @@ type Decoder struct {
 // NewDecoder starts decoding area (area[0] first). A FormatAuto option is
 // resolved with DetectFormat.
 func NewDecoder(area []uint64, opt Options) *Decoder {
+	d := &Decoder{}
+	d.start(area, opt)
+	return d
+}
+
+// start (re)starts d on area. A decoder restarted keeps the v1 lengths it
+// learnt: they belong to the kernel, not to one buffer.
+func (d *Decoder) start(area []uint64, opt Options) {
 	if opt.Format == FormatAuto {
 		opt.Format = DetectFormat(area)
 	}
@@ -78,11 +86,12 @@ func NewDecoder(area []uint64, opt Options) *Decoder {
 	if opt.MaxArgs <= 0 {
 		opt.MaxArgs = defaultMaxArgs
 	}
-	d := &Decoder{opt: opt, w: area, p: 1, prevSeq: -1, prevEnd: 1}
+	d.opt, d.w, d.p, d.prevSeq, d.prevEnd = opt, area, 1, -1, 1
+	d.bi, d.bn, d.done, d.cands, d.budget = 0, 0, false, d.cands[:0], 0
 	d.sum = Summary{Format: opt.Format, AreaWords: len(area), BufferWords: opt.BufferWords}
 	if len(area) == 0 {
 		d.done = true
-		return d
+		return
 	}
 	d.sum.Count = area[0]
 	d.end = len(area)
@@ -94,10 +103,9 @@ func NewDecoder(area []uint64, opt Options) *Decoder {
 	} else if area[0] > uint64(len(area)-1) {
 		d.note(Anomaly{Kind: AnomalyTornTail, Offset: len(area), Detail: fmt.Sprintf("area[0] = %d but only %d words follow; decoding those", area[0], len(area)-1)})
 	}
-	if opt.Format == FormatV1 && opt.Table == nil {
+	if opt.Format == FormatV1 && opt.Table == nil && d.learned == nil {
 		d.learned = NewTable(1024)
 	}
-	return d
 }
 
 // Record is the record Next found; it stays valid until the next call.

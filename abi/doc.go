@@ -50,4 +50,13 @@
 // counts in [Summary]. With a [Table] v1 decoding is exact; without one it
 // re-synchronises on sequence numbers and proves each record boundary by
 // the chain of records that follows it, rather than guess.
+//
+// # Follow mode
+//
+// [IoctlEnableFollow] traces a task and every task it creates into one
+// buffer carved into per-task chunks, each a v1 area of its own behind a
+// header that names its task (docs/follow.md). [DecodeFollow] turns such a
+// buffer into one [TaskStream] per task, in order, with its process,
+// parent, name and drops; [SnapshotFollow] copies a buffer that tasks are
+// still writing.
 package abi

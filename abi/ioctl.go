@@ -59,6 +59,8 @@ func IoctlName(cmd uint32) string {
 		return "KCOV_DF_ENABLE"
 	case IoctlDisable:
 		return "KCOV_DF_DISABLE"
+	case IoctlEnableFollow:
+		return "KCOV_DF_ENABLE_FOLLOW"
 	case IoctlRemoteEnable:
 		return "KCOV_DF_REMOTE_ENABLE"
 	case IoctlRemoteDisable:

@@ -203,7 +203,7 @@ func (e *env) records(area []uint64, first uint32) (int, uint32, error) {
 // Cases is the conformance table.
 func Cases() []Case {
 	E := syscall.Errno(0)
-	return []Case{
+	cases := []Case{
 		{"INIT_TRACE size bounds", "device.md: Errors, INIT_TRACE", func(e *env) error {
 			t, f := e.task(), e.open()
 			defer f.Close(t)
@@ -597,6 +597,7 @@ func Cases() []Case {
 			return err
 		}},
 	}
+	return append(cases, followCases()...)
 }
 
 // closeByOtherRound: t is traced through a file that u closes while t

@@ -1,8 +1,12 @@
 package conformance
 
 import (
+	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kcovdf/kcovdf/abi"
 )
 
 // TestModel runs the table against the model. The real kernel runs the
@@ -29,5 +33,47 @@ func TestStressModel(t *testing.T) {
 	}
 	if res[0].Dropped == 0 || res[0].Records == 0 {
 		t.Fatalf("a 4096-word buffer for 50 ms of work must overflow: %+v", res[0])
+	}
+}
+
+// noFollow is the model as a kernel without the follow mode answers:
+// ENOTTY for KCOV_DF_ENABLE_FOLLOW.
+type noFollow struct{ *Model }
+
+type noFollowFile struct{ File }
+
+func (m noFollow) Open() (File, error) {
+	f, err := m.Model.Open()
+	return noFollowFile{f}, err
+}
+
+func (f noFollowFile) Ioctl(t Task, cmd uint32, arg uint64) (uint64, error) {
+	if cmd == abi.IoctlEnableFollow {
+		return 0, syscall.ENOTTY
+	}
+	return f.File.Ioctl(t, cmd, arg)
+}
+
+// On a device without the follow mode every follow case skips, saying
+// why, and every other case runs.
+func TestFollowSkipsWithoutTheMode(t *testing.T) {
+	res, err := Run(noFollow{NewModel()}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	skipped := 0
+	for _, r := range res {
+		follow := strings.HasPrefix(r.Case.Name, "follow: ")
+		switch {
+		case r.Err != nil:
+			t.Errorf("%s: %v", r.Case.Name, r.Err)
+		case follow && r.Skipped != skipNoFollow:
+			t.Errorf("%s: skipped %q, want %q", r.Case.Name, r.Skipped, skipNoFollow)
+		case follow:
+			skipped++
+		}
+	}
+	if skipped != len(followCases()) {
+		t.Fatalf("%d follow cases skipped, want %d", skipped, len(followCases()))
 	}
 }

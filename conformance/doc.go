@@ -3,7 +3,10 @@
 // where they disagree, one of them has a bug. The cases cover every errno
 // of the device's ioctls, the size and mmap rules, two files and two
 // tasks, isolation, fork, exit, a close from another task, overflow and
-// the drop counter, reset and re-enable, and classic kcov beside it.
+// the drop counter, reset and re-enable, and classic kcov beside it; and
+// the follow mode (docs/follow.md), whose cases skip on a device that
+// refuses KCOV_DF_ENABLE_FOLLOW with ENOTTY and need tasks that are
+// TreeTasks (the model's are).
 //
 // A fuzzer or a kernel CI can run it before trusting a kernel's traces:
 // Run(&Device{Path: ...}, Options{}) on the kernel, Run(NewModel(), ...)

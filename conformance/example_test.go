@@ -25,5 +25,5 @@ func ExampleRun() {
 		}
 	}
 	fmt.Printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped)
-	// Output: 17 passed, 0 failed, 1 skipped
+	// Output: 25 passed, 0 failed, 1 skipped
 }

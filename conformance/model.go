@@ -66,3 +66,11 @@ func (f modelFile) MmapRead(off, length uint64) ([]uint64, error) {
 }
 
 func (f modelFile) Close(t Task) error { return f.f.Close(t.(*modelTask).t) }
+
+func (k *modelTask) Tid() int { return k.t.ID }
+
+func (k *modelTask) Fork() (TreeTask, error) { return &modelTask{dev: k.dev, t: k.t.Fork()}, nil }
+
+func (k *modelTask) Thread() (TreeTask, error) { return &modelTask{dev: k.dev, t: k.t.Thread()}, nil }
+
+func (k *modelTask) Exec(comm string) error { k.t.Exec(comm); return nil }

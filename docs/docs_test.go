@@ -41,6 +41,7 @@ func TestIoctlTable(t *testing.T) {
 		"KCOV_DF_GET_DROPPED":    abi.IoctlGetDropped,
 		"KCOV_DF_ENABLE":         abi.IoctlEnable,
 		"KCOV_DF_DISABLE":        abi.IoctlDisable,
+		"KCOV_DF_ENABLE_FOLLOW":  abi.IoctlEnableFollow,
 		"KCOV_DF_REMOTE_ENABLE":  abi.IoctlRemoteEnable,
 		"KCOV_DF_REMOTE_DISABLE": abi.IoctlRemoteDisable,
 	}
@@ -110,6 +111,11 @@ func TestConstants(t *testing.T) {
 		{"records.md", fmt.Sprintf("`0x%X`", abi.BadAddr)},
 		{"records.md", fmt.Sprintf("type `0x%X` entry, `0x%X` return, `0x%X` comparison", uint8(abi.KindEntry), uint8(abi.KindReturn), uint8(abi.KindCompare))},
 		{"records.md", "3 + max(num_fields, 1)"},
+		{"follow.md", fmt.Sprintf("magic `%#x`", abi.ChunkMagic)},
+		{"follow.md", fmt.Sprintf("default, %s", commas(abi.FollowDefaultChunk))},
+		{"follow.md", fmt.Sprintf("from %d to %s words", abi.FollowMinChunk, commas(abi.FollowMaxChunk))},
+		{"follow.md", fmt.Sprintf("C − %d words", abi.ChunkHeaderWords)},
+		{"follow.md", fmt.Sprintf("a v1 area** of C − %d words", abi.ChunkUsed)},
 		{"tracefile.md", "`" + abi.TraceMagic + "`"},
 		{"tracefile.md", fmt.Sprintf("format version, u32: %d", abi.TraceVersion)},
 	} {

@@ -1,6 +1,8 @@
 package model
 
 import (
+	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/kcovdf/kcovdf/abi"
@@ -9,8 +11,14 @@ import (
 // Device is /sys/kernel/debug/kcov_dataflow and the tasks that use it.
 type Device struct {
 	// Mem is the kernel address space the callbacks read from.
-	Mem    *Memory
-	nextID int
+	Mem *Memory
+	// nextID is atomic: tasks of a followed tree fork on goroutines of
+	// their own.
+	nextID atomic.Int64
+	// binding stands for the descriptions' spinlocks where another task
+	// looks at a binding: a close queueing an unbind on the traced task,
+	// while that task returns to user space or unbinds.
+	binding sync.Mutex
 }
 
 // NewDevice returns a device over mem (a new empty one when nil).
@@ -28,8 +36,13 @@ type buffer struct {
 	words   []uint64
 	dropped uint64
 	// closed: the last file reference is gone; a task still bound to the
-	// buffer records nothing more.
-	closed bool
+	// buffer records nothing more. Atomic: followers read it as they
+	// record while another task closes.
+	closed atomic.Bool
+	// follow is set by the first KCOV_DF_ENABLE_FOLLOW, v1 by the first
+	// plain ENABLE: a buffer keeps one layout for its life.
+	follow *followState
+	v1     bool
 }
 
 // File is one open file description of the device.
@@ -45,8 +58,12 @@ type File struct {
 
 // Task is a kernel task that may be traced.
 type Task struct {
-	ID  int
-	dev *Device
+	// ID is the task's tid; Tgid its process (its own ID for a process,
+	// the creator's Tgid for a thread); Ptid the task that created it.
+	ID, Tgid, Ptid int
+	// Comm is the task's name, which Exec changes.
+	Comm string
+	dev  *Device
 	// binding, when tracing: the file and its buffer.
 	file *File
 	buf  *buffer
@@ -63,12 +80,14 @@ type Task struct {
 	// OnRecord, when set, sees the offset and length of every record
 	// written: the ground truth that decoders are tested against.
 	OnRecord func(offset, words int)
+	// fol is the task's part of a followed tree (follow.go).
+	fol followBinding
 }
 
 // NewTask starts a task.
 func (d *Device) NewTask() *Task {
-	d.nextID++
-	return &Task{ID: d.nextID, dev: d}
+	id := int(d.nextID.Add(1))
+	return &Task{ID: id, Tgid: id, Comm: "task", dev: d}
 }
 
 // Open opens the device read-write.
@@ -96,10 +115,10 @@ func (f *File) Ioctl(t *Task, cmd uint32, arg uint64) (uint64, error) {
 		f.buf = &buffer{words: make([]uint64, arg)}
 		return 0, nil
 	case abi.IoctlEnable:
-		if f.buf == nil || f.task != nil {
+		if f.buf == nil || f.task != nil || f.buf.follow != nil {
 			return 0, syscall.EINVAL
 		}
-		if t.buf != nil && t.buf.closed {
+		if t.stale() {
 			t.unbind()
 		}
 		if t.file != nil {
@@ -107,20 +126,31 @@ func (f *File) Ioctl(t *Task, cmd uint32, arg uint64) (uint64, error) {
 			// re-target silently (docs/device.md).
 			return 0, syscall.EBUSY
 		}
+		f.dev.binding.Lock()
 		f.task = t
+		f.dev.binding.Unlock()
 		t.file, t.buf = f, f.buf
 		t.seq = 0
 		f.buf.dropped = 0
+		f.buf.v1 = true
 		return 0, nil
+	case abi.IoctlEnableFollow:
+		return 0, f.enableFollow(t, arg)
 	case abi.IoctlDisable:
 		if f.task != t {
 			return 0, syscall.EINVAL
+		}
+		if fs := f.buf.follow; fs != nil {
+			fs.stop()
 		}
 		t.unbind()
 		return 0, nil
 	case abi.IoctlGetDropped:
 		if f.buf == nil {
 			return 0, nil
+		}
+		if fs := f.buf.follow; fs != nil {
+			return fs.dropped.Load(), nil
 		}
 		return f.buf.dropped, nil
 	}
@@ -169,12 +199,19 @@ func (f *File) Close(t *Task) error {
 		return nil
 	}
 	if f.buf != nil {
-		f.buf.closed = true
+		f.buf.closed.Store(true)
+		if fs := f.buf.follow; fs != nil {
+			fs.stop()
+		}
 	}
-	if f.task == t {
+	f.dev.binding.Lock()
+	traced := f.task
+	if traced != nil && traced != t {
+		traced.unbindOnReturn = append(traced.unbindOnReturn, f)
+	}
+	f.dev.binding.Unlock()
+	if traced == t {
 		t.unbind()
-	} else if f.task != nil {
-		f.task.unbindOnReturn = append(f.task.unbindOnReturn, f)
 	}
 	return nil
 }
@@ -184,37 +221,67 @@ func (f *File) Close(t *Task) error {
 // unbinds t only if t is still bound to that file: t may have unbound
 // itself meanwhile and be bound to another file now.
 func (t *Task) ReturnToUser() {
-	for _, f := range t.unbindOnReturn {
-		if f.task == t {
+	t.dev.binding.Lock()
+	queued := t.unbindOnReturn
+	t.unbindOnReturn = nil
+	t.dev.binding.Unlock()
+	for _, f := range queued {
+		t.dev.binding.Lock()
+		bound := f.task == t
+		t.dev.binding.Unlock()
+		if bound {
 			t.unbind()
 		}
 	}
-	t.unbindOnReturn = nil
 }
 
 // Bound tells whether t is bound to a file, recording or not.
 func (t *Task) Bound() bool { return t.file != nil }
 
 func (t *Task) unbind() {
-	if t.file != nil {
+	t.dev.binding.Lock()
+	if t.file != nil && t.file.task == t {
 		t.file.task = nil
 	}
+	t.dev.binding.Unlock()
+	t.leaveTree()
 	t.file, t.buf = nil, nil
 }
 
-// Fork returns a child of t. The child is not traced (docs/device.md).
-func (t *Task) Fork() *Task { return t.dev.NewTask() }
+// Fork returns a child process of t. The child is not traced
+// (docs/device.md), unless t is in a followed tree, which the child then
+// joins (docs/follow.md).
+func (t *Task) Fork() *Task {
+	c := t.dev.NewTask()
+	c.Ptid, c.Comm = t.ID, t.Comm
+	t.join(c)
+	return c
+}
+
+// Thread returns a new thread of t's process, traced as Fork's child is.
+func (t *Task) Thread() *Task {
+	c := t.Fork()
+	c.Tgid = t.Tgid
+	return c
+}
 
 // Exit ends t and unbinds its file (docs/device.md); queued unbinds then
-// find nothing to do.
+// find nothing to do. In a followed tree its last chunk is marked exited.
 func (t *Task) Exit() {
+	t.markExited()
 	t.unbind()
 	t.ReturnToUser()
 	t.exited = true
 }
 
 // Tracing tells whether t's callbacks record.
-func (t *Task) Tracing() bool { return t.buf != nil && !t.buf.closed }
+func (t *Task) Tracing() bool { return t.buf != nil && !t.stale() }
+
+// stale: t is bound to a buffer it may no longer record into: its file
+// was closed, or the followed tree it joined was stopped.
+func (t *Task) stale() bool {
+	return t.buf != nil && (t.buf.closed.Load() || t.fol.on && t.fol.gen != t.buf.follow.gen.Load())
+}
 
 // Interrupt runs fn as if in interrupt context on t's CPU: nothing it
 // triggers is recorded (docs/device.md).

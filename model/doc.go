@@ -12,5 +12,7 @@
 // decoders and feedback on.
 //
 // The model is single-threaded: a Device and its tasks belong to one
-// goroutine at a time.
+// goroutine at a time. The follow mode (docs/follow.md) is the exception:
+// the tasks of a followed tree may record, fork, exec and exit on
+// goroutines of their own, as they would on CPUs of their own.
 package model

@@ -18,7 +18,11 @@ func (t *Task) TraceRet(pc uint64, retSize uint32, retPtr, offsets uint64, numFi
 
 // write is the kernel's record writer (docs/records.md, write rules).
 func (t *Task) write(k abi.Kind, pc, meta uint64, size uint32, ptr, offsets uint64, n uint32) {
-	if t.inIRQ || t.inCallback || t.buf == nil || t.buf.closed {
+	if t.inIRQ || t.inCallback || t.buf == nil || t.buf.closed.Load() {
+		return
+	}
+	if t.fol.on {
+		t.writeFollow(k, pc, meta, size, ptr, offsets, n)
 		return
 	}
 	t.inCallback = true
@@ -33,7 +37,16 @@ func (t *Task) write(k abi.Kind, pc, meta uint64, size uint32, ptr, offsets uint
 		return
 	}
 	t.seq++
-	rec := area[1+pos : 1+pos+words]
+	t.fill(area[1+pos:1+pos+words], k, pc, meta, size, ptr, offsets, n)
+	// Publish the count after the words (WRITE_ONCE after the stores).
+	area[0] = pos + words
+	if t.OnRecord != nil {
+		t.OnRecord(int(1+pos), int(words))
+	}
+}
+
+// fill writes one record, numbered t.seq, into rec.
+func (t *Task) fill(rec []uint64, k abi.Kind, pc, meta uint64, size uint32, ptr, offsets uint64, n uint32) {
 	rec[0] = abi.V1Header(k, t.seq)
 	rec[1] = pc
 	rec[2] = meta
@@ -60,10 +73,5 @@ func (t *Task) write(k abi.Kind, pc, meta uint64, size uint32, ptr, offsets uint
 			v, _ := mem.Read(ptr+off, int(min(sz, 8)))
 			rec[3+i] = v
 		}
-	}
-	// Publish the count after the words (WRITE_ONCE after the stores).
-	area[0] = pos + words
-	if t.OnRecord != nil {
-		t.OnRecord(int(1+pos), int(words))
 	}
 }

@@ -14,8 +14,10 @@ const (
 	tHole  = 0xffff888000200000
 )
 
-// traced returns a device, a traced task and its mapped buffer of n words.
-func traced(t *testing.T, n int) (*Device, *Task, *File, []uint64) {
+// enabled returns a device, a task enabled with cmd (ENABLE, or
+// ENABLE_FOLLOW with arg) and its buffer of n words; small buffers cannot
+// be mmap'd (not whole pages), so it looks inside.
+func enabled(t *testing.T, n int, cmd uint32, arg uint64) (*Device, *Task, *File, []uint64) {
 	t.Helper()
 	dev := NewDevice(nil)
 	task := dev.NewTask()
@@ -23,11 +25,16 @@ func traced(t *testing.T, n int) (*Device, *Task, *File, []uint64) {
 	if _, err := f.Ioctl(task, abi.IoctlInitTrace, uint64(n)); err != nil {
 		t.Fatal(err)
 	}
-	// Small buffers cannot be mmap'd (not whole pages): look inside.
-	area := f.buf.words
-	if _, err := f.Ioctl(task, abi.IoctlEnable, 0); err != nil {
-		t.Fatal(err)
+	if _, err := f.Ioctl(task, cmd, arg); err != nil {
+		t.Fatalf("%s(%d): %v", abi.IoctlName(cmd), arg, err)
 	}
+	return dev, task, f, f.buf.words
+}
+
+// traced returns a device, a traced task and its mapped buffer of n words.
+func traced(t *testing.T, n int) (*Device, *Task, *File, []uint64) {
+	t.Helper()
+	dev, task, f, area := enabled(t, n, abi.IoctlEnable, 0)
 	// Data: bytes 0x01..0x40 at tData; a field table of three pairs.
 	for i := range 64 {
 		dev.Mem.Write(tData+uint64(i), []byte{byte(i + 1)})

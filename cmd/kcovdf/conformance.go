@@ -61,10 +61,11 @@ model. Both must pass the same table.`,
 				return err
 			}
 			fmt.Fprintf(w, "TAP version 13\n1..%d\n", len(res))
-			failed := 0
+			failed, skipped := 0, 0
 			for i, r := range res {
 				switch {
 				case r.Skipped != "":
+					skipped++
 					fmt.Fprintf(w, "ok %d - %s # SKIP %s\n", i+1, r.Case.Name, r.Skipped)
 				case r.Err != nil:
 					failed++
@@ -73,7 +74,7 @@ model. Both must pass the same table.`,
 					fmt.Fprintf(w, "ok %d - %s\n", i+1, r.Case.Name)
 				}
 			}
-			fmt.Fprintf(w, "# %s: %d passed, %d failed in %v\n", tg.Name(), len(res)-failed, failed, time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(w, "# %s: %d passed, %d failed, %d skipped in %v\n", tg.Name(), len(res)-failed-skipped, failed, skipped, time.Since(start).Round(time.Millisecond))
 			if failed > 0 {
 				return fmt.Errorf("%d of %d conformance cases failed on %s", failed, len(res), tg.Name())
 			}
