@@ -109,7 +109,10 @@ func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
 // Difference is one aligned pair of calls whose values differ.
 type Difference struct {
-	Kind   Kind        `json:"kind"`
+	Kind Kind `json:"kind"`
+	// Origin marks an errno difference none of whose callees has one:
+	// where the error started, as far as the trace shows.
+	Origin bool        `json:"origin,omitempty"`
 	Depth  int         `json:"depth"`
 	Path   []string    `json:"path"`
 	A      CallRef     `json:"a"`
@@ -172,11 +175,12 @@ type slotKey struct {
 
 // rawDiff is a differing pair before it is rendered.
 type rawDiff struct {
-	a, b  int32
-	kind  Kind
-	depth int32
-	n     int32 // values that differ
-	what  []valueAt
+	a, b   int32
+	kind   Kind
+	depth  int32
+	n      int32 // values that differ
+	what   []valueAt
+	origin bool
 }
 
 // rawDiv is a divergence before it is rendered: in the children of
@@ -205,6 +209,7 @@ func compareTask(a, b *Task, ids map[string]int32, opt Options) TaskResult {
 	d.idA = funcIDs(a, ids)
 	d.idB = funcIDs(b, ids)
 	d.walk(-1, -1)
+	d.origins()
 	sort.SliceStable(d.diffs, func(i, j int) bool {
 		x, y := &d.diffs[i], &d.diffs[j]
 		if x.kind != y.kind {
@@ -239,6 +244,27 @@ func compareTask(a, b *Task, ids map[string]int32, opt Options) TaskResult {
 		d.tr.Differences = append(d.tr.Differences, d.render(&top[i]))
 	}
 	return *d.tr
+}
+
+// origins marks the errno differences with no errno difference among
+// their callees.
+func (d *differ) origins() {
+	errCalls := map[int32]bool{}
+	for i := range d.diffs {
+		if d.diffs[i].kind == KindErrno {
+			errCalls[d.diffs[i].a] = true
+		}
+	}
+	below := map[int32]bool{} // calls with an errno difference under them
+	for x := range errCalls {
+		for p := d.a.Tree.Calls[x].Parent; p >= 0 && !below[p]; p = d.a.Tree.Calls[p].Parent {
+			below[p] = true
+		}
+	}
+	for i := range d.diffs {
+		r := &d.diffs[i]
+		r.origin = r.kind == KindErrno && !below[r.a]
+	}
 }
 
 // funcIDs names every call by an id shared by both traces: the

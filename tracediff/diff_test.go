@@ -188,6 +188,10 @@ func TestCompare(t *testing.T) {
 	if strings.Join(got, " ") != "errno@0:1 errno@1:1 errno@2:1" {
 		t.Fatalf("differences %v", got)
 	}
+	// The lookup's is where the error started.
+	if tr.Differences[0].Origin || tr.Differences[1].Origin || !tr.Differences[2].Origin {
+		t.Fatalf("origins: %+v", tr.Differences)
+	}
 	if v := tr.Differences[1].Values[0]; v.Name != "ret" || v.A != "3" || v.B != "-ENOENT" {
 		t.Fatalf("open's return: %+v", v)
 	}

@@ -51,7 +51,7 @@ func short(r calls.Rendered) string { return r.Short(shownFields) }
 
 func (d *differ) render(r *rawDiff) Difference {
 	x, y := int(r.a), int(r.b)
-	df := Difference{Kind: r.kind, Depth: int(r.depth), Path: path(d.a, x), A: d.ref(d.a, x, false), B: d.ref(d.b, y, false)}
+	df := Difference{Kind: r.kind, Origin: r.origin, Depth: int(r.depth), Path: path(d.a, x), A: d.ref(d.a, x, false), B: d.ref(d.b, y, false)}
 	argsA, argsB := d.a.Namer.Args(d.a.Tree, x), d.b.Namer.Args(d.b.Tree, y)
 	retA, okA := d.a.Namer.Ret(d.a.Tree, x)
 	retB, okB := d.b.Namer.Ret(d.b.Tree, y)
@@ -151,7 +151,11 @@ func WriteText(w io.Writer, res *Result) error {
 			fmt.Fprintf(b, "\ndiffering calls, most telling first (errno, then nearer the system call, then more values):\n")
 		}
 		for k, df := range t.Differences {
-			fmt.Fprintf(b, "%d. %s  %s  [A seq %d, B seq %d]\n", k+1, df.Kind, strings.Join(df.Path, " > "), df.A.Seq, df.B.Seq)
+			kind := df.Kind.String()
+			if df.Origin {
+				kind += " (starts here)"
+			}
+			fmt.Fprintf(b, "%d. %s  %s  [A seq %d, B seq %d]\n", k+1, kind, strings.Join(df.Path, " > "), df.A.Seq, df.B.Seq)
 			for _, v := range df.Values {
 				fmt.Fprintf(b, "     %s: %s -> %s\n", v.Name, v.A, v.B)
 			}
