@@ -153,7 +153,7 @@ func (t *Task) trackName(k int) string {
 
 // perfettoWriter writes Trace.packet entries, reusing its buffers.
 type perfettoWriter struct {
-	w        *bufio.Writer
+	w       *bufio.Writer
 	pkt, ev []byte
 	err     error
 }
