@@ -29,8 +29,12 @@ type CallRow struct {
 	File   string `parquet:"file,dict"`
 	Line   int32  `parquet:"line"`
 	NArgs  int32  `parquet:"nargs"`
-	HasRet bool   `parquet:"has_return"`
-	Errno  int32  `parquet:"errno"` // > 0 when the call returned -errno or ERR_PTR(-errno)
+	// Records is how many records the call has: its entry records
+	// (no-parameter markers included) and its return record (a void
+	// marker included), so the calls' records add up to the trace's.
+	Records int32 `parquet:"records"`
+	HasRet  bool  `parquet:"has_return"`
+	Errno   int32 `parquet:"errno"` // > 0 when the call returned -errno or ERR_PTR(-errno)
 	// What the records do not tell (calls.Flags).
 	NoReturn bool `parquet:"no_return"`
 	NoEntry  bool `parquet:"no_entry"`
@@ -168,7 +172,7 @@ func WriteParquet(dir string, tasks []*Task) (err error) {
 			fi := t.Names.Func(c.PC)
 			name := fi.NameOr(c.PC)
 			row := CallRow{TaskID: t.ID, CallID: int32(i), Parent: c.Parent, End: c.End, Depth: c.Depth, Seq: int64(c.Seq),
-				PC: c.PC, Func: name, NArgs: int32(len(t.Tree.Args(i))), NoReturn: c.Flags&calls.NoReturn != 0,
+				PC: c.PC, Func: name, Records: int32(len(t.Tree.Args(i))), NoReturn: c.Flags&calls.NoReturn != 0,
 				NoEntry: c.Flags&calls.NoEntry != 0, Unsure: c.Flags&calls.Unsure != 0}
 			if fi.Func != nil {
 				row.File, row.Line = fi.Func.File, int32(fi.Func.Line)
@@ -200,6 +204,9 @@ func WriteParquet(dir string, tasks []*Task) (err error) {
 					fw.add(FieldRow{TaskID: t.ID, CallID: int32(i), Func: name, Arg: -1, ArgName: "return",
 						Field: int32(fi), Name: f.Name, Text: f.Text, Raw: f.Raw})
 				}
+			}
+			if c.HasRet {
+				row.Records++
 			}
 			cw.add(row)
 			n := perPC[c.PC]

@@ -10,6 +10,9 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2" // the "duckdb" driver
 )
 
+// Available tells whether this build can run queries.
+const Available = true
+
 // Run runs sql over the export tables in dirs (see Views) in an
 // in-memory DuckDB and returns every row.
 func Run(ctx context.Context, sqlText string, dirs []string) (*Result, error) {
