@@ -56,12 +56,36 @@ standard output.`,
 			default:
 				return fmt.Errorf("export: --format %q: want %s", format, strings.Join(exportFormats, ", "))
 			}
+			if format == "parquet" && out == "-" {
+				return fmt.Errorf("export: parquet writes a directory of tables: give -o DIR")
+			}
+			if format == "html" {
+				return fmt.Errorf("export: --format html: the HTML report is not part of this build yet")
+			}
+			// The output first: a wrong path is told before the work.
+			w, closeOut := cmd.OutOrStdout(), func() error { return nil }
+			if out != "-" && format != "parquet" {
+				f, err := os.Create(out)
+				if err != nil {
+					return err
+				}
+				w, closeOut = f, f.Close
+			}
 			tasks, done, err := in.loadTasks(args, cmd.ErrOrStderr())
 			if err != nil {
+				closeOut()
 				return err
 			}
 			defer done()
-			if err := writeExport(format, out, tasks, cmd.OutOrStdout()); err != nil {
+			switch format {
+			case "jsonl":
+				err = export.WriteJSONL(w, tasks)
+			case "perfetto":
+				err = export.WritePerfetto(w, tasks)
+			case "parquet":
+				err = export.WriteParquet(out, tasks)
+			}
+			if err = errors.Join(err, closeOut()); err != nil {
 				return err
 			}
 			return in.fileErrs
@@ -73,35 +97,6 @@ standard output.`,
 	f.StringVar(&format, "format", "", "the format to write: "+strings.Join(exportFormats, ", "))
 	f.StringVarP(&out, "output", "o", "", "the file to write (a directory for parquet; - for standard output)")
 	return cmd
-}
-
-// writeExport writes tasks in format to out ("-": stdout).
-func writeExport(format, out string, tasks []*export.Task, stdout io.Writer) error {
-	if format == "parquet" {
-		if out == "-" {
-			return fmt.Errorf("export: parquet writes a directory of tables: give -o DIR")
-		}
-		return export.WriteParquet(out, tasks)
-	}
-	if format == "html" {
-		return fmt.Errorf("export: --format html: the HTML report is not part of this build yet")
-	}
-	w, closeOut := stdout, func() error { return nil }
-	if out != "-" {
-		f, err := os.Create(out)
-		if err != nil {
-			return err
-		}
-		w, closeOut = f, f.Close
-	}
-	var err error
-	switch format {
-	case "jsonl":
-		err = export.WriteJSONL(w, tasks)
-	case "perfetto":
-		err = export.WritePerfetto(w, tasks)
-	}
-	return errors.Join(err, closeOut())
 }
 
 // loadTasks opens each trace as show does (layouts, symbols, names
@@ -130,6 +125,10 @@ func (f *inputFlags) loadTasks(paths []string, ew io.Writer) (_ []*export.Task, 
 		warning, _ := src.names.check(src.tracedPCs(t.Tree))
 		t.Names = src.namer()
 		tasks = append(tasks, t)
+		if t.Summary.Records == 0 {
+			done()
+			return nil, nil, fmt.Errorf("%s: no records found: is it a kcovdf trace file or a raw dump of the traced area (see kcovdf decode)?", p)
+		}
 		prefix := ""
 		if len(paths) > 1 {
 			prefix = filepath.Base(p) + ": "
@@ -146,10 +145,6 @@ func (f *inputFlags) loadTasks(paths []string, ew io.Writer) (_ []*export.Task, 
 		if src.fileErr != nil {
 			fmt.Fprintln(ew, prefix+"warning:", src.fileErr)
 			f.fileErrs = errors.Join(f.fileErrs, src.fileErr)
-		}
-		if t.Summary.Records == 0 {
-			done()
-			return nil, nil, fmt.Errorf("%s: no records found: is it a kcovdf trace file or a raw dump of the traced area (see kcovdf decode)?", p)
 		}
 	}
 	if size > 64<<20 {

@@ -48,6 +48,9 @@ guest is built without it.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !query.Available {
+				return query.ErrNoCgo
+			}
 			dirs, traces := []string{}, []string{}
 			for _, a := range args[1:] {
 				st, err := os.Stat(a)
