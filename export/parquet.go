@@ -121,7 +121,7 @@ type CaptureRow struct {
 	Fill          uint64     `parquet:"fill"`
 	Overflowed    bool       `parquet:"overflowed"`
 	Dropped       *uint64    `parquet:"dropped,optional"`
-	Captured      *time.Time `parquet:"captured,optional"`
+	Captured      *time.Time `parquet:"captured,optional,timestamp(microsecond)"`
 	Source        string     `parquet:"source"`
 	CRC32C        uint32     `parquet:"crc32c"`
 }
