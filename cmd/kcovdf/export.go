@@ -122,7 +122,11 @@ func (f *inputFlags) loadTasks(paths []string, ew io.Writer) (_ []*export.Task, 
 		opened = append(opened, src)
 		size += int64(len(src.trace.Words)) * 8
 		t := export.NewTask(p, src.trace, src.opt, nil)
-		warning, _ := src.names.check(src.tracedPCs(t.Tree))
+		pcs := map[uint64]bool{}
+		for i := range t.Tree.Calls {
+			pcs[t.Tree.Calls[i].PC] = true
+		}
+		warning, _ := src.names.check(pcs)
 		t.Names = src.namer()
 		tasks = append(tasks, t)
 		if t.Summary.Records == 0 {
