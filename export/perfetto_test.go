@@ -50,15 +50,13 @@ func fields(t *testing.T, b []byte, f func(num protowire.Number, typ protowire.T
 		}
 		b = b[n:]
 		switch typ {
-		case protowire.VarintType:
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				t.Fatal(protowire.ParseError(n))
+		case protowire.VarintType, protowire.Fixed64Type:
+			var v uint64
+			if typ == protowire.VarintType {
+				v, n = protowire.ConsumeVarint(b)
+			} else {
+				v, n = protowire.ConsumeFixed64(b)
 			}
-			f(num, typ, nil, v)
-			b = b[n:]
-		case protowire.Fixed64Type:
-			v, n := protowire.ConsumeFixed64(b)
 			if n < 0 {
 				t.Fatal(protowire.ParseError(n))
 			}
