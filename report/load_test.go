@@ -51,3 +51,34 @@ func fileTask(trace, layout string) (Task, error) {
 	}
 	return layoutTask(filepath.Base(trace), &tr.Meta, tr.Words, l)
 }
+
+// vmlinuxTask loads a trace and names it with the traced kernel's
+// vmlinux: its symbols and DWARF, and the layout records the compiler
+// plugin left in it, as "kcovdf show --symbols" does.
+func vmlinuxTask(trace, vmlinux string) (Task, error) {
+	tr, err := abi.LoadTrace(trace)
+	if err != nil {
+		return Task{}, err
+	}
+	ix, err := debuginfo.Open(vmlinux, debuginfo.Options{})
+	if err != nil {
+		return Task{}, err
+	}
+	if err := debuginfo.CheckBuildID(&tr.Meta, ix); err != nil {
+		return Task{}, err
+	}
+	sp := debuginfo.SpaceOf(&tr.Meta, ix)
+	l, err := abi.LoadLayout(vmlinux)
+	if err != nil {
+		return Task{}, err
+	}
+	maxFields, _ := l.Cap()
+	b, err := debuginfo.Layouts(ix, debuginfo.PluginLayout{Layout: l, Label: vmlinux}, debuginfo.DWARFLayout{MaxFields: maxFields})
+	if err != nil {
+		return Task{}, err
+	}
+	table, _ := b.Table(sp)
+	d := abi.NewDecoder(tr.Words, abi.Options{Format: tr.Meta.Format, Table: table, BufferWords: tr.Meta.BufferWords})
+	tree := calls.Build(tr.Words, d, calls.Options{Full: tr.Meta.Overflowed})
+	return Task{Name: filepath.Base(trace), Meta: &tr.Meta, Tree: tree, Namer: &calls.Namer{Index: ix, Space: sp, Layout: b}}, nil
+}

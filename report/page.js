@@ -330,7 +330,7 @@ function runSearch(q, how) {
   const { hits, total } = search(q, how);
   $("hits").textContent = fmt(total) + (total === 1 ? " call" : " calls");
   res.hidden = false;
-  res.append(el("div", "head", total > hits.length ? "first " + fmt(hits.length) + " of " + fmt(total) + " matches" : fmt(total) + " matches"));
+  res.append(el("div", "head", total > hits.length ? "first " + fmt(hits.length) + " of " + fmt(total) + " matches" : plural(total, "match").replace(/chs$/, "ches")));
   for (const [ti, i] of hits) {
     const t = D.tasks[ti];
     const r = el("div", "r");
