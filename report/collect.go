@@ -44,7 +44,9 @@ type Options struct {
 // maxDistinct bounds the values counted one by one per argument or
 // field: a pointer argument of a full trace takes a new value at almost
 // every call, and its histogram only needs the top and the log2 buckets.
-const maxDistinct = 1 << 16
+// Small maps also keep counting fast (a full trace has tens of millions
+// of values).
+const maxDistinct = 1 << 12
 
 // Data is what the report embeds, as JSON: the tables its script renders.
 // Calls are stored by column, and every value text once in Strs, so that
@@ -203,12 +205,12 @@ type funcAcc struct {
 	byName        map[string]*hist
 }
 
-// hist accumulates one argument's or field's values.
+// hist accumulates one argument's or field's values, by their text:
+// bitfields share a word, so only the text tells their values apart.
 type hist struct {
 	name    string
 	n       int
-	counts  map[uint64]int
-	text    map[uint64]string
+	counts  map[string]int
 	more    bool
 	scalar  bool // a number, not a struct's pointer: log2 buckets apply
 	buckets [129]int
@@ -365,7 +367,7 @@ func (c *collector) count(acc *funcAcc, r *calls.Rendered) {
 func (a *funcAcc) hist(name string, scalar bool) *hist {
 	h := a.byName[name]
 	if h == nil {
-		h = &hist{name: name, counts: map[uint64]int{}, text: map[uint64]string{}, scalar: scalar}
+		h = &hist{name: name, counts: map[string]int{}, scalar: scalar}
 		a.byName[name] = h
 		a.hists = append(a.hists, h)
 	}
@@ -374,22 +376,20 @@ func (a *funcAcc) hist(name string, scalar bool) *hist {
 
 func (h *hist) add(raw uint64, text string) {
 	h.n++
-	// Values are counted by their text's number when it has one (a
-	// sign-extended int), else by their raw word: "-100" and the
-	// 32-bit word 0xffffff9c are one value.
-	v, signed := number(text)
-	if !signed {
-		v = int64(raw)
-	}
-	if _, ok := h.counts[raw]; ok {
-		h.counts[raw]++
+	if _, ok := h.counts[text]; ok {
+		h.counts[text]++
 	} else if len(h.counts) < maxDistinct {
-		h.counts[raw] = 1
-		h.text[raw] = text
+		h.counts[text] = 1
 	} else {
 		h.more = true
 	}
 	if h.scalar {
+		// By the text's number when it has one (a sign-extended int, a
+		// bitfield), else by the raw word (enum names, NULL, <fault>).
+		v, signed, ok := number(text)
+		if !ok {
+			v, signed = int64(raw), false
+		}
 		h.buckets[64+log2Bucket(v, signed)]++
 	}
 }
@@ -403,24 +403,22 @@ func log2Bucket(v int64, signed bool) int {
 	return bits.Len64(uint64(v))
 }
 
-// number reads a rendered value that is a signed decimal (or an errno
-// name); ok is false for hex, names and structs, whose raw word is
-// their value.
-func number(text string) (int64, bool) {
+// number reads a rendered number: decimal (signed when it has a minus),
+// hex, or an errno name.
+func number(text string) (v int64, signed, ok bool) {
 	if len(text) == 0 {
-		return 0, false
+		return 0, false, false
 	}
 	if text[0] == '-' {
 		if len(text) > 1 && text[1] == 'E' {
-			if e, ok := calls.ErrnoValue(text[1:]); ok {
-				return -e, true
-			}
-			return 0, false
+			e, ok := calls.ErrnoValue(text[1:])
+			return -e, true, ok
 		}
 		v, err := strconv.ParseInt(text, 10, 64)
-		return v, err == nil
+		return v, true, err == nil
 	}
-	return 0, false
+	u, err := strconv.ParseUint(text, 0, 64)
+	return int64(u), false, err == nil
 }
 
 func (c *collector) finishStats() []FuncStats {
@@ -440,18 +438,12 @@ func (c *collector) finishStats() []FuncStats {
 
 func (h *hist) finish(top int) ValueHist {
 	v := ValueHist{Name: h.name, N: h.n, Distinct: len(h.counts), More: h.more, Top: []TopValue{}}
-	type vc struct {
-		raw uint64
-		n   int
+	all := make([]TopValue, 0, len(h.counts))
+	for text, n := range h.counts {
+		all = append(all, TopValue{text, n})
 	}
-	all := make([]vc, 0, len(h.counts))
-	for raw, n := range h.counts {
-		all = append(all, vc{raw, n})
-	}
-	slices.SortFunc(all, func(a, b vc) int { return cmp.Or(cmp.Compare(b.n, a.n), cmp.Compare(a.raw, b.raw)) })
-	for _, e := range all[:min(top, len(all))] {
-		v.Top = append(v.Top, TopValue{Text: h.text[e.raw], Count: e.n})
-	}
+	slices.SortFunc(all, func(a, b TopValue) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Text, b.Text)) })
+	v.Top = append(v.Top, all[:min(top, len(all))]...)
 	if h.scalar && (len(h.counts) > top || h.more) {
 		for b, n := range h.buckets {
 			if n > 0 {

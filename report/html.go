@@ -3,7 +3,6 @@ package report
 import (
 	"bufio"
 	_ "embed"
-	"encoding/json"
 	"html"
 	"io"
 )
@@ -44,8 +43,8 @@ func WriteData(w io.Writer, d *Data) error {
 	// The JSON encoder escapes <, > and &, so no value can close the
 	// script element.
 	bw.WriteString("<script type=\"application/json\" id=\"" + DataID + "\">")
-	enc := json.NewEncoder(bw)
-	if err := enc.Encode(d); err != nil {
+	jw := &jsonWriter{w: bw}
+	if err := jw.data(d); err != nil {
 		return err
 	}
 	bw.WriteString("</script>\n<script>\n")
