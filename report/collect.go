@@ -46,7 +46,7 @@ type Options struct {
 // every call, and its histogram only needs the top and the log2 buckets.
 // Small maps also keep counting fast (a full trace has tens of millions
 // of values).
-const maxDistinct = 1 << 12
+const maxDistinct = 1 << 10
 
 // Data is what the report embeds, as JSON: the tables its script renders.
 // Calls are stored by column, and every value text once in Strs, so that
@@ -112,7 +112,7 @@ type FuncStats struct {
 type ValueHist struct {
 	Name string `json:"name"`
 	// N is how many values were seen; Distinct how many different ones
-	// (at least, when More is set: counting stopped at maxDistinct).
+	// (at least, when More is set: counting stopped at maxDistinct, 1024).
 	N        int  `json:"n"`
 	Distinct int  `json:"distinct"`
 	More     bool `json:"more,omitempty"`
@@ -203,14 +203,25 @@ type funcAcc struct {
 	calls, errors int
 	hists         []*hist
 	byName        map[string]*hist
+	byArg         map[string]*argHists
 }
 
-// hist accumulates one argument's or field's values, by their text:
-// bitfields share a word, so only the text tells their values apart.
+// argHists are the histograms of one argument and of its fields by
+// position, found without building "arg.field" for every value.
+type argHists struct {
+	self   *hist
+	fields []*hist
+	names  []string // the field names of fields
+}
+
+// hist accumulates one argument's or field's values. They are counted
+// by raw word, which is fast, and merged by text at the end: bitfields
+// share a word, so only the text tells their values apart.
 type hist struct {
 	name    string
 	n       int
-	counts  map[string]int
+	byRaw   map[uint64]int32 // index in vals
+	vals    []TopValue
 	more    bool
 	scalar  bool // a number, not a struct's pointer: log2 buckets apply
 	buckets [129]int
@@ -308,7 +319,7 @@ func (c *collector) task(t *Task) TaskData {
 		ret, hasRet := nm.Ret(tr, i)
 		acc := c.stats[fn]
 		if acc == nil {
-			acc = &funcAcc{byName: map[string]*hist{}}
+			acc = &funcAcc{byName: map[string]*hist{}, byArg: map[string]*argHists{}}
 			c.stats[fn] = acc
 		}
 		acc.calls++
@@ -349,25 +360,44 @@ func (c *collector) task(t *Task) TaskData {
 // count adds a value, and each of its fields, to the function's
 // histograms.
 func (c *collector) count(acc *funcAcc, r *calls.Rendered) {
-	if len(r.Fields) > 0 {
-		// A struct: the pointer itself, then every field.
-		text := "0x" + strconv.FormatUint(r.Raw, 16)
-		if r.Raw == 0 {
-			text = "NULL"
+	ah := acc.byArg[r.Name]
+	if ah == nil {
+		ah = &argHists{}
+		acc.byArg[r.Name] = ah
+	}
+	if len(r.Fields) == 0 {
+		if ah.self == nil || !ah.self.scalar {
+			ah.self = acc.hist(r.Name, true)
 		}
-		acc.hist(r.Name, false).add(r.Raw, text)
-		for _, f := range r.Fields {
-			acc.hist(r.Name+"."+f.Name, true).add(f.Raw, f.Text)
-		}
+		ah.self.add(r.Raw, r.Text)
 		return
 	}
-	acc.hist(r.Name, true).add(r.Raw, r.Text)
+	// A struct: the pointer itself, then every field.
+	if ah.self == nil || ah.self.scalar {
+		ah.self = acc.hist(r.Name, false)
+	}
+	text := "NULL"
+	if r.Raw != 0 {
+		text = "0x" + strconv.FormatUint(r.Raw, 16)
+	}
+	ah.self.add(r.Raw, text)
+	for k := range r.Fields {
+		f := &r.Fields[k]
+		if k >= len(ah.fields) {
+			ah.fields = append(ah.fields, nil)
+			ah.names = append(ah.names, "")
+		}
+		if ah.fields[k] == nil || ah.names[k] != f.Name {
+			ah.fields[k], ah.names[k] = acc.hist(r.Name+"."+f.Name, true), f.Name
+		}
+		ah.fields[k].add(f.Raw, f.Text)
+	}
 }
 
 func (a *funcAcc) hist(name string, scalar bool) *hist {
 	h := a.byName[name]
 	if h == nil {
-		h = &hist{name: name, counts: map[string]int{}, scalar: scalar}
+		h = &hist{name: name, byRaw: map[uint64]int32{}, scalar: scalar}
 		a.byName[name] = h
 		a.hists = append(a.hists, h)
 	}
@@ -376,10 +406,11 @@ func (a *funcAcc) hist(name string, scalar bool) *hist {
 
 func (h *hist) add(raw uint64, text string) {
 	h.n++
-	if _, ok := h.counts[text]; ok {
-		h.counts[text]++
-	} else if len(h.counts) < maxDistinct {
-		h.counts[text] = 1
+	if k, ok := h.byRaw[raw]; ok {
+		h.vals[k].Count++
+	} else if len(h.vals) < maxDistinct {
+		h.byRaw[raw] = int32(len(h.vals))
+		h.vals = append(h.vals, TopValue{text, 1})
 	} else {
 		h.more = true
 	}
@@ -437,14 +468,20 @@ func (c *collector) finishStats() []FuncStats {
 }
 
 func (h *hist) finish(top int) ValueHist {
-	v := ValueHist{Name: h.name, N: h.n, Distinct: len(h.counts), More: h.more, Top: []TopValue{}}
-	all := make([]TopValue, 0, len(h.counts))
-	for text, n := range h.counts {
-		all = append(all, TopValue{text, n})
+	byText := make(map[string]int, len(h.vals))
+	all := make([]TopValue, 0, len(h.vals))
+	for _, v := range h.vals {
+		if k, ok := byText[v.Text]; ok {
+			all[k].Count += v.Count
+			continue
+		}
+		byText[v.Text] = len(all)
+		all = append(all, v)
 	}
+	v := ValueHist{Name: h.name, N: h.n, Distinct: len(all), More: h.more, Top: []TopValue{}}
 	slices.SortFunc(all, func(a, b TopValue) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Text, b.Text)) })
 	v.Top = append(v.Top, all[:min(top, len(all))]...)
-	if h.scalar && (len(h.counts) > top || h.more) {
+	if h.scalar && (len(all) > top || h.more) {
 		for b, n := range h.buckets {
 			if n > 0 {
 				v.Log2 = append(v.Log2, Bucket{Bucket: b - 64, Count: n})

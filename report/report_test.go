@@ -198,7 +198,7 @@ func TestGolden(t *testing.T) {
 // TestLog2Buckets: wide numeric ranges get log2 buckets, negatives by
 // their sign-extended value; few values and struct pointers none.
 func TestLog2Buckets(t *testing.T) {
-	h := &hist{counts: map[string]int{}, scalar: true}
+	h := &hist{byRaw: map[uint64]int32{}, scalar: true}
 	for _, v := range []struct {
 		raw  uint64
 		text string
@@ -210,7 +210,7 @@ func TestLog2Buckets(t *testing.T) {
 	if fmt.Sprint(v.Log2) != fmt.Sprint(want) || v.Distinct != 8 || len(v.Top) != 3 {
 		t.Errorf("got %+v, want buckets %v", v, want)
 	}
-	few := &hist{counts: map[string]int{}, scalar: true}
+	few := &hist{byRaw: map[uint64]int32{}, scalar: true}
 	few.add(1, "1")
 	if v := few.finish(3); v.Log2 != nil {
 		t.Errorf("one value bucketed: %+v", v)
