@@ -70,6 +70,13 @@ func TestChromium(t *testing.T) {
 		}
 	}
 
+	// A number matches a value whatever its base, a struct's field too:
+	// do_open's how.flags is 0x8000 and it returned 32768.
+	dom = chromium(t, file, "#value=32768", "--dump-dom")
+	if !strings.Contains(dom, `<div class="head">1 match</div>`) || !strings.Contains(dom, `<h3>do_open</h3>`) {
+		t.Errorf("value search: %s", dom)
+	}
+
 	shot := filepath.Join(dir, "shot.png")
 	chromium(t, file, "#func=by_value", "--screenshot="+shot)
 	f, err := os.Open(shot)

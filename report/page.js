@@ -330,7 +330,7 @@ function runSearch(q, how) {
   const { hits, total } = search(q, how);
   $("hits").textContent = fmt(total) + (total === 1 ? " call" : " calls");
   res.hidden = false;
-  res.append(el("div", "head", total > hits.length ? "first " + fmt(hits.length) + " of " + fmt(total) + " matches" : plural(total, "match").replace(/chs$/, "ches")));
+  res.append(el("div", "head", total > hits.length ? "first " + fmt(hits.length) + " of " + fmt(total) + " matches" : fmt(total) + (total === 1 ? " match" : " matches")));
   for (const [ti, i] of hits) {
     const t = D.tasks[ti];
     const r = el("div", "r");
@@ -385,20 +385,22 @@ for (const th of document.querySelectorAll("#ftable th[data-sort]")) {
   };
 }
 
-// log2Label names a bucket: b > 0 holds [2^(b-1), 2^b).
+// log2Label names a bucket: b > 0 holds [2^(b-1), 2^b), -b their
+// negatives; wide ones by their powers of two, the hex range as a title.
 function log2Label(b) {
-  if (b === 0) return "0";
+  if (b === 0) return ["0", "0"];
   const k = Math.abs(b), lo = 1n << BigInt(k - 1), hi = (1n << BigInt(k)) - 1n;
-  const show = (v) => (k <= 16 ? v.toString() : "0x" + v.toString(16));
-  const s = lo === hi ? show(lo) : show(lo) + "…" + show(hi);
-  return b < 0 ? "−(" + s + ")" : s;
+  const sign = b < 0 ? "−" : "";
+  const hex = sign + "0x" + lo.toString(16) + " … " + sign + "0x" + hi.toString(16);
+  if (k <= 16) return [lo === hi ? sign + lo : sign + lo + " … " + sign + hi, hex];
+  return [sign + "2^" + (k - 1) + " … " + sign + "2^" + k, hex];
 }
 function bars(items, cls) {
   const g = el("div", "bars" + (cls ? " " + cls : ""));
   const max = Math.max(1, ...items.map((x) => x[1]));
-  for (const [label, n] of items) {
+  for (const [label, n, title] of items) {
     const v = el("div", "v", label);
-    v.title = label;
+    v.title = title || label;
     const b = el("div", "b");
     b.style.width = ((100 * n) / max).toFixed(1) + "%";
     g.append(v, b, el("div", "c", fmt(n)));
@@ -424,7 +426,7 @@ function drawHists(s) {
     box.append(bars(v.top.map((x) => [x.text, x.count])));
     if (v.log2 && v.log2.length) {
       box.append(el("div", "sub", "log2 buckets"));
-      box.append(bars(v.log2.map((x) => [log2Label(x.bucket), x.count]), "log"));
+      box.append(bars(v.log2.map((x) => { const [l, h] = log2Label(x.bucket); return [l, x.count, h]; }), "log"));
     }
     h.append(box);
   }
