@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -83,6 +84,12 @@ standard output.`,
 			case "parquet":
 				err = export.WriteParquet(out, tasks)
 			case "html":
+				// The report holds every value's text and its histograms
+				// besides the trees: room for them, or the collector runs
+				// all the time.
+				if lim := debug.SetMemoryLimit(-1); lim < math.MaxInt64/3 {
+					debug.SetMemoryLimit(lim * 3)
+				}
 				err = report.WriteHTML(w, reportTasks(tasks), report.Options{})
 			}
 			if err = errors.Join(err, closeOut()); err != nil {
