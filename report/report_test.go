@@ -19,31 +19,28 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-// rec is a record to encode: kind, pc, arg index, size, ptr, values.
-type rec struct {
-	k    abi.Kind
-	pc   uint64
-	idx  uint8
-	size uint8
-	ptr  uint64
-	vals []uint64
-}
-
-func v2area(recs []rec) []uint64 {
+// area encodes records as a v2 buffer, numbering them from 1.
+func area(recs []abi.Record) []uint64 {
 	w := []uint64{0}
-	for i, r := range recs {
-		w = abi.EncodeV2(w, &abi.Record{Kind: r.k, Seq: uint32(i + 1), PC: r.pc, ArgIdx: r.idx, Size: r.size, Ptr: r.ptr, Values: r.vals})
+	for i := range recs {
+		recs[i].Seq = uint32(i + 1)
+		w = abi.EncodeV2(w, &recs[i])
 	}
 	w[0] = uint64(len(w) - 1)
 	return w
 }
 
-func entry(pc uint64, idx, size uint8, v ...uint64) rec {
-	return rec{k: abi.KindEntry, pc: pc, idx: idx, size: size, vals: v}
+func entry(pc uint64, idx, size uint8, v ...uint64) abi.Record {
+	return abi.Record{Kind: abi.KindEntry, PC: pc, ArgIdx: idx, Size: size, Values: v}
 }
 
-func ret(pc uint64, size uint8, v uint64) rec {
-	return rec{k: abi.KindReturn, pc: pc, size: size, vals: []uint64{v}}
+// entryAt is the entry of a struct pointer argument.
+func entryAt(pc uint64, idx uint8, ptr uint64, v ...uint64) abi.Record {
+	return abi.Record{Kind: abi.KindEntry, PC: pc, ArgIdx: idx, Size: 8, Ptr: ptr, Values: v}
+}
+
+func ret(pc uint64, size uint8, v uint64) abi.Record {
+	return abi.Record{Kind: abi.KindReturn, PC: pc, Size: size, Values: []uint64{v}}
 }
 
 // smallTask is a task of the debuginfo fixture's functions, named and
@@ -60,20 +57,20 @@ func smallTask(t testing.TB) Task {
 		pc[f.Name] = f.Low
 	}
 	neg := func(v int64) uint64 { return uint64(v) }
-	recs := []rec{
+	recs := []abi.Record{
 		entry(pc["do_open"], 0, 4, 0xffffff9c), entry(pc["do_open"], 1, 8, 0x7ffe0010),
-		{k: abi.KindEntry, pc: pc["do_open"], idx: 2, size: 8, ptr: 0xffff888000001000, vals: []uint64{0x8000, 0, 0}},
-		{k: abi.KindEntry, pc: pc["set_flags"], idx: 0, size: 8, ptr: 0xffff888000002000, vals: []uint64{0xdb, 0xdb, 0x1db, 7, abi.BadAddr}},
+		entryAt(pc["do_open"], 2, 0xffff888000001000, 0x8000, 0, 0),
+		entryAt(pc["set_flags"], 0, 0xffff888000002000, 0xdb, 0xdb, 0x1db, 7, abi.BadAddr),
 		entry(pc["set_flags"], 1, 4, 3), entry(pc["set_flags"], 2, 2, 0644), ret(pc["set_flags"], 1, 1),
 		entry(pc["by_value"], 0, 24, 1, 2, 3), ret(pc["by_value"], 8, neg(-2)),
 		ret(pc["do_open"], 8, 0x8000),
-		{k: abi.KindEntry, pc: pc["set_flags"], idx: 0, size: 8, ptr: neg(-12), vals: []uint64{abi.BadAddr, abi.BadAddr, abi.BadAddr, abi.BadAddr, abi.BadAddr}},
+		entryAt(pc["set_flags"], 0, neg(-12), abi.BadAddr, abi.BadAddr, abi.BadAddr, abi.BadAddr, abi.BadAddr),
 		entry(pc["set_flags"], 1, 4, 7), entry(pc["set_flags"], 2, 2, 0), ret(pc["set_flags"], 1, 0),
 		entry(pc["by_value"], 0, 24, 1, 2, 3), ret(pc["by_value"], 8, neg(-2)),
 	}
-	area := v2area(recs)
-	tree := calls.Build(area, abi.NewDecoder(area, abi.Options{Format: abi.FormatV2, PCMin: 1, PCMax: ^uint64(0)}), calls.Options{})
-	meta := &abi.Meta{Format: abi.FormatV2, KernelRelease: "6.12.0-kcovdf", BufferWords: 256, Fill: area[0], Command: []string{"cat", "/etc/passwd"}, Source: "test"}
+	words := area(recs)
+	tree := calls.Build(words, abi.NewDecoder(words, abi.Options{Format: abi.FormatV2, PCMin: 1, PCMax: ^uint64(0)}), calls.Options{})
+	meta := &abi.Meta{Format: abi.FormatV2, KernelRelease: "6.12.0-kcovdf", BufferWords: 256, Fill: words[0], Command: []string{"cat", "/etc/passwd"}, Source: "test"}
 	return Task{Name: "small.kdf", Meta: meta, Tree: tree, Namer: &calls.Namer{Index: ix}}
 }
 
