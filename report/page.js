@@ -1,7 +1,9 @@
 "use strict";
 // The report's data: see Data in the report package. Rows of the call
 // trees are made only when their parent is expanded, a chunk at a time.
+const T0 = performance.now();
 const D = JSON.parse(document.getElementById("kcovdf-data").textContent);
+const T1 = performance.now();
 const CHUNK = 200;       // rows made per "show more"
 const MAX_RESULTS = 500; // search results listed
 const SHOWN_TEXT = 160;  // characters of a value shown in a row
@@ -267,11 +269,13 @@ const placeholders = {
 };
 mode.onchange = () => { qIn.placeholder = placeholders[mode.value]; };
 
-// number reads a decimal or hex integer (with a sign) as a BigInt.
+// number reads a decimal, hex or (C) octal integer, with a sign, as a
+// BigInt.
 function number(s) {
-  const m = /^(-?)(0x[0-9a-f]+|[0-9]+)$/i.exec(s.trim());
+  const m = /^(-?)(0x[0-9a-f]+|0[0-7]+|[0-9]+)$/i.exec(s.trim());
   if (!m) return null;
-  const v = BigInt(m[2]);
+  const d = m[2];
+  const v = /^0[0-7]+$/.test(d) ? BigInt("0o" + d.slice(1)) : BigInt(d);
   return m[1] ? -v : v;
 }
 // valueMatcher says, per string of D.strs, whether it holds the value:
@@ -279,9 +283,16 @@ function number(s) {
 // its base; anything else is a case-blind substring.
 function valueMatcher(q) {
   const n = number(q), ql = q.toLowerCase(), ok = new Uint8Array(D.strs.length);
+  if (n === null) {
+    D.strs.forEach((s, k) => { ok[k] = s.toLowerCase().includes(ql) ? 1 : 0; });
+    return ok;
+  }
+  // Only texts that hold the number's digits in some base are read.
+  const a = n < 0n ? -n : n, digits = [a.toString(10), a.toString(16), a.toString(8)];
   D.strs.forEach((s, k) => {
-    if (n === null) { ok[k] = s.toLowerCase().includes(ql) ? 1 : 0; return; }
     if (s === q) { ok[k] = 1; return; }
+    const sl = s.toLowerCase();
+    if (!digits.some((d) => sl.includes(d))) return;
     const toks = s.match(/-?(0x[0-9a-f]+|\d+)/gi);
     if (toks) for (const tok of toks) if (number(tok) === n) { ok[k] = 1; break; }
   });
@@ -327,8 +338,9 @@ function runSearch(q, how) {
   const res = $("results");
   res.textContent = "";
   if (!q.trim() && how !== "errno") { res.hidden = true; $("hits").textContent = ""; return; }
+  const t0 = performance.now();
   const { hits, total } = search(q, how);
-  $("hits").textContent = fmt(total) + (total === 1 ? " call" : " calls");
+  $("hits").textContent = fmt(total) + (total === 1 ? " call" : " calls") + " · " + Math.round(performance.now() - t0) + " ms";
   res.hidden = false;
   res.append(el("div", "head", total > hits.length ? "first " + fmt(hits.length) + " of " + fmt(total) + " matches" : fmt(total) + (total === 1 ? " match" : " matches")));
   for (const [ti, i] of hits) {
@@ -502,4 +514,7 @@ function drawHists(s) {
   const tab = h.get("tab");
   if (tab) showTab(tab === "functions" ? "funcs" : tab);
 }
+// When the page was ready (ms since navigation): the data parsed, the
+// first rows made.
 document.body.dataset.ready = "1";
+document.body.dataset.timing = [T0, T1, performance.now()].map(Math.round).join(" ");
