@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
 
 	"github.com/kcovdf/kcovdf/export"
+	"github.com/kcovdf/kcovdf/report"
 	"github.com/spf13/cobra"
 )
 
@@ -59,9 +61,6 @@ standard output.`,
 			if format == "parquet" && out == "-" {
 				return fmt.Errorf("export: parquet writes a directory of tables: give -o DIR")
 			}
-			if format == "html" {
-				return fmt.Errorf("export: --format html: the HTML report is not part of this build yet")
-			}
 			// The output first: a wrong path is told before the work.
 			w, closeOut := cmd.OutOrStdout(), func() error { return nil }
 			if out != "-" && format != "parquet" {
@@ -84,6 +83,14 @@ standard output.`,
 				err = export.WritePerfetto(w, tasks)
 			case "parquet":
 				err = export.WriteParquet(out, tasks)
+			case "html":
+				// The report holds every value's text and its histograms
+				// besides the trees: room for them, or the collector runs
+				// all the time.
+				if lim := debug.SetMemoryLimit(-1); lim < math.MaxInt64/3 {
+					debug.SetMemoryLimit(lim * 3)
+				}
+				err = report.WriteHTML(w, reportTasks(tasks), report.Options{})
 			}
 			if err = errors.Join(err, closeOut()); err != nil {
 				return err
@@ -171,4 +178,17 @@ func argsOneOrMore(name string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// reportTasks gives the HTML report the exported tasks, with what the
+// decoder found wrong as notes.
+func reportTasks(tasks []*export.Task) []report.Task {
+	out := make([]report.Task, len(tasks))
+	for i, t := range tasks {
+		out[i] = report.Task{Name: filepath.Base(t.Trace), Meta: t.Meta, Tree: t.Tree, Namer: t.Names}
+		if s := t.Summary; s != nil && s.Unattributed > 0 {
+			out[i].Notes = append(out[i].Notes, fmt.Sprintf("%d words unattributed, about %d records lost", s.Unattributed, s.LostRecords))
+		}
+	}
+	return out
 }
