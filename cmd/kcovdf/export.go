@@ -72,7 +72,9 @@ standard output.`,
 			}
 			tasks, done, err := in.loadTasks(args, cmd.ErrOrStderr())
 			if err != nil {
-				closeOut()
+				if closeOut() == nil && out != "-" && format != "parquet" {
+					os.Remove(out) // nothing was written
+				}
 				return err
 			}
 			defer done()
