@@ -20,6 +20,9 @@ type inputFlags struct {
 	symbols string
 	btf     string
 	modules string
+	// fileErrs is the damage found in the files of a command that reads
+	// several (loadTasks).
+	fileErrs error
 }
 
 func (f *inputFlags) register(cmd *cobra.Command) {
