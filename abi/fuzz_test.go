@@ -75,6 +75,10 @@ func FuzzParseTrace(f *testing.F) {
 	WriteTrace(&buf, sampleTrace())
 	f.Add(buf.Bytes())
 	f.Add(buf.Bytes()[:30])
+	buf.Reset()
+	WriteTrace(&buf, kcovTrace())
+	f.Add(buf.Bytes())
+	f.Add(buf.Bytes()[:buf.Len()-20])
 	f.Add([]byte(TraceMagic + "\x01\x00\x00\x00\x02\x00\x00\x00{}"))
 	f.Add(bytesOf([]uint64{4, V1Header(KindEntry, 1), tpc, 0, 1}))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -82,12 +86,15 @@ func FuzzParseTrace(f *testing.F) {
 		if err == nil && tr == nil {
 			t.Fatal("no trace and no error")
 		}
-		if tr != nil && len(tr.Words)*8 > len(b) {
-			t.Fatalf("%d words from %d bytes", len(tr.Words), len(b))
+		if tr != nil && (len(tr.Words)+len(tr.KcovPCs))*8 > len(b) {
+			t.Fatalf("%d words and %d PCs from %d bytes", len(tr.Words), len(tr.KcovPCs), len(b))
+		}
+		if tr != nil && tr.KcovPCs != nil && tr.Meta.Kcov == nil {
+			t.Fatal("PCs from a file that announces no kcov section")
 		}
 		// Read in place (as LoadTrace does), the same trace and error.
 		in, _, err2 := parseTrace(b, "fuzz", true)
-		if (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) || (tr == nil) != (in == nil) || (tr != nil && !slices.Equal(tr.Words, in.Words)) {
+		if (err == nil) != (err2 == nil) || (err != nil && err.Error() != err2.Error()) || (tr == nil) != (in == nil) || (tr != nil && (!slices.Equal(tr.Words, in.Words) || !slices.Equal(tr.KcovPCs, in.KcovPCs))) {
 			t.Fatalf("in place: %v, %v; copied: %v, %v", in, err2, tr, err)
 		}
 	})

@@ -55,7 +55,31 @@ type Meta struct {
 	Source string `json:"source,omitempty"`
 	// CRC32C of the words as stored, to catch later corruption.
 	CRC32C uint32 `json:"crc32c"`
+	// Kcov announces the classic kcov section after the words; nil when
+	// the file has none.
+	Kcov *KcovMeta `json:"kcov,omitempty"`
 }
+
+// KcovMeta describes the classic kcov (KCOV_TRACE_PC) coverage captured
+// beside the words, on the same thread and in the same run.
+type KcovMeta struct {
+	// PCs is how many PCs the section holds.
+	PCs uint64 `json:"pcs"`
+	// Count is kcov's area[0] when read: above PCs when its buffer filled
+	// (kcov stops storing, not counting).
+	Count uint64 `json:"count"`
+	// BufferWords is the size given to KCOV_INIT_TRACE.
+	BufferWords int `json:"buffer_words"`
+	// CRC32C of the section's PCs as stored.
+	CRC32C uint32 `json:"crc32c"`
+}
+
+// Overflowed tells whether kcov counted PCs it had no room to store.
+func (k *KcovMeta) Overflowed() bool { return k != nil && k.Count > k.PCs }
+
+// KcovSectionMagic starts the classic kcov section that follows the words
+// of a trace file whose metadata announces it.
+const KcovSectionMagic = "KCOVPCS\x00"
 
 // Module is a loaded kernel module: its name and the runtime addresses
 // of its sections (hex), as /sys/module/NAME/sections gives them.
@@ -131,6 +155,12 @@ type Trace struct {
 	// Words may be the file itself, mapped read-only (see LoadTrace):
 	// copy them to change them.
 	Words []uint64
+	// KcovPCs is the classic kcov coverage of the same run, in execution
+	// order, when the file has it (Meta.Kcov set). kcov gives kernel text
+	// PCs at their link-time addresses (it subtracts the KASLR offset
+	// itself); module PCs are runtime addresses. Like Words it may be
+	// the mapped file.
+	KcovPCs []uint64
 	// mapped is the file mapping Words points into, until Close.
 	mapped []byte
 }
@@ -158,6 +188,16 @@ func WriteTrace(w io.Writer, t *Trace) error {
 	}
 	m := t.Meta
 	m.CRC32C = crc32.Checksum(wordBytes(t.Words), castagnoli)
+	if m.Kcov != nil || t.KcovPCs != nil {
+		k := KcovMeta{Count: uint64(len(t.KcovPCs))}
+		if m.Kcov != nil {
+			k = *m.Kcov
+		}
+		k.PCs = uint64(len(t.KcovPCs))
+		k.Count = max(k.Count, k.PCs)
+		k.CRC32C = crc32.Checksum(wordBytes(t.KcovPCs), castagnoli)
+		m.Kcov = &k
+	}
 	meta, err := json.Marshal(&m)
 	if err != nil {
 		return err
@@ -174,7 +214,16 @@ func WriteTrace(w io.Writer, t *Trace) error {
 	if _, err := w.Write(hdr.Bytes()); err != nil {
 		return err
 	}
-	_, err = w.Write(wordBytes(t.Words))
+	if _, err = w.Write(wordBytes(t.Words)); err != nil || m.Kcov == nil {
+		return err
+	}
+	var sec [16]byte
+	copy(sec[:], KcovSectionMagic)
+	binary.LittleEndian.PutUint64(sec[8:], uint64(len(t.KcovPCs)))
+	if _, err := w.Write(sec[:]); err != nil {
+		return err
+	}
+	_, err = w.Write(wordBytes(t.KcovPCs))
 	return err
 }
 
@@ -289,21 +338,77 @@ func parseWith(data []byte, name string, words func([]byte) []uint64) (*Trace, e
 	count := binary.LittleEndian.Uint64(data[off:])
 	off += 8
 	have := (len(data) - off) / 8
+	if count < uint64(have) {
+		have = int(count)
+	}
 	t.Words = words(data[off : off+have*8])
-	if count != uint64(have) {
-		if count > uint64(have) {
-			return t, &FileError{File: name, Word: have, Byte: int64(off + have*8), Reason: fmt.Sprintf("file cut short: %d words announced, %d present (kept those)", count, have)}
+	end := off + have*8 // where the words stop
+	if count > uint64(have) {
+		reason := fmt.Sprintf("file cut short: %d words announced, %d present (kept those)", count, have)
+		if t.Meta.Kcov != nil {
+			reason += "; the classic kcov section after them is lost"
 		}
-		t.Words = t.Words[:count]
-		return t, &FileError{File: name, Word: int(count), Byte: int64(off) + int64(count)*8, Reason: fmt.Sprintf("%d bytes of trailing data after the %d words (ignored)", len(data)-off-int(count)*8, count)}
+		return t, &FileError{File: name, Word: have, Byte: int64(end), Reason: reason}
 	}
-	if len(data)-off != have*8 {
-		return t, &FileError{File: name, Word: have, Byte: int64(off + have*8), Reason: "trailing bytes that are not a whole word (ignored)"}
-	}
+	// The words come first: their damage is reported before the section's.
+	var werr error
 	if sum := crc32.Checksum(wordBytes(t.Words), castagnoli); sum != t.Meta.CRC32C {
-		return t, &FileError{File: name, Word: 0, Byte: int64(off), Reason: fmt.Sprintf("checksum %#08x, metadata says %#08x: the words were altered after capture", sum, t.Meta.CRC32C)}
+		werr = &FileError{File: name, Word: 0, Byte: int64(off), Reason: fmt.Sprintf("checksum %#08x, metadata says %#08x: the words were altered after capture", sum, t.Meta.CRC32C)}
+	}
+	if t.Meta.Kcov != nil {
+		next, kerr := parseKcovSection(t, data, end, name, words)
+		end = next
+		if werr == nil {
+			werr = kerr
+		}
+	}
+	if werr != nil {
+		return t, werr
+	}
+	if rest := len(data) - end; rest > 0 {
+		if rest < 8 && t.Meta.Kcov == nil {
+			return t, &FileError{File: name, Word: have, Byte: int64(end), Reason: "trailing bytes that are not a whole word (ignored)"}
+		}
+		after := fmt.Sprintf("the %d words", have)
+		if t.Meta.Kcov != nil {
+			after += " and the classic kcov section"
+		}
+		return t, &FileError{File: name, Word: have, Byte: int64(end), Reason: fmt.Sprintf("%d bytes of trailing data after %s (ignored)", rest, after)}
 	}
 	return t, nil
+}
+
+// parseKcovSection reads the classic kcov section the metadata announces at
+// off: KcovSectionMagic, a PC count, the PCs. It keeps every whole PC it
+// finds and returns where the section ends.
+func parseKcovSection(t *Trace, data []byte, off int, name string, words func([]byte) []uint64) (int, error) {
+	serr := func(at int, format string, a ...any) error {
+		return &FileError{File: name, Word: -1, Byte: int64(at), Reason: "classic kcov section: " + fmt.Sprintf(format, a...)}
+	}
+	if off+16 > len(data) {
+		return len(data), serr(off, "missing or cut short (the metadata announces %d PCs; the words are kept)", t.Meta.Kcov.PCs)
+	}
+	if string(data[off:off+8]) != KcovSectionMagic {
+		return len(data), serr(off, "does not start with %q (the words are kept)", strings.TrimRight(KcovSectionMagic, "\x00"))
+	}
+	count := binary.LittleEndian.Uint64(data[off+8:])
+	off += 16
+	have := (len(data) - off) / 8
+	if count < uint64(have) {
+		have = int(count)
+	}
+	t.KcovPCs = words(data[off : off+have*8])
+	end := off + have*8
+	switch {
+	case count > uint64(have):
+		return end, serr(end, "cut short: %d PCs announced, %d present (kept those)", count, have)
+	case count != t.Meta.Kcov.PCs:
+		return end, serr(off-8, "%d PCs, the metadata says %d", count, t.Meta.Kcov.PCs)
+	}
+	if sum := crc32.Checksum(wordBytes(t.KcovPCs), castagnoli); sum != t.Meta.Kcov.CRC32C {
+		return end, serr(off, "checksum %#08x, metadata says %#08x: the PCs were altered after capture", sum, t.Meta.Kcov.CRC32C)
+	}
+	return end, nil
 }
 
 // bytesToWords copies b (a multiple of 8 bytes) into words.

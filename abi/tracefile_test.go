@@ -292,3 +292,101 @@ func TestParseTraceUnaligned(t *testing.T) {
 		t.Fatalf("the words do not alias the bytes: last word %#x", last)
 	}
 }
+
+func kcovTrace() *Trace {
+	t := sampleTrace()
+	t.Meta.Kcov = &KcovMeta{Count: 4, BufferWords: 1024}
+	t.KcovPCs = []uint64{0xffffffff811a2485, 0xffffffff811a24c0, 0xffffffff811a2485, 0xffffffff8112cefc}
+	return t
+}
+
+func TestTraceFileKcovRoundTrip(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteTrace(&buf, kcovTrace()); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := ParseTrace(buf.Bytes(), "k.kdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := kcovTrace()
+	if !slices.Equal(tr.Words, want.Words) || !slices.Equal(tr.KcovPCs, want.KcovPCs) {
+		t.Fatalf("round trip: words %x pcs %x", tr.Words, tr.KcovPCs)
+	}
+	if k := tr.Meta.Kcov; k == nil || k.PCs != 4 || k.Count != 4 || k.BufferWords != 1024 || k.Overflowed() {
+		t.Fatalf("kcov metadata %+v", tr.Meta.Kcov)
+	}
+	// Kcov on and nothing collected is a section of no PCs, not no section.
+	empty := sampleTrace()
+	empty.Meta.Kcov = &KcovMeta{BufferWords: 8}
+	buf.Reset()
+	WriteTrace(&buf, empty)
+	if tr, err := ParseTrace(buf.Bytes(), "e.kdf"); err != nil || tr.Meta.Kcov == nil || len(tr.KcovPCs) != 0 {
+		t.Fatalf("empty section: %v %+v", err, tr)
+	}
+	// A full kcov buffer counts more than it stores.
+	full := kcovTrace()
+	full.Meta.Kcov.Count = 9
+	buf.Reset()
+	WriteTrace(&buf, full)
+	if tr, err := ParseTrace(buf.Bytes(), "f.kdf"); err != nil || !tr.Meta.Kcov.Overflowed() {
+		t.Fatalf("overflowed: %v %+v", err, tr.Meta.Kcov)
+	}
+}
+
+// TestTraceFileOldReaders: a file without the section reads as before,
+// and the section adds nothing to the words or their checksum.
+func TestTraceFileKcovOldFiles(t *testing.T) {
+	var plain, withKcov bytes.Buffer
+	WriteTrace(&plain, sampleTrace())
+	WriteTrace(&withKcov, kcovTrace())
+	tr, err := ParseTrace(plain.Bytes(), "old.kdf")
+	if err != nil || tr.Meta.Kcov != nil || tr.KcovPCs != nil {
+		t.Fatalf("old file: %v kcov %+v %v", err, tr.Meta.Kcov, tr.KcovPCs)
+	}
+	if bytes.Contains(plain.Bytes(), []byte(`"kcov"`)) {
+		t.Fatal("a file without kcov announces a section")
+	}
+	tk, _ := ParseTrace(withKcov.Bytes(), "new.kdf")
+	if tk.Meta.CRC32C != tr.Meta.CRC32C {
+		t.Fatal("the words' checksum depends on the section")
+	}
+}
+
+func TestTraceFileKcovDamage(t *testing.T) {
+	var buf bytes.Buffer
+	WriteTrace(&buf, kcovTrace())
+	good := buf.Bytes()
+	sec := len(good) - 16 - 8*4 // the section's magic
+	cases := []struct {
+		name       string
+		data       []byte
+		words, pcs int
+		want       string
+	}{
+		{"cut in the pcs", good[:len(good)-12], 6, 2, "cut short: 4 PCs announced, 2 present"},
+		{"cut in the section header", good[:sec+10], 6, 0, "classic kcov section: missing or cut short"},
+		{"section missing", good[:sec], 6, 0, "classic kcov section: missing"},
+		{"cut in the words", good[:sec-4], 5, 0, "the classic kcov section after them is lost"},
+		{"bad magic", func() []byte { b := slices.Clone(good); b[sec] = 'X'; return b }(), 6, 0, `does not start with "KCOVPCS"`},
+		{"flipped pc bit", func() []byte { b := slices.Clone(good); b[sec+16+8] ^= 4; return b }(), 6, 4, "the PCs were altered"},
+		{"count differs from metadata", func() []byte { b := slices.Clone(good)[:len(good)-8]; b[sec+8] = 3; return b }(), 6, 3, "3 PCs, the metadata says 4"},
+		{"trailing data", append(slices.Clone(good), 1, 2, 3, 4, 5, 6, 7, 8, 9), 6, 4, "9 bytes of trailing data after the 6 words and the classic kcov section"},
+		{"words altered too", func() []byte { b := slices.Clone(good); b[sec-8] ^= 1; b[sec+16] ^= 1; return b }(), 6, 4, "the words were altered"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tr, err := ParseTrace(c.data, "k.kdf")
+			var fe *FileError
+			if !errors.As(err, &fe) || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "k.kdf: ") {
+				t.Errorf("error %v, want a FileError saying %q", err, c.want)
+			}
+			if tr == nil || len(tr.Words) != c.words || len(tr.KcovPCs) != c.pcs {
+				t.Fatalf("kept %+v, want %d words and %d PCs", tr, c.words, c.pcs)
+			}
+			if !slices.Equal(tr.KcovPCs, kcovTrace().KcovPCs[:c.pcs]) && !strings.Contains(c.name, "flipped") && !strings.Contains(c.name, "altered") {
+				t.Errorf("PCs %x are not the good ones", tr.KcovPCs)
+			}
+		})
+	}
+}

@@ -1,6 +1,8 @@
 package calls
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -233,5 +235,92 @@ func TestRenderCapped(t *testing.T) {
 	args := nm.Args(tr, 0)
 	if len(args) != 3 || args[0].Text != "{ro=1, mode=5, delta=-3, ...}" || len(args[0].Fields) != 3 {
 		t.Fatalf("args %+v", args)
+	}
+}
+
+// streamMatchesBuild requires Stream to hand over, one top-level call at
+// a time, the calls Build gives for the same records: same calls,
+// indexes shifted by First, same values, same summary.
+func streamMatchesBuild(t testing.TB, words []uint64, opt abi.Options) {
+	t.Helper()
+	built := Build(words, abi.NewDecoder(words, opt), Options{})
+	markers := len(built.Calls) > 0 && built.Calls[0].Flags&Unsure == 0
+	next := 0
+	end, err := Stream(words, abi.NewDecoder(words, opt), Options{Markers: markers}, func(s *Tree) error {
+		if s.First != next || len(s.Calls) == 0 || s.Calls[0].Parent != -1 || int(s.Calls[0].End) != len(s.Calls) {
+			t.Fatalf("stream hands over calls [%d, +%d) after %d, first %+v", s.First, len(s.Calls), next, s.Calls[0])
+		}
+		for i := range s.Calls {
+			got, want := s.Calls[i], built.Calls[s.First+i]
+			if got.Parent >= 0 {
+				got.Parent += int32(s.First)
+			}
+			got.End += int32(s.First)
+			got.argLo, want.argLo = 0, 0
+			got.Ret.off, want.Ret.off = 0, 0
+			if got != want {
+				t.Fatalf("call %d: stream %+v, build %+v", s.First+i, got, want)
+			}
+			if !slices.Equal(s.Words(&s.Calls[i].Ret), built.Words(&built.Calls[s.First+i].Ret)) {
+				t.Fatalf("call %d: return words differ", s.First+i)
+			}
+			sa, ba := s.Args(i), built.Args(s.First+i)
+			if len(sa) != len(ba) {
+				t.Fatalf("call %d: %d args, build %d", s.First+i, len(sa), len(ba))
+			}
+			for k := range sa {
+				if sa[k].Idx != ba[k].Idx || sa[k].Size != ba[k].Size || sa[k].Ptr != ba[k].Ptr || !slices.Equal(s.Words(&sa[k]), built.Words(&ba[k])) {
+					t.Fatalf("call %d arg %d: stream %+v, build %+v", s.First+i, k, sa[k], ba[k])
+				}
+			}
+		}
+		next += len(s.Calls)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if end.Count != len(built.Calls) || next != end.Count || end.Exact != built.Exact || end.Open != built.Open || !slices.Equal(end.Notes, built.Notes) || len(end.Calls) != 0 {
+		t.Fatalf("stream end %+v, build count %d exact %v open %d notes %q", end, len(built.Calls), built.Exact, built.Open, built.Notes)
+	}
+}
+
+func TestStream(t *testing.T) {
+	for _, recs := range [][]rec{
+		{E(A, 0, 4, 1), E(A, 1, 8, 2), E(B, 0, 0, 0), R(B, 0, 0), E(C, 0, 4, 3), R(C, 4, 0), R(A, 8, 5), E(B, 0, 0, 0), R(B, 4, 1)},
+		{E(A, 0, 4, 1), E(B, 0, 4, 1), E(C, 0, 4, 1), R(C, 4, 0), R(A, 4, 0), E(A, 0, 4, 9), R(A, 4, 0)},
+		{E(A, 0, 4, 1), R(B, 4, 7), R(A, 4, 0), R(C, 4, 1)},
+		{E(A, 0, 4, 1), E(B, 0, 0, 0)},
+	} {
+		streamMatchesBuild(t, v2area(recs), abi.Options{Format: abi.FormatV2, PCMin: 1, PCMax: ^uint64(0)})
+	}
+	// An error from the callback stops the stream.
+	a := v2area([]rec{E(A, 0, 4, 1), R(A, 4, 0), E(B, 0, 4, 1), R(B, 4, 0)})
+	calls := 0
+	stop := errors.New("stop")
+	if _, err := Stream(a, abi.NewDecoder(a, abi.Options{Format: abi.FormatV2, PCMin: 1, PCMax: ^uint64(0)}), Options{}, func(*Tree) error {
+		calls++
+		return stop
+	}); err != stop || calls != 1 {
+		t.Fatalf("err %v after %d calls", err, calls)
+	}
+}
+
+// TestRenderMaxFields: a Namer with MaxFields renders only the first
+// fields, and says how many it left out.
+func TestRenderMaxFields(t *testing.T) {
+	nm, pc := fixtureNamer(t)
+	nm.MaxFields = 2
+	tr := tree([]rec{
+		{k: abi.KindEntry, pc: pc["set_flags"], idx: 0, size: 8, ptr: 0xffff888000002000, vals: []uint64{0xdb, 0xdb, 0x1db, 7, abi.BadAddr}},
+		E(pc["set_flags"], 1, 4, 3), E(pc["set_flags"], 2, 2, 0644), R(pc["set_flags"], 1, 1),
+	})
+	args := nm.Args(tr, 0)
+	if len(args) != 3 || args[0].Text != "{ro=1, mode=5, ...3 more}" || len(args[0].Fields) != 2 || args[0].More != 3 {
+		t.Fatalf("args %+v", args)
+	}
+	nm.MaxFields = 5
+	if a := nm.Args(tr, 0)[0]; a.Text != "{ro=1, mode=5, delta=-3, tail=7, inner=<fault>}" || a.More != 0 {
+		t.Fatalf("all five fields: %+v", a)
 	}
 }

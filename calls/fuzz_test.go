@@ -9,7 +9,8 @@ import (
 )
 
 // FuzzBuild: any decoded buffer gives a well-formed tree (pre-order,
-// parents before children) and renders without panicking.
+// parents before children), the same one at a time from Stream, and
+// renders without panicking.
 func FuzzBuild(f *testing.F) {
 	seed := func(recs []rec) []byte {
 		w := v2area(recs)
@@ -30,8 +31,9 @@ func FuzzBuild(f *testing.F) {
 		for i := range words {
 			words[i] = binary.LittleEndian.Uint64(b[8*i:])
 		}
-		d := abi.NewDecoder(words, abi.Options{Format: abi.Format(1 + format%3), PCMin: 1, PCMax: ^uint64(0)})
-		tr := Build(words, d, Options{})
+		opt := abi.Options{Format: abi.Format(1 + format%3), PCMin: 1, PCMax: ^uint64(0)}
+		tr := Build(words, abi.NewDecoder(words, opt), Options{})
+		streamMatchesBuild(t, words, opt)
 		nm := &Namer{Index: ix}
 		for i, c := range tr.Calls {
 			if c.Parent >= int32(i) || int(c.End) <= i || int(c.End) > len(tr.Calls) {

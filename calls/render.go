@@ -24,7 +24,13 @@ type Namer struct {
 	Index  *debuginfo.Index
 	Space  debuginfo.Space
 	Layout *debuginfo.Binding
-	cache  map[uint64]*FuncInfo
+	// MaxFields renders at most this many fields of a struct (0: all);
+	// Rendered.More counts the others. A full trace has millions of
+	// struct values of dozens of fields, most of which a reader does not
+	// look at.
+	MaxFields int
+	cache     map[uint64]*FuncInfo
+	members   map[*debuginfo.Type][]debuginfo.Member
 }
 
 // Func returns what is known of the function at a traced pc.
@@ -78,6 +84,9 @@ type Rendered struct {
 	Text   string  `json:"text"`
 	Raw    uint64  `json:"raw"`
 	Fields []Field `json:"fields,omitempty"`
+	// More is how many fields after Fields were not rendered
+	// (Namer.MaxFields).
+	More int `json:"more,omitempty"`
 	// Errno is the error a return value carries (-ENOENT → 2), 0 if none.
 	Errno int64 `json:"errno,omitempty"`
 }
@@ -199,21 +208,31 @@ func (n *Namer) render(r *Rendered, typ *debuginfo.Type, tname string, shapeFiel
 		}
 		var cut bool
 		r.Fields, cut = n.fields(st, shapeFields, words)
-		var b strings.Builder
-		b.WriteByte('{')
+		r.More = len(words) - len(r.Fields)
+		size := 2
+		for _, f := range r.Fields {
+			size += len(f.Name) + len(f.Text) + 3
+		}
+		b := make([]byte, 0, size+16)
+		b = append(b, '{')
 		for i, f := range r.Fields {
 			if i > 0 {
-				b.WriteString(", ")
+				b = append(b, ", "...)
 			}
-			b.WriteString(f.Name)
-			b.WriteByte('=')
-			b.WriteString(f.Text)
+			b = append(b, f.Name...)
+			b = append(b, '=')
+			b = append(b, f.Text...)
 		}
-		if cut {
-			b.WriteString(", ...") // fields the build's cap left out
+		switch {
+		case r.More > 0:
+			b = append(b, ", ..."...)
+			b = strconv.AppendInt(b, int64(r.More), 10)
+			b = append(b, " more"...)
+		case cut:
+			b = append(b, ", ..."...) // fields the build's cap left out
 		}
-		b.WriteByte('}')
-		r.Text = b.String()
+		b = append(b, '}')
+		r.Text = string(b)
 		return
 	}
 	w := r.Raw
@@ -253,14 +272,12 @@ func errnoText(e int64) string {
 // matches the record) or by the layout's field names. cut: the record
 // holds the struct's first members only (a kernel built with a field cap,
 // -kcovdf-dataflow-max-fields), as the layout's pairs show.
+//
+// Only the first MaxFields fields are rendered.
 func (n *Namer) fields(st *debuginfo.Type, shape []abi.Field, words []uint64) (_ []Field, cut bool) {
 	var mems []debuginfo.Member
 	if st != nil {
-		for _, m := range st.Members {
-			if m.Size > 0 {
-				mems = append(mems, m)
-			}
-		}
+		mems = n.sized(st)
 		if len(mems) > len(words) && len(shape) == len(words) && firstMembers(mems, shape) {
 			mems, cut = mems[:len(words)], true
 		}
@@ -268,8 +285,12 @@ func (n *Namer) fields(st *debuginfo.Type, shape []abi.Field, words []uint64) (_
 			mems = nil
 		}
 	}
-	out := make([]Field, len(words))
-	for i, w := range words {
+	shown := len(words)
+	if n.MaxFields > 0 && n.MaxFields < shown {
+		shown = n.MaxFields
+	}
+	out := make([]Field, shown)
+	for i, w := range words[:shown] {
 		f := Field{Raw: w}
 		switch {
 		case mems != nil:
@@ -308,6 +329,25 @@ func (n *Namer) fields(st *debuginfo.Type, shape []abi.Field, words []uint64) (_
 		out[i] = f
 	}
 	return out, cut
+}
+
+// sized returns the members of st that take room (the field table's
+// members), kept per type.
+func (n *Namer) sized(st *debuginfo.Type) []debuginfo.Member {
+	if m, ok := n.members[st]; ok {
+		return m
+	}
+	var mems []debuginfo.Member
+	for _, m := range st.Members {
+		if m.Size > 0 {
+			mems = append(mems, m)
+		}
+	}
+	if n.members == nil {
+		n.members = map[*debuginfo.Type][]debuginfo.Member{}
+	}
+	n.members[st] = mems
+	return mems
 }
 
 // scalar renders a value of a non-struct type.
@@ -459,3 +499,8 @@ func firstMembers(mems []debuginfo.Member, shape []abi.Field) bool {
 	}
 	return len(shape) > 0
 }
+
+// TypeOfSpelling is the type a C spelling stands for when no debug info
+// is at hand ("unsigned int", "struct file *", "loff_t"), as values are
+// rendered without one; size is the value's size in bytes.
+func TypeOfSpelling(name string, size uint32) *debuginfo.Type { return guessType(name, size) }

@@ -1,6 +1,3 @@
-// Package calls turns a task's records into calls and call trees: the
-// entry records of one call grouped, nesting from the order of entries
-// and returns, and values rendered by their C types.
 package calls
 
 import (
@@ -87,9 +84,17 @@ type Call struct {
 	Ret    Value
 }
 
-// Tree is the calls of one task's buffer.
+// Tree is the calls of one task's buffer, or, from Stream, of one
+// top-level call and its descendants.
 type Tree struct {
 	Calls []Call
+	// First is the index Calls[0] has among all the calls of the
+	// buffer: 0 from Build, the count of calls handed over before from
+	// Stream.
+	First int
+	// Count is how many calls the buffer held: len(Calls) from Build;
+	// from Stream, set in the tree it returns at the end.
+	Count int
 	args  []Value
 	area  []uint64 // the trace's words, which values point into
 	extra []uint64 // copies of values that were not in the area
@@ -128,6 +133,9 @@ type builder struct {
 	inEntry bool // the last record was an entry of stack top
 	markers bool
 	full    bool
+	// each, when set (Stream), takes every top-level call as it closes.
+	each func(*Tree) error
+	err  error
 }
 
 // Options tune Build.
@@ -147,7 +155,52 @@ func Build(area []uint64, d *abi.Decoder, opt Options) *Tree {
 		b.add(d.Record())
 	}
 	b.finish(d.Summary())
+	b.t.Count = len(b.t.Calls)
 	return b.t
+}
+
+// Stream groups the records of d like Build, but hands each top-level
+// call to each as soon as its return closes it: a Tree whose Calls[0] is
+// that call, followed by its descendants. The tree's memory is reused
+// for the next call, so a full buffer needs no more than its largest
+// top-level call. The tree each gets is valid until each returns, and
+// its Exact, Open and Notes are not final; the returned tree holds no
+// calls but what is known at the end: Count, Exact, Open and Notes. An
+// error from each stops the stream and is returned.
+//
+// Stream cannot look ahead: unless opt.Markers says the trace has the
+// no-parameter and void markers, the calls handed over before the first
+// marker record are marked Unsure (Build marks them only when no marker
+// comes at all).
+func Stream(area []uint64, d *abi.Decoder, opt Options, each func(t *Tree) error) (*Tree, error) {
+	b := &builder{t: &Tree{area: area}, lastIdx: -1, markers: opt.Markers, full: opt.Full, each: each}
+	for b.err == nil && d.Next() {
+		b.add(d.Record())
+	}
+	if b.err != nil {
+		return nil, b.err
+	}
+	b.finish(d.Summary()) // hands over the calls left open
+	if b.err != nil {
+		return nil, b.err
+	}
+	t := b.t
+	t.Count = t.First
+	t.Calls, t.args, t.extra = nil, nil, nil
+	return t, nil
+}
+
+// emit hands a closed top-level call to each and empties the tree.
+func (b *builder) emit() {
+	t := b.t
+	if !b.markers {
+		for i := range t.Calls {
+			t.Calls[i].Flags |= Unsure
+		}
+	}
+	b.err = b.each(t)
+	t.First += len(t.Calls)
+	t.Calls, t.args, t.extra = t.Calls[:0], t.args[:0], t.extra[:0]
 }
 
 func (b *builder) top() int32 {
@@ -166,11 +219,15 @@ func (b *builder) push(r *abi.Record) int32 {
 	return i
 }
 
-// pop closes the top frame.
+// pop closes the top frame; in a stream, a top-level call closed is
+// handed over.
 func (b *builder) pop() {
 	i := b.stack[len(b.stack)-1]
 	b.stack = b.stack[:len(b.stack)-1]
 	b.t.Calls[i].End = int32(len(b.t.Calls))
+	if len(b.stack) == 0 && b.each != nil && b.err == nil {
+		b.emit()
+	}
 }
 
 func (b *builder) add(r *abi.Record) {

@@ -80,9 +80,15 @@ func Bind(l *abi.Layout, ix *Index) *Binding {
 			}
 			continue
 		}
-		// Shapes differ: each address needs its own shape, by file.
+		// Shapes differ: each address needs its own shape, by file. A
+		// static of a file the layout does not list was not instrumented
+		// (the kernel's many type_show of other directories) and takes
+		// none.
 		unmatched := false
 		for _, c := range cands {
+			if c.Static && c.Unit != "" && !anyFile(l, idx, c.Unit) {
+				continue
+			}
 			fn := -1
 			base := filepath.Base(c.Unit)
 			for _, i := range idx {

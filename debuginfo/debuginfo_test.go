@@ -176,6 +176,15 @@ func TestBindStaticsByFile(t *testing.T) {
 			t.Errorf("helper in %s at %#x: %d words, want %d", f.Unit, f.Low, got, want)
 		}
 	}
+	// Shapes that differ, one of them of a file without a helper: the
+	// helper of a file the layout does not list was not instrumented,
+	// which is no ambiguity.
+	l3, _ := abi.ReadLayout(strings.NewReader(`{"func":"helper","file":"lib/fixture_a.c","static":true,"args":[{"idx":0,"size":4,"fields":[]}],"ret":{"size":4,"fields":[]}}
+{"func":"helper","file":"lib/other.c","static":true,"args":[{"idx":0,"size":8,"fields":[{"off":0,"size":8},{"off":8,"size":8}]}],"ret":{"size":8,"fields":[]}}
+`), "l3.jsonl")
+	if b := Bind(l3, ix); len(b.Ambiguous) != 0 || len(b.Funcs) != 1 || filepath.Base(ix.At(b.Funcs[0].Addr).Unit) != "fixture_a.c" {
+		t.Fatalf("helper of an unlisted file: bound %+v ambiguous %v", b.Funcs, b.Ambiguous)
+	}
 	// Without files (System.map), the two shapes cannot be told apart.
 	helpers := ix.ByName("helper")
 	plain := FromSymbols(Symbols{"helper": {{Addr: helpers[0].Low}, {Addr: helpers[1].Low}}})
@@ -597,5 +606,42 @@ func TestDeriveShapeCapped(t *testing.T) {
 		if got := SameExpansion(derived, c.recorded, c.capped); got != c.same {
 			t.Errorf("SameExpansion(%d fields, capped %d) = %v, want %v", len(c.recorded), c.capped, got, c.same)
 		}
+	}
+}
+
+// TestLines: an address's own line from the line table, where the index
+// gives its function's declaration (do_open is declared on line 26, its
+// first statement is on line 28), the same as llvm-symbolizer-19
+// --no-inlines prints for the fixture.
+func TestLines(t *testing.T) {
+	l, err := OpenLines(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for addr, want := range map[uint64]string{
+		0x401000: "fixture_a.c:28", 0x401004: "fixture_a.c:28", 0x401024: "fixture_a.c:40",
+		0x401050: "fixture_a.c:51", 0x401070: "fixture_a.c:58", 0x401110: "fixture_b.c:8",
+	} {
+		file, line, ok := l.At(addr)
+		if got := fmt.Sprintf("%s:%d", filepath.Base(file), line); !ok || got != want {
+			t.Errorf("%#x: %s (ok %v), want %s", addr, got, ok, want)
+		}
+	}
+	if _, _, ok := l.At(0x1000); ok {
+		t.Error("an address outside every unit has a line")
+	}
+	ix := openFixture(t)
+	if f := ix.At(0x401000 - ix.Rebase); f == nil || f.Line != 26 {
+		t.Fatalf("the index gives do_open's declaration, line 26: %+v", f)
+	}
+	if _, err := OpenLines("testdata/fixture-btf.elf"); !errors.Is(err, ErrNoDWARF) {
+		t.Errorf("a BTF-only image: %v, want ErrNoDWARF", err)
+	}
+	if got := unjoin("/b/obj/b/src/x.S", "/b/obj"); got != "/b/src/x.S" {
+		t.Errorf("unjoin: %s", got)
+	}
+	if got := unjoin("/b/obj/kernel/x.c", "/b/obj"); got != "/b/obj/kernel/x.c" {
+		t.Errorf("unjoin of a relative name: %s", got)
 	}
 }

@@ -29,12 +29,16 @@ func (d DWARFLayout) Bind(ix *Index) (*Binding, error) {
 		return nil, fmt.Errorf("no DWARF or BTF to derive layouts from")
 	}
 	b := &Binding{}
+	// One field table per struct, shared by every function that takes
+	// it: the lab kernel's 14,000 functions would otherwise hold 18 MB
+	// of copies of the same few hundred tables.
+	tables := map[*Type][]abi.Field{}
 	for i := range ix.Funcs {
 		f := &ix.Funcs[i]
 		if !f.HasSig {
 			continue
 		}
-		s := ix.DeriveShapeCapped(f, d.MaxFields)
+		s := ix.deriveShape(f, d.MaxFields, tables)
 		b.Funcs = append(b.Funcs, Bound{Addr: f.Low, Shape: &s})
 	}
 	return b, nil
@@ -46,10 +50,16 @@ func (ix *Index) DeriveShape(f *Func) abi.FuncShape { return ix.DeriveShapeCappe
 // DeriveShapeCapped is the shape the instrumentation gives f when built
 // with a cap of max fields per struct expansion (0: none).
 func (ix *Index) DeriveShapeCapped(f *Func, max int) abi.FuncShape {
+	return ix.deriveShape(f, max, nil)
+}
+
+// deriveShape is DeriveShapeCapped with the field tables kept in tables
+// (nil: made afresh); shapes that share a table must not change it.
+func (ix *Index) deriveShape(f *Func, max int, tables map[*Type][]abi.Field) abi.FuncShape {
 	s := abi.FuncShape{Func: f.Name, File: f.Unit, Static: f.Static}
 	for i, p := range f.Params {
 		a := abi.ArgShape{Idx: i, Name: p.Name, Type: ix.TypeName(p.Type), Fields: []abi.Field{}}
-		a.Size, a.Struct, a.Fields = ix.valueShape(p.Type)
+		a.Size, a.Struct, a.Fields = ix.valueShape(p.Type, tables)
 		a.Fields, a.Capped = abi.CapFields(a.Fields, max)
 		s.Args = append(s.Args, a)
 	}
@@ -58,7 +68,7 @@ func (ix *Index) DeriveShapeCapped(f *Func, max int) abi.FuncShape {
 	}
 	r := &abi.RetShape{Type: ix.TypeName(f.Ret), Fields: []abi.Field{}}
 	if t := ix.Type(f.Ret); t != nil && t.Kind != KindVoid {
-		r.Size, r.Struct, r.Fields = ix.valueShape(f.Ret)
+		r.Size, r.Struct, r.Fields = ix.valueShape(f.Ret, tables)
 		r.Fields, r.Capped = abi.CapFields(r.Fields, max)
 	}
 	s.Ret = r
@@ -66,22 +76,33 @@ func (ix *Index) DeriveShapeCapped(f *Func, max int) abi.FuncShape {
 }
 
 // valueShape applies the instrumentation's rules to one value's type.
-func (ix *Index) valueShape(id TypeID) (size int, tag string, fields []abi.Field) {
+func (ix *Index) valueShape(id TypeID, tables map[*Type][]abi.Field) (size int, tag string, fields []abi.Field) {
 	fields = []abi.Field{}
 	t := ix.Type(id)
 	if t == nil {
 		return 8, "", fields
 	}
+	table := func(st *Type) []abi.Field {
+		if tables == nil {
+			return FieldTable(st)
+		}
+		ft, ok := tables[st]
+		if !ok {
+			ft = FieldTable(st)
+			tables[st] = ft
+		}
+		return ft
+	}
 	switch t.Kind {
 	case KindPointer:
 		if st := ix.Type(t.Elem); st != nil && st.Kind == KindStruct {
-			if ft := FieldTable(st); len(ft) > 0 {
+			if ft := table(st); len(ft) > 0 {
 				return int(t.Size), st.Tag, ft
 			}
 		}
 		return int(t.Size), "", fields
 	case KindStruct:
-		return int(t.Size), t.Tag, FieldTable(t)
+		return int(t.Size), t.Tag, table(t)
 	}
 	return int(t.Size), "", fields
 }

@@ -39,8 +39,8 @@ func FuzzNoteBuildID(f *testing.F) {
 	})
 }
 
-// FuzzOpenELF: a damaged vmlinux (DWARF, symbols, notes) gives an error
-// or an index, never a panic.
+// FuzzOpenELF: a damaged vmlinux (DWARF, symbols, notes, line table)
+// gives an error or an index, never a panic.
 func FuzzOpenELF(f *testing.F) {
 	data, err := os.ReadFile(fixture)
 	if err != nil {
@@ -63,6 +63,12 @@ func FuzzOpenELF(f *testing.F) {
 			for i := range ix.Funcs {
 				ix.Lookup(ix.Funcs[i].Low)
 			}
+		}
+		if l, err := OpenLines(p); err == nil {
+			for a := uint64(0x401000); a < 0x401120; a += 4 {
+				l.At(a)
+			}
+			l.Close()
 		}
 	})
 }

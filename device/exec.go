@@ -28,6 +28,10 @@ const childEnv = "KCOVDF_EXEC_TRACED"
 // childDeviceEnv names the device file behind descriptor 3, for errors.
 const childDeviceEnv = "KCOVDF_EXEC_DEVICE"
 
+// childKcovEnv, when set, names classic kcov's file behind descriptor 4,
+// to be enabled (KCOV_TRACE_PC) beside dataflow before the exec.
+const childKcovEnv = "KCOVDF_EXEC_KCOV"
+
 // ExecTracedChild must be called first thing in main by programs that use
 // RecordCommand: in the re-executed child it enables tracing on its
 // thread and execs the command on that same thread, so the command is
@@ -44,7 +48,7 @@ func ExecTracedChild() {
 	}
 	env := make([]string, 0, len(os.Environ()))
 	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, childEnv+"=") && !strings.HasPrefix(e, childDeviceEnv+"=") {
+		if !strings.HasPrefix(e, childEnv+"=") && !strings.HasPrefix(e, childDeviceEnv+"=") && !strings.HasPrefix(e, childKcovEnv+"=") {
 			env = append(env, e)
 		}
 	}
@@ -56,6 +60,20 @@ func ExecTracedChild() {
 	}
 	dev := cmp.Or(os.Getenv(childDeviceEnv), DefaultPath)
 	d := &Device{path: dev, f: os.NewFile(fd, dev)}
+	// Classic kcov first: dataflow then records the kcov ENABLE, and
+	// kcov's first PCs are the return from it, which Align leaves
+	// outside every call; the other way round dataflow would start in
+	// the middle of its own ENABLE.
+	if kpath := os.Getenv(childKcovEnv); kpath != "" {
+		const kfd = 4
+		if _, err := unix.FcntlInt(kfd, unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+			fail("kcov descriptor: %v", err)
+		}
+		k := &Kcov{path: kpath, f: os.NewFile(kfd, kpath)}
+		if err := k.Enable(); err != nil {
+			fail("%v", err)
+		}
+	}
 	if err := d.Enable(); err != nil {
 		fail("%v", err)
 	}
@@ -79,6 +97,30 @@ type Recording struct {
 // the command there. The command's standard streams are stdin, stdout,
 // stderr.
 func RecordCommand(ctx context.Context, path string, words int, argv []string, stdin io.Reader, stdout, stderr io.Writer) (*Recording, error) {
+	return Record(ctx, RecordOptions{Path: path, Words: words, Argv: argv, Stdin: stdin, Stdout: stdout, Stderr: stderr})
+}
+
+// RecordOptions say what Record traces and how.
+type RecordOptions struct {
+	Path  string // the dataflow device; "" for DefaultPath
+	Words int    // its buffer, about
+	Argv  []string
+	// Kcov also collects classic kcov's coverage (KCOV_TRACE_PC) of the
+	// same thread, enabled the same way before the exec, into the trace's
+	// KcovPCs; KcovPath ("" for KcovPath) and KcovWords size it.
+	Kcov           bool
+	KcovPath       string
+	KcovWords      int
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Record is RecordCommand with options: with Kcov set, classic kcov is
+// enabled on the same thread just before dataflow, so both follow the
+// exec and see the same run.
+func Record(ctx context.Context, o RecordOptions) (*Recording, error) {
+	path, words, argv := o.Path, o.Words, o.Argv
+	stdin, stdout, stderr := o.Stdin, o.Stdout, o.Stderr
 	if len(argv) == 0 {
 		return nil, errors.New("record: no command given")
 	}
@@ -105,6 +147,15 @@ func RecordCommand(ctx context.Context, path string, words int, argv []string, s
 	cmd.Path = self
 	cmd.Env = append(os.Environ(), childEnv+"="+bin, childDeviceEnv+"="+d.Path())
 	cmd.ExtraFiles = []*os.File{d.File()}
+	var k *Kcov
+	if o.Kcov {
+		if k, err = OpenKcov(o.KcovPath, cmp.Or(o.KcovWords, words)); err != nil {
+			return nil, err
+		}
+		defer k.Close()
+		cmd.Env = append(cmd.Env, childKcovEnv+"="+k.path)
+		cmd.ExtraFiles = append(cmd.ExtraFiles, k.f)
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	started := time.Now().UTC()
 	err = cmd.Run()
@@ -131,6 +182,11 @@ func RecordCommand(ctx context.Context, path string, words int, argv []string, s
 		return nil, err
 	}
 	rec.Trace = &abi.Trace{Meta: meta, Words: words0}
+	if k != nil {
+		rec.Trace.KcovPCs = k.PCs()
+		meta.Kcov = &abi.KcovMeta{PCs: uint64(len(rec.Trace.KcovPCs)), Count: k.Count(), BufferWords: k.Cap() + 1}
+		rec.Trace.Meta = meta
+	}
 	return rec, nil
 }
 

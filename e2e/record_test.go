@@ -115,8 +115,8 @@ func checkCatTrace(t *testing.T, path string, k *lab.Kernel) {
 
 // checkLayoutBinding checks the vmlinux's layout records against its symbol
 // table: every record sits at the address of a function of its name, and
-// static functions that share a name (the kernel's two type_show) each have
-// their own record at their own address.
+// static functions that share a name (the lab kernel has three instrumented
+// type_show functions) each have their own record at their own address.
 func checkLayoutBinding(t *testing.T, l *abi.Layout, vmlinux string) {
 	f, err := elf.Open(vmlinux)
 	if err != nil {

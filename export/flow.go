@@ -33,7 +33,7 @@ func (t *Task) Flows() []Flow {
 				lastRet[r.Raw] = i
 			}
 		}
-		if len(lastRet) > 0 {
+		if len(lastRet) > 0 && t.mayReceive(j, lastRet) {
 			first := len(flows)
 			for k, a := range t.Names.Args(t.Tree, j) {
 				if !flowValue(&a) {
@@ -59,4 +59,25 @@ func flowValue(r *calls.Rendered) bool {
 		return false
 	}
 	return r.Text != "true" && r.Text != "false" && r.Errno == 0
+}
+
+// mayReceive tells whether call j may have been passed a value in
+// lastRet, from its captured words alone: a rendered value is its first
+// word or its captured pointer, so only calls with such a word need
+// rendering.
+func (t *Task) mayReceive(j int, lastRet map[uint64]int32) bool {
+	for _, v := range t.Tree.Args(j) {
+		if v.Marker() {
+			continue
+		}
+		if _, ok := lastRet[v.Ptr]; ok {
+			return true
+		}
+		if w := t.Tree.Words(&v); len(w) > 0 {
+			if _, ok := lastRet[w[0]]; ok {
+				return true
+			}
+		}
+	}
+	return false
 }

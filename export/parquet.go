@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/kcovdf/kcovdf/calls"
+	"github.com/klauspost/compress/s2"
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/snappy"
 )
 
 // The Parquet tables, one file each in the export's directory (see
@@ -160,7 +162,11 @@ func WriteParquet(dir string, tasks []*Task) (err error) {
 	fnw := newTable[FunctionRow](open("functions"))
 	tw := newTable[TaskRow](open("tasks"))
 	mw := newTable[CaptureRow](open("captures"))
+	closeAll := func() error {
+		return errors.Join(cw.close(), aw.close(), rw.close(), fw.close(), fnw.close(), tw.close(), mw.close())
+	}
 	if err != nil {
+		closeAll()
 		return err
 	}
 	for _, t := range tasks {
@@ -247,13 +253,18 @@ func WriteParquet(dir string, tasks []*Task) (err error) {
 		}
 		tw.add(tr)
 	}
-	return errors.Join(cw.close(), aw.close(), rw.close(), fw.close(), fnw.close(), tw.close(), mw.close())
+	return closeAll()
 }
 
-// table buffers rows for one Parquet writer.
+// table buffers rows for one Parquet writer, which encodes and
+// compresses them in a goroutine of its own: the tables are written in
+// parallel while the calls are rendered.
 type table[T any] struct {
 	w    *parquet.GenericWriter[T]
 	rows []T
+	full chan []T // batches to write
+	free chan []T // written batches, to fill again
+	done chan error
 	err  error
 }
 
@@ -263,7 +274,22 @@ func newTable[T any](f *os.File) *table[T] {
 	if f == nil {
 		return &table[T]{err: fmt.Errorf("not opened")}
 	}
-	return &table[T]{w: parquet.NewGenericWriter[T](f, parquet.Compression(&parquet.Snappy)), rows: make([]T, 0, tableBatch)}
+	t := &table[T]{w: parquet.NewGenericWriter[T](f, parquet.Compression(&fastSnappy{})), rows: make([]T, 0, tableBatch),
+		full: make(chan []T, 2), free: make(chan []T, 4), done: make(chan error, 1)}
+	go func() {
+		var err error
+		for rows := range t.full {
+			if err == nil {
+				_, err = t.w.Write(rows)
+			}
+			t.free <- rows[:0]
+		}
+		if err == nil {
+			err = t.w.Close()
+		}
+		t.done <- err
+	}()
+	return t
 }
 
 func (t *table[T]) add(r T) {
@@ -274,16 +300,32 @@ func (t *table[T]) add(r T) {
 }
 
 func (t *table[T]) flush() {
-	if t.err == nil && len(t.rows) > 0 {
-		_, t.err = t.w.Write(t.rows)
+	if t.w == nil || len(t.rows) == 0 {
+		return
 	}
-	t.rows = t.rows[:0]
+	t.full <- t.rows
+	select {
+	case t.rows = <-t.free:
+	default:
+		t.rows = make([]T, 0, tableBatch)
+	}
 }
 
+// close writes what is left and the file's footer.
 func (t *table[T]) close() error {
-	t.flush()
-	if t.err != nil {
+	if t.w == nil {
 		return t.err
 	}
-	return t.w.Close()
+	t.flush()
+	close(t.full)
+	return <-t.done
+}
+
+// fastSnappy is Snappy (the codec every Parquet reader has) at the
+// encoder's fast setting: parquet-go's Snappy codec takes the slower
+// "better" one, the export's largest cost.
+type fastSnappy struct{ snappy.Codec }
+
+func (*fastSnappy) Encode(dst, src []byte) ([]byte, error) {
+	return s2.EncodeSnappy(dst[:cap(dst)], src), nil
 }

@@ -61,9 +61,15 @@ const (
 func WritePerfetto(w io.Writer, tasks []*Task) error {
 	pw := &perfettoWriter{w: bufio.NewWriterSize(w, 1<<16)}
 	flowID := uint64(0)
+	used := map[uint64]bool{}
 	for k, t := range tasks {
 		seq := uint64(k + 1)
+		// The task ID, unless the same trace came twice.
 		uuid := uint64(t.ID)
+		for used[uuid] || uuid == 0 {
+			uuid++
+		}
+		used[uuid] = true
 		pw.packet(seq, true, 0, func(b []byte) []byte {
 			d := protowire.AppendTag(nil, trackDescUUID, protowire.VarintType)
 			d = protowire.AppendVarint(d, uuid)

@@ -50,15 +50,13 @@ func fields(t *testing.T, b []byte, f func(num protowire.Number, typ protowire.T
 		}
 		b = b[n:]
 		switch typ {
-		case protowire.VarintType:
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				t.Fatal(protowire.ParseError(n))
+		case protowire.VarintType, protowire.Fixed64Type:
+			var v uint64
+			if typ == protowire.VarintType {
+				v, n = protowire.ConsumeVarint(b)
+			} else {
+				v, n = protowire.ConsumeFixed64(b)
 			}
-			f(num, typ, nil, v)
-			b = b[n:]
-		case protowire.Fixed64Type:
-			v, n := protowire.ConsumeFixed64(b)
 			if n < 0 {
 				t.Fatal(protowire.ParseError(n))
 			}
@@ -190,7 +188,8 @@ func annText(a pfAnn) string {
 }
 
 func TestPerfettoDecoded(t *testing.T) {
-	tasks := []*export.Task{simTask(t, 3, 4096), simTask(t, 7, 8192)}
+	a := simTask(t, 3, 4096)
+	tasks := []*export.Task{a, simTask(t, 7, 8192), a} // a trace given twice gets a track of its own
 	var buf bytes.Buffer
 	if err := export.WritePerfetto(&buf, tasks); err != nil {
 		t.Fatal(err)
@@ -216,7 +215,13 @@ func TestPerfettoDecoded(t *testing.T) {
 		}
 		if p.track != nil {
 			k := len(tracks)
-			if p.track.uuid != uint64(tasks[k].ID) || p.seq != uint64(k+1) {
+			want := uint64(tasks[k].ID)
+			for _, e := range tasks[:k] {
+				if e.ID == tasks[k].ID {
+					want++ // the same trace again
+				}
+			}
+			if p.track.uuid != want || p.seq != uint64(k+1) {
 				t.Fatalf("track %d: %+v on sequence %d", k, p.track, p.seq)
 			}
 			tracks[p.track.uuid] = k
@@ -298,9 +303,10 @@ func TestPerfettoDecoded(t *testing.T) {
 		}
 	}
 	flows := 0
-	for k, task := range tasks {
-		if next[uint64(task.ID)] != len(task.Tree.Calls) || len(stacks[uint64(task.ID)]) != 0 {
-			t.Fatalf("task %d: %d of %d calls begun, %d left open", k, next[uint64(task.ID)], len(task.Tree.Calls), len(stacks[uint64(task.ID)]))
+	for uuid, k := range tracks {
+		task := tasks[k]
+		if next[uuid] != len(task.Tree.Calls) || len(stacks[uuid]) != 0 {
+			t.Fatalf("task %d: %d of %d calls begun, %d left open", k, next[uuid], len(task.Tree.Calls), len(stacks[uuid]))
 		}
 		flows += len(task.Flows())
 	}

@@ -73,3 +73,13 @@ func hint(cmd *cobra.Command, err error) error {
 	}
 	return err
 }
+
+// argsAtLeastOne wants one or more arguments of the given name.
+func argsAtLeastOne(name string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return usageError(cmd, "missing "+name)
+		}
+		return nil
+	}
+}

@@ -40,6 +40,13 @@ reports every word it could not attribute, rather than guess.`,
 			if bench > 0 {
 				return benchDecode(cmd.OutOrStdout(), src, bench)
 			}
+			// Symbols of another build name a few pcs by chance: as in
+			// show and stats, their names are checked against every
+			// traced function before any is printed.
+			var warning string
+			if src.names != nil && src.names.ix != nil {
+				warning, _ = src.names.check(src.scan().pcs)
+			}
 			out := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
 			d := abi.NewDecoder(src.trace.Words, src.opt)
 			var line []byte
@@ -68,6 +75,9 @@ reports every word it could not attribute, rather than guess.`,
 				return err
 			}
 			printSetup(cmd.ErrOrStderr(), src)
+			if warning != "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", warning)
+			}
 			printAnomalies(cmd.ErrOrStderr(), d.Summary(), 20)
 			return src.fileErr
 		},

@@ -94,3 +94,26 @@ func TestGoldenExportErrors(t *testing.T) {
 	}
 	golden.Check(t, "export-errors.txt", all.Bytes())
 }
+
+// TestLabExport: a lab trace of cat /etc/passwd (KCOVDF_TRACE, with its
+// kernel's KCOVDF_VMLINUX) exported and queried: the calls hold every
+// record, and the open of /etc/passwd returned fd 3 with O_RDONLY|O_LARGEFILE.
+func TestLabExport(t *testing.T) {
+	trace, vmlinux := os.Getenv("KCOVDF_TRACE"), os.Getenv("KCOVDF_VMLINUX")
+	if trace == "" || vmlinux == "" {
+		t.Skip("KCOVDF_TRACE and KCOVDF_VMLINUX (a lab trace of cat /etc/passwd and its kernel) not set")
+	}
+	if !query.Available {
+		t.Skip("no cgo: no DuckDB")
+	}
+	dir := filepath.Join(t.TempDir(), "tables")
+	if _, errs, err := runCLI(t, "export", "--format", "parquet", "-o", dir, "--symbols", vmlinux, trace); err != nil {
+		t.Fatalf("%v\n%s", err, errs)
+	}
+	out, _, err := runCLI(t, "query", "--json", `SELECT (SELECT sum(records) FROM calls) = (SELECT records FROM tasks) AS all_records,
+		(SELECT r.text FROM returns r WHERE r.func = 'do_sys_openat2') AS fd,
+		(SELECT f.text FROM fields f WHERE f.func = 'do_sys_openat2' AND f.arg_name = 'how' AND f.name = 'flags') AS flags`, dir)
+	if err != nil || strings.TrimSpace(out) != `{"all_records":true,"fd":"3","flags":"0x8000"}` {
+		t.Fatalf("%v: %s", err, out)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/debuginfo"
 	"github.com/kcovdf/kcovdf/internal/golden"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -26,6 +27,8 @@ import (
 //	head -c 15656 sim.kdf >cut.kdf
 //
 // capped.jsonl is abi/testdata/capped/capped.jsonl with a pc per function.
+// kcov.kdf and kcov.map are sim.kdf with made-up classic kcov PCs and a
+// System.map of its functions (kcov_test.go says how they were made).
 
 // transcript runs kcovdf with args as main does and returns what a
 // terminal would show: stdout, stderr (with main's error line) and the
@@ -61,6 +64,9 @@ func TestGoldenOutput(t *testing.T) {
 		layout = "testdata/in/sim.jsonl"
 		v3     = "testdata/in/sim-v3.bin"
 		cut    = "testdata/in/cut.kdf"
+		// kcov.kdf: sim.kdf with classic kcov PCs, named by kcov.map.
+		kcovTrace = "testdata/in/kcov.kdf"
+		kcovMap   = "testdata/in/kcov.map"
 	)
 	for _, c := range []struct {
 		name string
@@ -74,6 +80,14 @@ func TestGoldenOutput(t *testing.T) {
 		{"stats", []string{"stats", "--layout", layout, trace}},
 		{"stats-resync", []string{"stats", "--top", "5", trace}},
 		{"stats-json", []string{"stats", "--json", "--top", "3", "--layout", layout, trace}},
+		{"show", []string{"show", "--layout", layout, trace}},
+		{"show-where", []string{"show", "--where", "a2.f1==0x98", "--where", "ret!=0", "--layout", layout, trace}},
+		{"show-func-json", []string{"show", "--json", "--func", "^vfs_update_34$", "--depth", "2", "--max-fields", "2", "--layout", layout, trace}},
+		{"stats-kcov", []string{"stats", "--top", "5", "--symbols", kcovMap, "--layout", layout, kcovTrace}},
+		{"stats-kcov-json", []string{"stats", "--json", "--top", "3", "--symbols", kcovMap, "--layout", layout, kcovTrace}},
+		{"stats-kcov-nosymbols", []string{"stats", "--top", "2", "--layout", layout, kcovTrace}},
+		{"show-pcs", []string{"show", "--pcs", "--depth", "2", "--max-fields", "1", "--func", "^vfs_open_5$", "--symbols", kcovMap, "--layout", layout, kcovTrace}},
+		{"show-pcs-json", []string{"show", "--pcs", "--json", "--func", "^vma_write_22$", "--symbols", kcovMap, "--layout", layout, kcovTrace}},
 		{"layout-lengths", []string{"layout", "lengths", layout}},
 		{"layout-lengths-json", []string{"layout", "lengths", "--json", layout}},
 		// The plugin's layout of compiler/tests/capped.c (a cap of 3),
@@ -93,6 +107,98 @@ func TestGoldenOutput(t *testing.T) {
 }
 
 var regexpDuration = regexp.MustCompile(` in [0-9.]+[µmn]?s`)
+
+// TestGoldenShowTyped: show renders values by their DWARF types (the
+// fixture ELF of debuginfo's tests): signed and unsigned integers, enum
+// names, bitfields, <fault>, NULL, ERR_PTR, errnos by name, a call
+// without parameters, a call that never returned; and --where, --errors
+// and --json select and print the same calls.
+func TestGoldenShowTyped(t *testing.T) {
+	dir := t.TempDir()
+	trace := filepath.Join(dir, "typed.kdf")
+	writeTypedTrace(t, trace)
+	const elf = "../../debuginfo/testdata/fixture.elf"
+	var all bytes.Buffer
+	for _, args := range [][]string{
+		{"show", "--symbols", elf, trace},
+		{"show", "--errors", "--symbols", elf, trace},
+		{"show", "--where", "how.flags==0x8000", "--symbols", elf, trace},
+		{"show", "--where", "s==STATE_RUN", "--where", "ret==true", "--symbols", elf, trace},
+		{"show", "--where", "ret==-ENOENT", "--symbols", elf, trace},
+		{"show", "--where", "f==NULL", "--symbols", elf, trace},
+		{"show", "--where", "dfd<0", "--depth", "1", "--symbols", elf, trace},
+		{"show", "--where", "nosuch==1", "--symbols", elf, trace},
+		{"show", "--where", "how.flags=>1", "--symbols", elf, trace},
+		{"show", "--json", "--func", "^set_flags$", "--max-fields", "2", "--symbols", elf, trace},
+		{"decode", "--symbols", elf, trace},
+	} {
+		all.Write(transcript(t, dir, args...))
+		all.WriteByte('\n')
+	}
+	golden.Check(t, "show-typed.txt", all.Bytes())
+}
+
+// typedSlide moves the fixture's functions (linked at 0x401000) into the
+// kernel's text, where the decoder expects pcs.
+const typedSlide = 0xffffffff81000000 - 0x400000
+
+// writeTypedTrace writes a v2 trace of calls of the fixture's functions,
+// as a boot that moved them by typedSlide would have recorded them (the
+// trace's KASLR offset says by how much).
+func writeTypedTrace(t *testing.T, path string) {
+	t.Helper()
+	ix, err := debuginfo.Open("../../debuginfo/testdata/fixture.elf", debuginfo.Options{CacheDir: "-"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := map[string]uint64{}
+	for _, f := range ix.Funcs {
+		if f.Name == "helper" && (len(f.Params) == 0 || f.Params[0].Name != "x") {
+			continue // the other unit's helper(struct big *)
+		}
+		pc[f.Name] = f.Low + typedSlide
+	}
+	neg := func(v int64) uint64 { return uint64(v) }
+	entry := func(fn string, idx, size uint8, ptr uint64, vals ...uint64) abi.Record {
+		return abi.Record{Kind: abi.KindEntry, PC: pc[fn], ArgIdx: idx, Size: size, Ptr: ptr, Values: vals}
+	}
+	ret := func(fn string, size uint8, v uint64) abi.Record {
+		return abi.Record{Kind: abi.KindReturn, PC: pc[fn], Size: size, Values: []uint64{v}}
+	}
+	recs := []abi.Record{
+		// do_open(AT_FDCWD, filename, &{O_RDONLY|O_LARGEFILE, 0, 0}) = 32768
+		entry("do_open", 0, 4, 0, 0xffffff9c), entry("do_open", 1, 8, 0, 0x7ffe0010),
+		entry("do_open", 2, 8, 0xffff888000001000, 0x8000, 0, 0),
+		// set_flags(f = {ro 1, mode 5, delta -3, tail 7, inner <fault>}, STATE_RUN, 0644) = true
+		entry("set_flags", 0, 8, 0xffff888000002000, 0xdb, 0xdb, 0x1db, 7, abi.BadAddr),
+		entry("set_flags", 1, 4, 0, 3), entry("set_flags", 2, 2, 0, 0644), ret("set_flags", 1, 1),
+		// no_args(): the no-parameter and void markers
+		entry("no_args", 0, 0, 0, 0), ret("no_args", 0, 0),
+		// helper(1) = -ENOENT
+		entry("helper", 0, 4, 0, 1), ret("helper", 4, neg(-2)&0xffffffff),
+		ret("do_open", 8, 0x8000),
+		// by_value(how, w, -1) = 6
+		entry("by_value", 0, 24, 0, 1, 2, 3), entry("by_value", 1, 8, 0, 5), entry("by_value", 2, 1, 0, 0xff),
+		ret("by_value", 8, 6),
+		// set_flags(ERR_PTR(-ENOMEM), 7, 0) = false; set_flags(NULL, STATE_DEAD, 0755) = false
+		entry("set_flags", 0, 8, neg(-12), abi.BadAddr, abi.BadAddr, abi.BadAddr, abi.BadAddr, abi.BadAddr),
+		entry("set_flags", 1, 4, 0, 7), entry("set_flags", 2, 2, 0, 0), ret("set_flags", 1, 0),
+		entry("set_flags", 0, 8, 0, abi.BadAddr, abi.BadAddr, abi.BadAddr, abi.BadAddr, abi.BadAddr),
+		entry("set_flags", 1, 4, 0, 0xffffffff), entry("set_flags", 2, 2, 0, 0755), ret("set_flags", 1, 0),
+		// do_open(3, NULL, NULL) never returns: the trace ends in it
+		entry("do_open", 0, 4, 0, 3), entry("do_open", 1, 8, 0, 0), entry("do_open", 2, 8, 0, 0),
+	}
+	w := []uint64{0}
+	for i := range recs {
+		recs[i].Seq = uint32(i + 1)
+		w = abi.EncodeV2(w, &recs[i])
+	}
+	w[0] = uint64(len(w) - 1)
+	meta := abi.Meta{Format: abi.FormatV2, KASLROffset: abi.KnownKASLROffset(typedSlide), BufferWords: 4096}
+	if err := abi.SaveTrace(path, &abi.Trace{Meta: meta, Words: w}); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // TestGoldenSim: sim's report, and files identical to the checked-in
 // inputs that were made with the same flags (the trace file's capture
@@ -154,6 +260,11 @@ func TestGoldenErrors(t *testing.T) {
 		{"decode", "--format", "v9", "testdata/in/sim.kdf"},
 		{"decode", filepath.Join(dir, "missing.kdf")},
 		{"stats", "--layout", filepath.Join(dir, "missing.jsonl"), "testdata/in/sim.kdf"},
+		{"show", "--pcs", "testdata/in/sim.kdf"},
+		{"show", "--pcs", "--layout", "testdata/in/sim.jsonl", "testdata/in/kcov.kdf"},
+		{"feedback", "--runs", "0"},
+		{"feedback", "extra"},
+		{"record", "--kcov", "--device", filepath.Join(dir, "missing"), "--", "true"},
 	} {
 		all.Write(transcript(t, dir, args...))
 		all.WriteByte('\n')

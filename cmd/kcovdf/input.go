@@ -253,3 +253,28 @@ func addModules(nm *names, mods []abi.Module, dir string) []string {
 	}
 	return append(notes, fmt.Sprintf("modules: %d of %d named from their .ko files", added, len(mods)))
 }
+
+// traced is what one pass over a trace's records tells.
+type traced struct {
+	pcs map[uint64]bool // the functions traced
+	// markers: the trace has no-parameter or void markers, so its call
+	// trees are exact.
+	markers bool
+}
+
+// scan decodes the trace once for its traced functions and markers.
+func (in *input) scan() traced {
+	s := traced{pcs: map[uint64]bool{}}
+	d := abi.NewDecoder(in.trace.Words, in.opt)
+	last := uint64(0)
+	for d.Next() {
+		r := d.Record()
+		if r.PC != last || len(s.pcs) == 0 {
+			s.pcs[r.PC], last = true, r.PC
+		}
+		if r.Size == 0 {
+			s.markers = true
+		}
+	}
+	return s
+}

@@ -50,7 +50,7 @@ over 9p, so files the command writes come back to the host.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newLabBuildCommand(), newLabRunCommand(), newLabBootCommand(), newLabShellCommand(),
-		newLabTraceCommand(), newLabBenchCommand())
+		newLabTraceCommand(), newLabBenchCommand(), newLabFeedbackCommand())
 	return cmd
 }
 

@@ -24,6 +24,7 @@ func newLabTraceCommand() *cobra.Command {
 	f := &labFlags{}
 	var output string
 	var words int
+	var kcov bool
 	c := &cobra.Command{
 		Use:   "trace [flags] -- CMD [ARGS...]",
 		Short: "Trace CMD in the lab kernel and bring the trace back, decoded exactly",
@@ -31,9 +32,11 @@ func newLabTraceCommand() *cobra.Command {
 --dir (default: the current directory) as its working directory, and writes
 the trace file to --output. It prints where the trace, the matching vmlinux
 and the build's layout are, and checks that the trace decodes exactly with
-them.`,
+them. --kcov records classic kcov's coverage of the same run beside it
+("kcovdf record --kcov").`,
 		Example: `  kcovdf lab trace -o cat.kdf -- cat /etc/passwd
-  kcovdf show --symbols VMLINUX cat.kdf`,
+  kcovdf show --symbols VMLINUX cat.kdf
+  kcovdf lab trace --kcov -o cat.kdf -- cat /etc/passwd`,
 		Args: argsCommand,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext(cmd.Context())
@@ -55,8 +58,11 @@ them.`,
 			}
 			// The guest writes the trace to the control share, so that the
 			// output may be anywhere on the host, shared or not.
-			guest := append([]string{"kcovdf", "record", "-o", lab.GuestCtlDir + "/" + guestTrace,
-				"--words", fmt.Sprint(words), "--"}, args...)
+			guest := []string{"kcovdf", "record", "-o", lab.GuestCtlDir + "/" + guestTrace, "--words", fmt.Sprint(words)}
+			if kcov {
+				guest = append(guest, "--kcov")
+			}
+			guest = append(append(guest, "--"), args...)
 			res, err := l.Run(ctx, m, lab.RunOptions{Args: guest, Dir: dir, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(), Timeout: f.timeout, SerialLog: f.serial})
 			if err != nil {
 				return err
@@ -88,6 +94,9 @@ them.`,
 			w := tabwriter.NewWriter(cmd.ErrOrStderr(), 0, 4, 2, ' ', 0)
 			fmt.Fprintf(w, "trace\t%s\nvmlinux\t%s\nlayout\t%s\n", path, m.Kernel.Vmlinux, m.Kernel.Layout)
 			fmt.Fprintf(w, "records\t%d in %d words, %d unattributed; command status %d\n", s.Records, s.Count, s.Unattributed, res.ExitCode)
+			if k := tr.Meta.Kcov; k != nil {
+				fmt.Fprintf(w, "kcov\t%d PCs (classic kcov, same thread)\n", len(tr.KcovPCs))
+			}
 			if in.symbols != "" {
 				fmt.Fprintf(w, "show\tkcovdf show --layout %s --symbols %s %s\n", in.layout, in.symbols, path)
 			} else {
@@ -110,6 +119,7 @@ them.`,
 	f.addDirFlag(c, "host directory shared as the guest's working directory (default: current directory)")
 	c.Flags().StringVarP(&output, "output", "o", "trace.kdf", "trace file to write")
 	c.Flags().IntVar(&words, "words", defaultWords, wordsUsage)
+	c.Flags().BoolVar(&kcov, "kcov", false, "also record classic kcov's coverage (KCOV_TRACE_PC) of the same thread")
 	return c
 }
 

@@ -14,8 +14,9 @@ import (
 func init() { subcommands = append(subcommands, newRecordCommand) }
 
 func newRecordCommand() *cobra.Command {
-	var out, path string
-	var words int
+	var out, path, kcovPath string
+	var words, kcovWords int
+	var kcov bool
 	cmd := &cobra.Command{
 		Use:   "record [flags] -- CMD [ARGS...]",
 		Short: "Trace a command from its first instruction into a trace file",
@@ -23,12 +24,18 @@ func newRecordCommand() *cobra.Command {
 one thread and execs CMD on that same thread, so that every instrumented
 kernel function CMD reaches is recorded from its first instruction on. When
 CMD ends, the buffer goes to a trace file with the kernel release, the KASLR
-offset, the buffer's fill and the drop counter. kcovdf exits with CMD's status.`,
+offset, the buffer's fill and the drop counter. kcovdf exits with CMD's status.
+With --kcov, classic kcov (KCOV_TRACE_PC) is enabled on the same thread just
+before dataflow, and its PCs of the same run go into the trace file too;
+"kcovdf stats" and "kcovdf show --pcs" read them beside the records.`,
 		Example: `  kcovdf record -o cat.kdf -- cat /etc/passwd
+  kcovdf record --kcov -o cat.kdf -- cat /etc/passwd
   kcovdf lab run -- kcovdf record -o cat.kdf -- cat /etc/passwd`,
 		Args: argsCommand,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rec, err := device.RecordCommand(cmd.Context(), path, words, args, os.Stdin, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			rec, err := device.Record(cmd.Context(), device.RecordOptions{Path: path, Words: words, Argv: args,
+				Kcov: kcov, KcovPath: kcovPath, KcovWords: kcovWords,
+				Stdin: os.Stdin, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr()})
 			if err != nil {
 				return err
 			}
@@ -51,6 +58,13 @@ offset, the buffer's fill and the drop counter. kcovdf exits with CMD's status.`
 				dropped = fmt.Sprint(*m.Dropped)
 			}
 			fmt.Fprintf(stderr, "kcovdf record: %s: %d of %d words, %s records dropped\n", out, m.Fill, m.BufferWords, dropped)
+			if k := m.Kcov; k != nil {
+				fmt.Fprintf(stderr, "kcovdf record: classic kcov: %d PCs of a buffer of %d words", k.PCs, k.BufferWords)
+				if k.Overflowed() {
+					fmt.Fprintf(stderr, ", full: %d more were counted and lost (use more --kcov-words)", k.Count-k.PCs)
+				}
+				fmt.Fprintln(stderr)
+			}
 			if rec.ExitCode != 0 {
 				return exitCodeError{rec.ExitCode}
 			}
@@ -62,5 +76,8 @@ offset, the buffer's fill and the drop counter. kcovdf exits with CMD's status.`
 	cmd.Flags().StringVarP(&out, "output", "o", "trace.kdf", "trace file to write")
 	cmd.Flags().IntVar(&words, "words", defaultWords, wordsUsage)
 	cmd.Flags().StringVar(&path, "device", device.DefaultPath, deviceUsage)
+	cmd.Flags().BoolVar(&kcov, "kcov", false, "also record classic kcov's coverage (KCOV_TRACE_PC) of the same thread into the trace file")
+	cmd.Flags().IntVar(&kcovWords, "kcov-words", defaultWords, "classic kcov's buffer in words, with --kcov")
+	cmd.Flags().StringVar(&kcovPath, "kcov-device", device.KcovPath, "classic kcov's file, with --kcov")
 	return cmd
 }

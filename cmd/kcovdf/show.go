@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"regexp"
-	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -26,6 +25,7 @@ type showFlags struct {
 	asJSON bool
 	color  string
 	fields int
+	pcs    bool
 }
 
 func newShowCommand() *cobra.Command {
@@ -43,7 +43,16 @@ errnos are shown by name.
 
 Names and types come from --symbols (the traced kernel's vmlinux with debug
 info gives all of them; System.map or kallsyms give names only) and from
---layout.`,
+--layout.
+
+With --pcs, a trace recorded with --kcov also shows classic kcov's PCs that
+ran inside each call (itself, or callees dataflow does not trace), below its
+line: +OFF in the call's own function, name+OFF elsewhere, in the order they
+ran. The two streams are lined up by function: a function's entry PC opens
+its next call, its other PCs belong to its innermost open call; a PC marked
+"?" was placed in the deepest call that surely ran it, though a callee may
+have. The PCs of dataflow's own no-fault reads, which kcov sees when both
+are on, are left out.`,
 		Example: `  kcovdf show --symbols vmlinux --layout layout.jsonl trace.kdf
   kcovdf show --symbols vmlinux --func 'openat' --depth 2 trace.kdf
   kcovdf show --symbols vmlinux --errors trace.kdf
@@ -55,7 +64,8 @@ info gives all of them; System.map or kallsyms give names only) and from
 			if err != nil {
 				return err
 			}
-			var preds []wherePred
+			defer src.trace.Close()
+			var preds []*wherePred
 			for _, w := range sf.where {
 				p, err := parseWhere(w)
 				if err != nil {
@@ -69,23 +79,37 @@ info gives all of them; System.map or kallsyms give names only) and from
 					return fmt.Errorf("--func: %v", err)
 				}
 			}
-			if n := int64(len(src.trace.Words)) * 8; n > 64<<20 {
-				// A big trace: give back the file's bytes before building
-				// the tree, and keep the heap near a few times the words.
-				debug.FreeOSMemory()
-				debug.SetMemoryLimit(n * 5 / 2)
+			// One pass over the records first: the names are trusted or
+			// not before any is shown, and the call trees are then built
+			// and printed one top-level call at a time, so that a full
+			// buffer never has all its calls in memory.
+			seen := src.scan()
+			warning, _ := src.names.check(seen.pcs)
+			out := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
+			sh := &shower{w: out, nm: src.namer(), match: src.namer(), re: re, depth: sf.depth, errs: sf.errors, preds: preds,
+				color: useColor(sf.color, cmd.OutOrStdout()), asJSON: sf.asJSON}
+			if !sf.asJSON {
+				// Fields past --max-fields are not shown: they are not
+				// rendered either. --where looks at all of them.
+				sh.nm.MaxFields = max(sf.fields, 0)
 			}
 			d := abi.NewDecoder(src.trace.Words, src.opt)
-			tree := calls.Build(src.trace.Words, d, calls.Options{Full: src.trace.Meta.Overflowed})
-			warning, _ := src.names.check(src.tracedPCs(tree))
-			nm := src.namer()
-			out := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
-			v := selectCalls(tree, nm, re, sf.depth, sf.errors, preds)
-			color := useColor(sf.color, cmd.OutOrStdout())
-			if sf.asJSON {
-				err = printJSON(out, tree, nm, v)
+			opts := calls.Options{Full: src.trace.Meta.Overflowed, Markers: seen.markers}
+			var end *calls.Tree
+			if sf.pcs {
+				switch {
+				case src.trace.Meta.Kcov == nil:
+					return fmt.Errorf("--pcs: %s has no classic kcov coverage; record it with \"kcovdf record --kcov\"", args[0])
+				case src.names == nil || src.names.ix == nil:
+					return fmt.Errorf("--pcs: kcov's PCs are placed on calls by their functions: pass --symbols with the traced kernel's vmlinux")
+				}
+				// Lining kcov's PCs up with the calls needs the whole
+				// tree, so --pcs does not stream.
+				end = calls.Build(src.trace.Words, d, opts)
+				sh.v.pcs = src.callPCs(end, src.alignKcov(end))
+				err = sh.tree(end)
 			} else {
-				err = printGraph(out, tree, nm, v, color, sf.fields)
+				end, err = calls.Stream(src.trace.Words, d, opts, sh.tree)
 			}
 			if err != nil {
 				return err
@@ -95,11 +119,16 @@ info gives all of them; System.map or kallsyms give names only) and from
 			}
 			ew := cmd.ErrOrStderr()
 			printSetup(ew, src)
-			for _, n := range tree.Notes {
+			for _, n := range end.Notes {
 				fmt.Fprintln(ew, "note:", n)
 			}
 			if warning != "" {
 				fmt.Fprintln(ew, "warning:", warning)
+			}
+			for _, p := range preds {
+				if !p.named {
+					fmt.Fprintf(ew, "warning: --where %q: no call has an argument, field or return named %s\n", p.text, strings.Join(p.path, "."))
+				}
 			}
 			printAnomalies(ew, d.Summary(), 10)
 			return src.fileErr
@@ -114,6 +143,7 @@ info gives all of them; System.map or kallsyms give names only) and from
 	f.BoolVar(&sf.asJSON, "json", false, "one JSON object per call")
 	f.StringVar(&sf.color, "color", "auto", "colour: auto (on a terminal), always or never")
 	f.IntVar(&sf.fields, "max-fields", 8, "show at most this many fields of a struct argument (0: all)")
+	f.BoolVar(&sf.pcs, "pcs", false, "show classic kcov's PCs that ran inside each call (a trace recorded with --kcov; needs --symbols)")
 	return cmd
 }
 
@@ -155,14 +185,6 @@ func (n *names) check(pcs map[uint64]bool) (warning string, trusted bool) {
 	return w, true
 }
 
-func (t *input) tracedPCs(tree *calls.Tree) map[uint64]bool {
-	pcs := map[uint64]bool{}
-	for i := range tree.Calls {
-		pcs[tree.Calls[i].PC] = true
-	}
-	return pcs
-}
-
 func useColor(mode string, w io.Writer) bool {
 	switch mode {
 	case "always":
@@ -178,47 +200,87 @@ func useColor(mode string, w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// view is which calls are shown and at which indentation.
+// shower prints the calls of one top-level call at a time, as
+// calls.Stream hands them over; what it keeps is reused from one to the
+// next.
+type shower struct {
+	w  *bufio.Writer
+	nm *calls.Namer // what is shown, up to --max-fields
+	// match renders every field, for --where.
+	match  *calls.Namer
+	re     *regexp.Regexp
+	depth  int
+	errs   bool
+	preds  []*wherePred
+	color  bool
+	asJSON bool
+
+	v       view
+	inBlock []bool
+	stack   []int
+	line    []byte
+}
+
+// view is which calls of a tree are shown and at which indentation.
 type view struct {
 	show   []bool
 	base   []int32 // depth of the shown block's root
 	hasKid []bool
+	// pcs gives a call's kcov PCs and how many of them are guesses; nil
+	// without --pcs.
+	pcs func(i int) (pcs []string, guessed int)
 }
 
-func selectCalls(t *calls.Tree, nm *calls.Namer, re *regexp.Regexp, depth int, errs bool, preds []wherePred) *view {
+func (s *shower) tree(t *calls.Tree) error {
+	s.selectCalls(t)
+	if s.asJSON {
+		return printJSON(s.w, t, s.nm, &s.v)
+	}
+	return s.printGraph(t)
+}
+
+// resize returns b with n zero elements, reusing its memory.
+func resize[T any](b []T, n int) []T {
+	if cap(b) < n {
+		return make([]T, n)
+	}
+	b = b[:n]
+	clear(b)
+	return b
+}
+
+func (s *shower) selectCalls(t *calls.Tree) {
 	n := len(t.Calls)
-	v := &view{show: make([]bool, n), base: make([]int32, n), hasKid: make([]bool, n)}
+	v := &s.v
+	v.show, v.base, v.hasKid = resize(v.show, n), resize(v.base, n), resize(v.hasKid, n)
 	// Blocks: subtrees of the calls --func selects, or everything.
-	inBlock := make([]bool, n)
+	s.inBlock = resize(s.inBlock, n)
+	inBlock := s.inBlock
 	for i := 0; i < n; {
 		c := &t.Calls[i]
-		if re != nil && !re.MatchString(nm.Func(c.PC).Name) {
+		if s.re != nil && !s.re.MatchString(s.nm.Func(c.PC).Name) {
 			i++
 			continue
 		}
 		for j := i; j < int(c.End); j++ {
-			if depth > 0 && t.Calls[j].Depth-c.Depth >= int32(depth) {
+			if s.depth > 0 && t.Calls[j].Depth-c.Depth >= int32(s.depth) {
 				continue
 			}
 			inBlock[j] = true
-			v.base[j] = c.Depth
-		}
-		if re == nil {
-			v.base[i] = 0
-			for j := i; j < int(c.End); j++ {
-				v.base[j] = 0
+			if s.re != nil {
+				v.base[j] = c.Depth
 			}
 		}
 		i = int(c.End)
 	}
-	if !errs && len(preds) == 0 {
+	if !s.errs && len(s.preds) == 0 {
 		copy(v.show, inBlock)
 	} else {
 		for i := n - 1; i >= 0; i-- {
 			if !inBlock[i] {
 				continue
 			}
-			if (errs && nm.IsErr(t, i)) || (len(preds) > 0 && matchAll(t, nm, i, preds)) {
+			if (s.errs && s.nm.IsErr(t, i)) || (len(s.preds) > 0 && matchAll(t, s.match, i, s.preds)) {
 				// The call and its callers up to its block's root.
 				for j := int32(i); j >= 0 && inBlock[j] && !v.show[j]; j = t.Calls[j].Parent {
 					v.show[j] = true
@@ -231,7 +293,6 @@ func selectCalls(t *calls.Tree, nm *calls.Namer, re *regexp.Regexp, depth int, e
 			v.hasKid[p] = true
 		}
 	}
-	return v
 }
 
 const (
@@ -241,100 +302,112 @@ const (
 	ansiReset = "\x1b[0m"
 )
 
-func printGraph(w *bufio.Writer, t *calls.Tree, nm *calls.Namer, v *view, color bool, maxFields int) error {
-	paint := func(code, s string) string {
-		if !color {
-			return s
-		}
-		return code + s + ansiReset
+// paint appends text in colour when colour is on.
+func (s *shower) paint(b []byte, code, text string) []byte {
+	if !s.color {
+		return append(b, text...)
 	}
-	var stack []int
-	indent := func(i int) string {
-		return strings.Repeat("  ", int(t.Calls[i].Depth-v.base[i]))
+	b = append(b, code...)
+	b = append(b, text...)
+	return append(b, ansiReset...)
+}
+
+func (s *shower) indent(b []byte, t *calls.Tree, i int) []byte {
+	for range t.Calls[i].Depth - s.v.base[i] {
+		b = append(b, "  "...)
 	}
+	return b
+}
+
+func (s *shower) printGraph(t *calls.Tree) error {
+	s.stack = s.stack[:0]
+	b := s.line[:0]
+	// closeTo closes the open blocks that end before call i (i < 0: all).
 	closeTo := func(i int) {
-		for len(stack) > 0 && (i < 0 || int(t.Calls[stack[len(stack)-1]].End) <= i) {
-			k := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			fmt.Fprintf(w, "%s}%s\n", indent(k), retSuffix(t, nm, k, paint, maxFields))
+		for len(s.stack) > 0 && (i < 0 || int(t.Calls[s.stack[len(s.stack)-1]].End) <= i) {
+			k := s.stack[len(s.stack)-1]
+			s.stack = s.stack[:len(s.stack)-1]
+			b = s.indent(b, t, k)
+			b = append(b, '}')
+			b = s.retSuffix(b, t, k)
+			b = append(b, '\n')
 		}
 	}
 	for i := range t.Calls {
-		if !v.show[i] {
+		if !s.v.show[i] {
 			continue
 		}
 		closeTo(i)
 		c := &t.Calls[i]
-		fi := nm.Func(c.PC)
-		var b strings.Builder
-		b.WriteString(indent(i))
+		fi := s.nm.Func(c.PC)
+		b = s.indent(b, t, i)
 		if c.Flags&calls.NoEntry != 0 {
-			b.WriteString(paint(ansiWarn, "?"))
+			b = s.paint(b, ansiWarn, "?")
 		}
-		b.WriteString(paint(ansiFunc, fi.NameOr(c.PC)))
-		b.WriteByte('(')
-		for k, a := range nm.Args(t, i) {
+		b = s.paint(b, ansiFunc, fi.NameOr(c.PC))
+		b = append(b, '(')
+		for k, a := range s.nm.Args(t, i) {
 			if k > 0 {
-				b.WriteString(", ")
+				b = append(b, ", "...)
 			}
-			b.WriteString(a.Name)
-			b.WriteByte('=')
-			b.WriteString(paintValue(shorten(a, maxFields), paint))
+			b = append(b, a.Name...)
+			b = append(b, '=')
+			b = s.value(b, a)
 		}
-		b.WriteByte(')')
-		if v.hasKid[i] {
-			b.WriteString(" {")
-			stack = append(stack, i)
+		b = append(b, ')')
+		if s.v.hasKid[i] {
+			b = append(b, " {"...)
+			s.stack = append(s.stack, i)
 		} else {
-			b.WriteString(retSuffix(t, nm, i, paint, maxFields))
-			b.WriteByte(';')
+			b = s.retSuffix(b, t, i)
+			b = append(b, ';')
 		}
-		b.WriteByte('\n')
-		if _, err := w.WriteString(b.String()); err != nil {
-			return err
+		b = append(b, '\n')
+		if s.v.pcs != nil {
+			if pcs, guessed := s.v.pcs(i); len(pcs) > 0 {
+				b = s.indent(b, t, i)
+				b = fmt.Appendf(b, "  /* kcov %d pcs", len(pcs))
+				if guessed > 0 {
+					b = fmt.Appendf(b, " (%d guessed)", guessed)
+				}
+				b = fmt.Appendf(b, ": %s */\n", strings.Join(pcs, " "))
+			}
+		}
+		if len(b) > 32<<10 {
+			if _, err := s.w.Write(b); err != nil {
+				return err
+			}
+			b = b[:0]
 		}
 	}
 	closeTo(-1)
-	return nil
+	s.line = b[:0]
+	_, err := s.w.Write(b)
+	return err
 }
 
-// shorten keeps the first n fields of a struct value (n <= 0: all).
-func shorten(r calls.Rendered, n int) string {
-	if n <= 0 || len(r.Fields) <= n {
-		return r.Text
+// value appends a rendered value, with <fault> painted.
+func (s *shower) value(b []byte, r calls.Rendered) []byte {
+	if !s.color || !strings.Contains(r.Text, "<fault>") {
+		return append(b, r.Text...)
 	}
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, f := range r.Fields[:n] {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(f.Name + "=" + f.Text)
-	}
-	fmt.Fprintf(&b, ", ...%d more}", len(r.Fields)-n)
-	return b.String()
+	return append(b, strings.ReplaceAll(r.Text, "<fault>", ansiWarn+"<fault>"+ansiReset)...)
 }
 
-func paintValue(s string, paint func(string, string) string) string {
-	if strings.Contains(s, "<fault>") {
-		return strings.ReplaceAll(s, "<fault>", paint(ansiWarn, "<fault>"))
-	}
-	return s
-}
-
-func retSuffix(t *calls.Tree, nm *calls.Namer, i int, paint func(string, string) string, maxFields int) string {
+func (s *shower) retSuffix(b []byte, t *calls.Tree, i int) []byte {
 	c := &t.Calls[i]
 	if c.Flags&calls.NoReturn != 0 {
-		return paint(ansiWarn, " /* no return */")
+		return s.paint(b, ansiWarn, " /* no return */")
 	}
-	r, ok := nm.Ret(t, i)
+	r, ok := s.nm.Ret(t, i)
 	if !ok {
-		return ""
+		return b
 	}
+	b = append(b, " = "...)
 	if r.Errno != 0 {
-		return " = " + paint(ansiErr, r.Text)
+		return s.paint(b, ansiErr, r.Text)
 	}
-	return " = " + shorten(r, maxFields)
+	return s.value(b, r)
 }
 
 // callJSON is the JSON form of one call.
@@ -350,6 +423,9 @@ type callJSON struct {
 	Args   []calls.Rendered `json:"args"`
 	Ret    *calls.Rendered  `json:"ret,omitempty"`
 	Flags  []string         `json:"flags,omitempty"`
+	// PCs are classic kcov's PCs placed in the call (--pcs); a guessed
+	// one ends in "?".
+	PCs []string `json:"kcov_pcs,omitempty"`
 }
 
 func printJSON(w *bufio.Writer, t *calls.Tree, nm *calls.Namer, v *view) error {
@@ -360,7 +436,11 @@ func printJSON(w *bufio.Writer, t *calls.Tree, nm *calls.Namer, v *view) error {
 		}
 		c := &t.Calls[i]
 		fi := nm.Func(c.PC)
-		j := callJSON{Index: i, Parent: c.Parent, Depth: c.Depth, Seq: c.Seq, PC: fmt.Sprintf("%#x", c.PC), Func: fi.Name, Args: nm.Args(t, i)}
+		parent := c.Parent
+		if parent >= 0 {
+			parent += int32(t.First)
+		}
+		j := callJSON{Index: t.First + i, Parent: parent, Depth: c.Depth, Seq: c.Seq, PC: fmt.Sprintf("%#x", c.PC), Func: fi.Name, Args: nm.Args(t, i)}
 		if j.Args == nil {
 			j.Args = []calls.Rendered{}
 		}
@@ -369,6 +449,9 @@ func printJSON(w *bufio.Writer, t *calls.Tree, nm *calls.Namer, v *view) error {
 		}
 		if r, ok := nm.Ret(t, i); ok {
 			j.Ret = &r
+		}
+		if v.pcs != nil {
+			j.PCs, _ = v.pcs(i)
 		}
 		for bit, name := range []string{"no-return", "no-entry", "unsure", "errno"} {
 			if c.Flags&(1<<bit) != 0 {
@@ -384,35 +467,41 @@ func printJSON(w *bufio.Writer, t *calls.Tree, nm *calls.Namer, v *view) error {
 
 // wherePred is one --where condition.
 type wherePred struct {
+	text  string
 	path  []string // "count", "how.flags", "ret"
 	op    string
 	value string
+	// named: some call had an argument, field or return of that name.
+	named bool
 }
 
 var whereRE = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_.\[\]]*)\s*(==|!=|<=|>=|<|>|=)\s*(.+?)\s*$`)
 
-func parseWhere(s string) (wherePred, error) {
+func parseWhere(s string) (*wherePred, error) {
 	m := whereRE.FindStringSubmatch(s)
-	if m == nil {
-		return wherePred{}, fmt.Errorf("--where %q: want NAME OP VALUE, e.g. count==4096, how.flags==0x8000 or ret==-ENOENT", s)
+	if m == nil || strings.ContainsAny(m[3][:1], "=<>!") {
+		return nil, fmt.Errorf("--where %q: want NAME OP VALUE with OP one of ==, !=, <, <=, >, >=, e.g. count==4096, how.flags==0x8000 or ret==-ENOENT", s)
 	}
 	op := m[2]
 	if op == "=" {
 		op = "=="
 	}
-	return wherePred{path: strings.Split(m[1], "."), op: op, value: m[3]}, nil
+	return &wherePred{text: s, path: strings.Split(m[1], "."), op: op, value: m[3]}, nil
 }
 
-func matchAll(t *calls.Tree, nm *calls.Namer, i int, preds []wherePred) bool {
+func matchAll(t *calls.Tree, nm *calls.Namer, i int, preds []*wherePred) bool {
+	all := true
 	for _, p := range preds {
+		// Every condition is tried, so that each learns whether its
+		// name exists.
 		if !p.match(t, nm, i) {
-			return false
+			all = false
 		}
 	}
-	return true
+	return all
 }
 
-func (p wherePred) match(t *calls.Tree, nm *calls.Namer, i int) bool {
+func (p *wherePred) match(t *calls.Tree, nm *calls.Namer, i int) bool {
 	var vals []calls.Rendered
 	if p.path[0] == "ret" || p.path[0] == "return" {
 		r, ok := nm.Ret(t, i)
@@ -440,6 +529,7 @@ func (p wherePred) match(t *calls.Tree, nm *calls.Namer, i int) bool {
 				return false
 			}
 		}
+		p.named = true
 		return compare(text, p.op, p.value)
 	}
 	return false

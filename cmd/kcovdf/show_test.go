@@ -222,17 +222,25 @@ func TestWrongSymbolsAreNotTrusted(t *testing.T) {
 	}
 	wrong := filepath.Join(t.TempDir(), "kallsyms")
 	os.WriteFile(wrong, []byte(moved.String()), 0o644)
-	for _, c := range []string{"show", "stats"} {
+	for _, c := range []string{"show", "stats", "decode"} {
 		out, errs, err := runCLI(t, c, "--symbols", wrong, trace)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(errs, "names are not shown") {
-			t.Fatalf("%s: no warning:\n%s", c, errs)
+		if !regexp.MustCompile(`warning: \d+ of \d+ traced functions \([1-9]\d\.\d%\) start at no function of .*names are not shown`).MatchString(errs) {
+			t.Fatalf("%s: no warning with the mismatch rate:\n%s", c, errs)
 		}
-		if regexp.MustCompile(`(?m)^ *[a-z_]+[a-z_0-9]*\(`).MatchString(out) || regexp.MustCompile(`(?m)^0x[0-9a-f]+ +[a-z_]`).MatchString(out) {
+		if regexp.MustCompile(`(?m)^ *[a-z_]+[a-z_0-9]*\(`).MatchString(out) || regexp.MustCompile(`(?m)^0x[0-9a-f]+ +[a-z_]`).MatchString(out) || strings.Contains(out, "fn=") {
 			t.Fatalf("%s shows names from the wrong symbols:\n%.500s", c, out)
 		}
+		if c == "decode" && strings.Count(out, "\n") < 1000 {
+			t.Fatalf("decode printed %d records", strings.Count(out, "\n"))
+		}
+	}
+	// The right symbols: decode names every record, with no warning.
+	out, errs, err := runCLI(t, "decode", "--symbols", ks, trace)
+	if err != nil || strings.Contains(errs, "warning:") || strings.Count(out, " fn=") != strings.Count(out, "\n") {
+		t.Fatalf("decode with the boot's kallsyms: %v\n%s\n%.500s", err, errs, out)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/calls"
 	"github.com/spf13/cobra"
 )
 
@@ -52,6 +53,18 @@ func newStatsCommand() *cobra.Command {
 				pcs[pc] = true
 			}
 			warning, _ := src.names.check(pcs)
+			var ks *kcovStats
+			if k := src.trace.Meta.Kcov; k != nil {
+				var tree *calls.Tree
+				if src.names != nil && src.names.ix != nil {
+					tree = calls.Build(src.trace.Words, abi.NewDecoder(src.trace.Words, src.opt), calls.Options{Full: src.trace.Meta.Overflowed})
+				}
+				var cov *calls.Coverage
+				if tree != nil {
+					cov = src.alignKcov(tree)
+				}
+				ks = kcovSummary(src.trace.KcovPCs, k.Count, src.names, tree, cov)
+			}
 			stats := make([]*fnStat, 0, len(byPC))
 			for _, s := range byPC {
 				stats = append(stats, s)
@@ -69,7 +82,7 @@ func newStatsCommand() *cobra.Command {
 				return src.fileErr
 			}
 			if asJSON {
-				if err := writeStatsJSON(cmd.OutOrStdout(), args[0], src, sum, stats, top); err != nil {
+				if err := writeStatsJSON(cmd.OutOrStdout(), args[0], src, sum, stats, ks, top); err != nil {
 					return err
 				}
 				return notes()
@@ -108,6 +121,9 @@ func newStatsCommand() *cobra.Command {
 					fmt.Fprintf(w, "anomaly %s\t%d\n", abi.AnomalyKind(k), n)
 				}
 			}
+			if ks != nil {
+				ks.printHead(w)
+			}
 			fmt.Fprintln(w)
 			fmt.Fprintf(w, "pc\tfunction\tentry\treturn\twords\n")
 			for i, s := range stats {
@@ -116,6 +132,9 @@ func newStatsCommand() *cobra.Command {
 					break
 				}
 				fmt.Fprintf(w, "%#x\t%s\t%d\t%d\t%d\n", s.pc, cmp.Or(src.names.name(s.pc), "?"), s.entry, s.ret, s.words)
+			}
+			if ks != nil {
+				ks.printTable(w, top)
 			}
 			if err := w.Flush(); err != nil {
 				return err

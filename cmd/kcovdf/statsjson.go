@@ -27,6 +27,8 @@ type statsJSON struct {
 	Anomalies     map[string]int `json:"anomalies"`
 	Top           []fnJSON       `json:"top"`
 	MoreFunctions int            `json:"more_functions"` // left out of top
+	// Kcov is classic kcov's coverage of the same run, when recorded.
+	Kcov *kcovJSON `json:"kcov,omitempty"`
 }
 
 type fnJSON struct {
@@ -37,7 +39,7 @@ type fnJSON struct {
 	Words    int    `json:"words"`
 }
 
-func writeStatsJSON(w io.Writer, file string, src *input, sum *abi.Summary, stats []*fnStat, top int) error {
+func writeStatsJSON(w io.Writer, file string, src *input, sum *abi.Summary, stats []*fnStat, ks *kcovStats, top int) error {
 	m := src.trace.Meta
 	j := statsJSON{
 		File: file, Format: sum.Format.String(), Kernel: m.KernelRelease, Command: m.Command, Raw: src.trace.Raw,
@@ -61,6 +63,9 @@ func writeStatsJSON(w io.Writer, file string, src *input, sum *abi.Summary, stat
 			break
 		}
 		j.Top = append(j.Top, fnJSON{fmt.Sprintf("%#x", s.pc), src.names.name(s.pc), s.entry, s.ret, s.words})
+	}
+	if ks != nil {
+		j.Kcov = ks.json(top)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -18,14 +18,18 @@ func newSymbolizeCommand() *cobra.Command {
 	var symbols, cacheDir string
 	var random int
 	var seed uint64
-	var stats bool
+	var stats, lines bool
 	cmd := &cobra.Command{
 		Use:   "symbolize [flags] [ADDR...]",
 		Short: "Name kernel addresses (from the arguments, or one a line on standard input)",
 		Long: `symbolize prints, for each link-time address, the function containing it,
-the offset into it and where it is declared:
+the offset into it and where that function is declared:
 
   0xffffffff8112cefc __filemap_add_folio+0x6c mm/filemap.c:842
+
+--lines prints the address's own line instead, from the DWARF line table (that
+of the innermost inlined callee, as addr2line and llvm-symbolizer print it);
+it reads the table of each compile unit an address falls in.
 
 --random N prints N random addresses inside functions instead, to compare
 symbolizers on the same input.`,
@@ -89,6 +93,13 @@ symbolizers on the same input.`,
 				funcs[i] = ix.Lookup(pc - ix.Rebase)
 			}
 			lookups := time.Since(t1)
+			var lt *debuginfo.Lines
+			if lines {
+				if lt, err = debuginfo.OpenLines(symbols); err != nil {
+					return fmt.Errorf("--lines: %w", err)
+				}
+				defer lt.Close()
+			}
 			named := 0
 			for i, pc := range pcs {
 				f := funcs[i]
@@ -98,7 +109,14 @@ symbolizers on the same input.`,
 				}
 				named++
 				fmt.Fprintf(out, "%#x %s+%#x", pc, f.Name, pc-ix.Rebase-f.Low)
-				if f.File != "" {
+				switch {
+				case lt != nil:
+					if file, line, ok := lt.At(pc); ok {
+						fmt.Fprintf(out, " %s:%d", file, line)
+					} else {
+						out.WriteString(" ??:0")
+					}
+				case f.File != "":
 					fmt.Fprintf(out, " %s:%d", f.File, f.Line)
 				}
 				out.WriteByte('\n')
@@ -120,5 +138,6 @@ symbolizers on the same input.`,
 	f.IntVar(&random, "random", 0, "print this many random addresses inside functions, and nothing else")
 	f.Uint64Var(&seed, "seed", 1, "seed of --random")
 	f.BoolVar(&stats, "stats", false, "print the index build and lookup times to standard error")
+	f.BoolVar(&lines, "lines", false, "print each address's own source line (DWARF line table) instead of its function's declaration")
 	return cmd
 }

@@ -49,25 +49,35 @@ def shape(rec):
             ret and (ret["size"], len(ret["fields"])))
 
 
-def read_section(path):
-    """pc -> layout record, from the .kcovdf_layout records."""
-    data = open(path, "rb").read()
-    out = {}
+def section_records(data):
+    """Yields (offset, pc, version, JSON text) for each record of a
+    .kcovdf_layout dump, skipping the zero padding between them; then
+    (offset, None, None, None) where they end."""
     off = 0
     while off + 16 <= len(data):
         pc, n, ver = struct.unpack_from("<QII", data, off)
         if pc == 0 and n == 0 and ver == 0:
             off += 8
             continue
-        check(ver == 1 and n > 0, "section record at %#x: version %d length %d"
-              % (off, ver, n))
-        text = data[off + 16:off + 16 + n]
+        yield off, pc, ver, data[off + 16:off + 16 + n]
         off += 16 + (n + 7) // 8 * 8
+    yield off, None, None, None
+
+
+def read_section(path):
+    """pc -> layout record, from the .kcovdf_layout records."""
+    data = open(path, "rb").read()
+    out = {}
+    for off, pc, ver, text in section_records(data):
+        if pc is None:
+            check(off == len(data) or not data[off:].strip(b"\0"),
+                  "section ends with a torn record")
+            break
+        check(ver == 1 and text, "section record at %#x: version %d length %d"
+              % (off, ver, len(text)))
         rec = json.loads(text)
         check(pc not in out, "two records at pc %#x" % pc)
         out[pc] = rec
-    check(off == len(data) or not data[off:].strip(b"\0"),
-          "section ends with a torn record")
     return out
 
 
@@ -150,6 +160,19 @@ def main():
     check(len(seen) > 50, "only %d distinct calls traced" % len(seen))
     for name in excluded:
         check(name not in layout, "excluded %s is in the layout" % name)
+    # The kernel clamps a size above 255 to 255; the layout must say so,
+    # and only then.
+    for rec in layout.values():
+        for v in rec["args"] + ([rec["ret"]] if rec.get("ret") else []):
+            check(v.get("clamped", False) is (v["size"] > 255),
+                  "%s: size %d, clamped %r" % (rec["func"], v["size"],
+                                               v.get("clamped")))
+    for name, v in (("bv_huge", "args"), ("rv_huge", "ret")):
+        rec = layout.get(name)
+        val = rec and (rec["args"][0] if v == "args" else rec["ret"])
+        check(val and val["size"] == 296 and val.get("clamped") is True,
+              "%s: the 296-byte struct is not flagged clamped: %r"
+              % (name, val))
     for name in ("st_add", "sc_u8"):
         check(name in layout and layout[name]["static"] == (name == "st_add"),
               "%s: static flag wrong" % name)

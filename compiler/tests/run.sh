@@ -19,6 +19,8 @@ OBJDUMP=$BINDIR/llvm-objdump
 [ -x "$OBJDUMP" ] || OBJDUMP=llvm-objdump-19
 FILECHECK=$BINDIR/FileCheck
 [ -x "$FILECHECK" ] || FILECHECK=FileCheck-19
+NM=$BINDIR/llvm-nm
+[ -x "$NM" ] || NM=llvm-nm-19
 OBJCOPY=$BINDIR/llvm-objcopy
 [ -x "$OBJCOPY" ] || OBJCOPY=llvm-objcopy-19
 
@@ -141,6 +143,48 @@ for opt in ${OPT_LEVELS:-O0 O1 O2 O3 Os}; do
 		fail "$opt: -kcovdf-dataflow-max-fields=0 changed cases.o or its layout"
 	fi
 
+	# No layout record without code: late_dead, deleted by GlobalDCE
+	# after OptimizerLast above -O0, must not be described (its record
+	# would keep it alive).
+	in_layout=$(cat "$d/layout"/*.jsonl | grep -c '"func":"late_dead"')
+	in_obj=$("$NM" "$d/cases.o" | grep -c ' late_dead$')
+	if [ "$in_layout" = "$in_obj" ] &&
+	   { [ "$opt" = O0 ] || [ "$in_obj" = 0 ]; }; then
+		pass
+	else
+		fail "$opt: late_dead: $in_layout layout records, $in_obj symbols"
+	fi
+
+	# The functions cases.c finds through PC_OF must really be rewritten,
+	# or their checks test nothing more than the address-taken ones:
+	# fastcc, the unused or constant parameters removed, and at -O3 the
+	# read-only pointers promoted (no ptr argument left in rw_rot3 and
+	# rw_cswap).
+	if [ "$opt" != O0 ] &&
+	   $CC $cflags -g $PLUGIN_FLAGS -S -emit-llvm -o "$d/cases.ll" \
+		"$HERE/cases.c" 2>/dev/null; then
+		for want in rw_swap2:2 rw_rot3:4 rw_rot4:4 rw_cswap:3 rw_tri:2 \
+			rw_nswap:2 st_unused:2 st_const:1 st_struct:2 st_shift:1 \
+			st_promote:1 st_reassign:1; do
+			fn=${want%:*}
+			line=$(grep "^define internal fastcc .*@$fn(" "$d/cases.ll")
+			n=$(printf '%s\n' "$line" | grep -o '%[0-9][0-9]*' | wc -l)
+			ptrs=$(printf '%s\n' "$line" | grep -c 'ptr ')
+			case $opt:$fn in
+			O3:rw_rot3 | O3:rw_cswap) wptrs=0 ;;
+			*:rw_rot3 | *:rw_cswap) wptrs=1 ;;
+			*) wptrs=0 ;;
+			esac
+			if [ "$n" -eq "${want#*:}" ] && [ "$ptrs" -eq "$wptrs" ]; then
+				pass
+			else
+				fail "$opt: $fn not rewritten as expected: $line"
+			fi
+		done
+	elif [ "$opt" != O0 ]; then
+		fail "$opt: cases.c to IR"
+	fi
+
 	# The weak definition names itself through a local symbol, never
 	# through the global one another object overrides; a strong function
 	# may use its own symbol.
@@ -233,6 +277,46 @@ for f in "$HERE"/ir/*.c; do
 		pass
 	else
 		fail "ir/$name.c: $(cat "$OUT/ir-$name.err" "$OUT/ir-$name.out" | head -20)"
+	fi
+done
+
+# abi's fixture (abi/testdata/layoutelf/layout.elf) is a checked-in image
+# built with the plugin: rebuilt with this one, its layout records (pc and
+# JSON) must be the checked-in ones, or the fixture has drifted; rebuild it
+# with its build.sh.
+FIXTURE=$HERE/../../abi/testdata/layoutelf
+if [ -f "$FIXTURE/build.sh" ]; then
+	if CC=$CC STRIP=$BINDIR/llvm-strip PLUGIN=$PLUGIN \
+		sh "$FIXTURE/build.sh" "$OUT/layout.elf" 2>"$OUT/layout-elf.err" &&
+	   "$OBJCOPY" --dump-section .kcovdf_layout="$OUT/layout-elf.new" \
+		"$OUT/layout.elf" /dev/null &&
+	   "$OBJCOPY" --dump-section .kcovdf_layout="$OUT/layout-elf.old" \
+		"$FIXTURE/layout.elf" /dev/null &&
+	   python3 "$HERE/same_records.py" "$OUT/layout-elf.old" \
+		"$OUT/layout-elf.new" >"$OUT/layout-elf.out" 2>&1; then
+		pass
+	else
+		fail "abi/testdata/layoutelf/layout.elf differs from a rebuild (rebuild it with its build.sh): $(cat "$OUT/layout-elf.err" "$OUT/layout-elf.out" | head -20)"
+	fi
+fi
+
+# IR-level checks of the planning on hand-written IR (tags a C compile
+# cannot produce): opt runs the instrumentation alone, FileCheck checks the
+# calls, and the stats line must be the file's "; STATS:" line.
+OPT=$BINDIR/opt
+[ -x "$OPT" ] || OPT=opt-19
+for f in "$HERE"/ir/*.ll; do
+	name=$(basename "$f" .ll)
+	want=$(sed -n 's|^; STATS: ||p' "$f")
+	if "$OPT" -load-pass-plugin="$PLUGIN" -passes=kcovdf-dataflow \
+		-kcovdf-dataflow-stats -S -o "$OUT/ir-$name.out.ll" "$f" \
+		2>"$OUT/ir-$name.err" &&
+	   "$FILECHECK" --input-file="$OUT/ir-$name.out.ll" "$f" \
+		>"$OUT/ir-$name.out" 2>&1 &&
+	   [ "$(grep -o 'functions .*' "$OUT/ir-$name.err")" = "$want" ]; then
+		pass
+	else
+		fail "ir/$name.ll: $(cat "$OUT/ir-$name.err" "$OUT/ir-$name.out" | head -20)"
 	fi
 done
 
