@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"fmt"
 	"image/png"
 	"os"
 	"os/exec"
@@ -77,6 +78,38 @@ func TestChromium(t *testing.T) {
 		t.Errorf("value search: %s", dom)
 	}
 
+	// A call far down a long list of top-level calls: the rows around
+	// it are made, the ones before it stay behind a button.
+	if !strings.Contains(pageJS, fmt.Sprintf("const CHUNK = %d;", CHUNK)) {
+		t.Fatal("the page's CHUNK changed: change the test's")
+	}
+	task, err := simTask(1<<19, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top []int
+	task.Tree.Children(-1, func(j int) { top = append(top, j) })
+	if len(top) < 3*CHUNK {
+		t.Fatalf("only %d top-level calls", len(top))
+	}
+	last := top[len(top)-1]
+	simFile := filepath.Join(dir, "sim.html")
+	os.WriteFile(simFile, page(t, []Task{task}, Options{}), 0o644)
+	dom = chromium(t, simFile, fmt.Sprintf("#call=0:%d", last), "--dump-dom")
+	name := task.Namer.Func(task.Tree.Calls[last].PC).Name
+	made := strings.Count(dom, `<div class="call">`)
+	if !strings.Contains(dom, "<h3>"+name+"</h3>") || !strings.Contains(dom, `class="more gap"`) || made > 2*CHUNK+10 {
+		t.Errorf("call %d (%s) of %d top-level: %d rows made, gap %v", last, name, len(top), made, strings.Contains(dom, `class="more gap"`))
+	}
+	// Then one inside the gap: the gap splits in two around it.
+	mid := top[len(top)/2]
+	dom = chromium(t, simFile, fmt.Sprintf("#call=0:%d&call=0:%d", last, mid), "--dump-dom")
+	name = task.Namer.Func(task.Tree.Calls[mid].PC).Name
+	made = strings.Count(dom, `<div class="call">`)
+	if gaps := strings.Count(dom, `class="more gap"`); !strings.Contains(dom, "<h3>"+name+"</h3>") || gaps != 2 || made > 3*CHUNK+10 {
+		t.Errorf("call %d (%s) in the gap: %d rows made, %d gaps", mid, name, made, gaps)
+	}
+
 	shot := filepath.Join(dir, "shot.png")
 	chromium(t, file, "#func=by_value", "--screenshot="+shot)
 	f, err := os.Open(shot)
@@ -104,3 +137,6 @@ func TestChromium(t *testing.T) {
 		t.Errorf("the screenshot looks blank: %d colours, %d of %d pixels inked", len(colors), inked, n)
 	}
 }
+
+// CHUNK is the page's number of rows made at a time.
+const CHUNK = 200

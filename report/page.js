@@ -112,29 +112,70 @@ function makeRow(ti, i) {
   return row;
 }
 
-// fill makes the children rows of call i of task ti into box, chunk by
-// chunk, until the child `until` exists (or one chunk, when until < 0).
+// fill makes the children rows of call i of task ti into box: the next
+// chunk, or (until >= 0) the rows around the child until. Rows not made
+// between made ones stay behind a "gap" button, so that revealing a call
+// far down a long list makes a chunk, not every row before it.
 function fill(box, ti, i, until) {
-  const t = D.tasks[ti];
-  if (!box.kidList) { box.kidList = children(t, i); box.made = 0; }
+  if (!box.kidList) { box.kidList = children(D.tasks[ti], i); box.made = 0; }
   const kids = box.kidList;
-  let stop = Math.min(kids.length, box.made + CHUNK);
-  if (until >= 0) {
-    const pos = kids.indexOf(until);
-    if (pos >= stop) stop = Math.min(kids.length, pos + 1 + CHUNK / 2);
-  }
   if (box.moreBtn) { box.moreBtn.remove(); box.moreBtn = null; }
-  const frag = document.createDocumentFragment();
-  for (let k = box.made; k < stop; k++) frag.append(makeRow(ti, kids[k]));
-  box.append(frag);
-  box.made = stop;
-  if (stop < kids.length) {
-    const b = el("button", "more", "show " + fmt(Math.min(CHUNK, kids.length - stop)) + " more of " + fmt(kids.length - stop) + " remaining calls");
+  const pos = until >= 0 ? kids.indexOf(until) : -1;
+  if (pos >= 0 && pos < box.made) {
+    // Inside a gap: split it around the call.
+    for (const g of box.querySelectorAll(":scope > .gap")) {
+      if (pos < g.a || pos >= g.b) continue;
+      const lo = Math.max(g.a, pos - CHUNK / 2), hi = Math.min(g.b, pos + CHUNK / 2 + 1);
+      if (lo > g.a) box.insertBefore(gap(box, ti, g.a, lo), g);
+      box.insertBefore(rows(ti, kids, lo, hi), g);
+      g.a = hi;
+      gapText(g);
+      break;
+    }
+  } else {
+    let lo = box.made, hi = Math.min(kids.length, box.made + CHUNK);
+    if (pos >= hi) {
+      lo = pos - CHUNK / 2;
+      hi = Math.min(kids.length, pos + CHUNK / 2 + 1);
+      box.append(gap(box, ti, box.made, lo));
+    }
+    box.append(rows(ti, kids, lo, hi));
+    box.made = hi;
+  }
+  if (box.made < kids.length) {
+    const left = kids.length - box.made;
+    const b = el("button", "more", "show " + fmt(Math.min(CHUNK, left)) + " more of " + fmt(left) + " remaining calls");
     b.type = "button";
     b.onclick = () => fill(box, ti, i, -1);
     box.append(b);
     box.moreBtn = b;
   }
+}
+function rows(ti, kids, lo, hi) {
+  const frag = document.createDocumentFragment();
+  for (let k = lo; k < hi; k++) frag.append(makeRow(ti, kids[k]));
+  return frag;
+}
+// gap stands for the rows kids[a:b] not made yet; its button makes them
+// a chunk at a time.
+function gap(box, ti, a, b) {
+  const g = el("button", "more gap");
+  g.type = "button";
+  g.a = a;
+  g.b = b;
+  g.onclick = () => {
+    const hi = Math.min(g.b, g.a + CHUNK);
+    box.insertBefore(rows(ti, box.kidList, g.a, hi), g);
+    g.a = hi;
+    gapText(g);
+  };
+  gapText(g);
+  return g;
+}
+function gapText(g) {
+  if (g.a >= g.b) { g.remove(); return; }
+  const n = g.b - g.a;
+  g.textContent = "show " + fmt(Math.min(CHUNK, n)) + " of " + fmt(n) + " calls not shown here";
 }
 
 function expand(row) {
@@ -507,10 +548,16 @@ function drawHists(s) {
 }
 
 // #func=NAME, #value=V or #errno=E in the address runs that search;
+// #call=TASK:INDEX opens the tree down to a call (both from 0; the
+// last one given is selected);
 // #tab=functions opens a tab.
 {
   const h = new URLSearchParams(location.hash.slice(1));
   for (const how of ["func", "value", "errno"]) if (h.has(how)) runSearch(h.get(how), how);
+  for (const c of h.getAll("call")) {
+    const m = /^(\d+):(\d+)$/.exec(c);
+    if (m && +m[1] < D.tasks.length && +m[2] < D.tasks[+m[1]].fn.length) reveal(+m[1], +m[2]);
+  }
   const tab = h.get("tab");
   if (tab) showTab(tab === "functions" ? "funcs" : tab);
 }
