@@ -154,6 +154,7 @@ func TestGoldenErrors(t *testing.T) {
 		{"decode", "--format", "v9", "testdata/in/sim.kdf"},
 		{"decode", filepath.Join(dir, "missing.kdf")},
 		{"stats", "--layout", filepath.Join(dir, "missing.jsonl"), "testdata/in/sim.kdf"},
+		{"symbolize", "0xffffffff81000000"},
 	} {
 		all.Write(transcript(t, dir, args...))
 		all.WriteByte('\n')
@@ -221,6 +222,11 @@ func TestFlagConventions(t *testing.T) {
 				t.Errorf("%s: -o is --output, and --output is -o", where)
 			case f.Name == "words" && f.DefValue != fmt.Sprint(defaultWords):
 				t.Errorf("%s: default %s, want %d as everywhere", where, f.DefValue, defaultWords)
+			case f.Name == "rounds" && f.DefValue != fmt.Sprint(defaultRounds),
+				// --calls per round of a timing command (sim's counts
+				// the calls it makes up).
+				f.Name == "calls" && c.LocalFlags().Lookup("rounds") != nil && f.DefValue != fmt.Sprint(defaultCalls):
+				t.Errorf("%s: default %s, want latency's, which lab bench passes on", where, f.DefValue)
 			case f.Name == "symbols" && f.DefValue != "":
 				t.Errorf("%s: default %q, want none as everywhere", where, f.DefValue)
 			case f.Name == "format" && !strings.Contains(f.Usage, "of the input"):

@@ -191,9 +191,11 @@ func TestWhere(t *testing.T) {
 		{"STATE_RUN", "!=", "STATE_IDLE", true},
 	}
 	for _, c := range cases {
-		if got := compare(c.have, c.op, c.want); got != c.ok {
-			t.Errorf("%s %s %s = %v", c.have, c.op, c.want, got)
-		}
+		t.Run(c.have+" "+c.op+" "+c.want, func(t *testing.T) {
+			if got := compare(c.have, c.op, c.want); got != c.ok {
+				t.Errorf("%s %s %s = %v", c.have, c.op, c.want, got)
+			}
+		})
 	}
 	p, err := parseWhere("how.flags == 0x8000")
 	if err != nil || len(p.path) != 2 || p.path[1] != "flags" || p.op != "==" || p.value != "0x8000" {

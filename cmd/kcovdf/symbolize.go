@@ -25,13 +25,10 @@ func newSymbolizeCommand() *cobra.Command {
 		Long: `symbolize prints, for each link-time address, the function containing it,
 the offset into it and where it is declared:
 
-  0xffffffff8112cefc __filemap_add_folio+0x6c mm/filemap.c:842
-
---random N prints N random addresses inside functions instead, to compare
-symbolizers on the same input.`,
+  0xffffffff8112cefc __filemap_add_folio+0x6c mm/filemap.c:842`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if symbols == "" {
-				return fmt.Errorf("--symbols is required (a vmlinux, System.map or kallsyms)")
+				return usageError(cmd, "--symbols is required (a vmlinux, System.map or kallsyms)")
 			}
 			t0 := time.Now()
 			ix, err := debuginfo.Open(symbols, debuginfo.Options{CacheDir: cacheDir})
@@ -120,5 +117,9 @@ symbolizers on the same input.`,
 	f.IntVar(&random, "random", 0, "print this many random addresses inside functions, and nothing else")
 	f.Uint64Var(&seed, "seed", 1, "seed of --random")
 	f.BoolVar(&stats, "stats", false, "print the index build and lookup times to standard error")
+	// For comparing symbolizers and measuring the index, not for users.
+	f.MarkHidden("random")
+	f.MarkHidden("seed")
+	f.MarkHidden("stats")
 	return cmd
 }
