@@ -175,7 +175,7 @@ func TestTablePCZero(t *testing.T) {
 // TestFastPathsMatchGeneral decodes the golden buffers with the fast paths
 // (batches) and with the general path alone: same records, same summary.
 func TestFastPathsMatchGeneral(t *testing.T) {
-	dir := filepath.Join("testdata", "golden")
+	dir := filepath.Join("testdata", "in")
 	layout, err := LoadLayout(filepath.Join(dir, "v1.layout.jsonl"))
 	if err != nil {
 		t.Fatal(err)
@@ -213,9 +213,10 @@ func TestFastPathsMatchGeneral(t *testing.T) {
 }
 
 // TestDecoderAllocs: decoding allocates the decoder and nothing per
-// record: a whole clean buffer costs what an empty one does.
+// record: a whole clean buffer costs what an empty one does, and
+// re-synchronisation allocates per function it learns, not per record.
 func TestDecoderAllocs(t *testing.T) {
-	dir := filepath.Join("testdata", "golden")
+	dir := filepath.Join("testdata", "in")
 	layout, err := LoadLayout(filepath.Join(dir, "v1.layout.jsonl"))
 	if err != nil {
 		t.Fatal(err)
@@ -273,6 +274,48 @@ func TestDecoderAllocs(t *testing.T) {
 			}
 		})
 	}
+	// Re-synchronisation learns each function's lengths as it meets it,
+	// and allocates for that: once per function, not per record. The
+	// same records twice over (sequence numbers going on) cost what they
+	// cost once.
+	t.Run("v1 resync", func(t *testing.T) {
+		once := golden("v1.area")
+		twice := slices.Clone(once)
+		var recs []Record
+		for d := NewDecoder(once, Options{Format: FormatV1, Table: table}); d.Next(); {
+			recs = append(recs, *d.Record())
+		}
+		seq := recs[len(recs)-1].Seq + 1
+		for _, r := range recs {
+			r.Seq = seq & SeqMask
+			seq++
+			twice = EncodeV1(twice, &r)
+		}
+		twice[0] = uint64(len(twice) - 1)
+		records := 0
+		decode := func(area []uint64) func() {
+			return func() {
+				d := NewDecoder(area, Options{Format: FormatV1})
+				records = 0
+				for d.Next() {
+					records++
+				}
+				if s := d.Summary(); s.Unattributed != 0 || len(s.Anomalies) != 0 {
+					t.Fatalf("re-synchronisation left %d words unattributed, anomalies %v", s.Unattributed, s.AnomalyCounts)
+				}
+			}
+		}
+		a1 := testing.AllocsPerRun(20, decode(once))
+		n1 := records
+		a2 := testing.AllocsPerRun(20, decode(twice))
+		if records != 2*n1 {
+			t.Fatalf("%d records twice over, %d once", records, n1)
+		}
+		if a2 != a1 {
+			t.Fatalf("%v allocations for %d records, %v for the first %d: %.3f per record in steady state", a2, records, a1, n1, (a2-a1)/float64(n1))
+		}
+		t.Logf("%v allocations for %d records of %d functions learnt", a1, n1, len(layout.Funcs))
+	})
 }
 
 // A v2 count nibble of 0 stands for 1 value or a multiple of 16, any other
