@@ -39,7 +39,9 @@ func ExecTracedChild() {
 	}
 	runtime.LockOSThread()
 	fail := func(format string, a ...any) {
-		fmt.Fprintf(os.Stderr, "kcovdf record: "+format+"\n", a...)
+		// The prefix of RecordCommand's own errors: the program that
+		// embeds this package has a name of its own.
+		fmt.Fprintf(os.Stderr, "record: "+format+"\n", a...)
 		os.Exit(127)
 	}
 	env := make([]string, 0, len(os.Environ()))
