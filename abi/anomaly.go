@@ -93,6 +93,15 @@ type Summary struct {
 	AnomalyCounts [numAnomalyKinds]int
 }
 
+// took counts a decoded record of kind k (a header's type bits) and n
+// words; small enough to inline into the batch loops.
+func (s *Summary) took(k uint64, n int) {
+	s.ByKind[k&0xF]++
+	if n > s.MaxRecordWords {
+		s.MaxRecordWords = n
+	}
+}
+
 // Exact tells whether every counted word was attributed to a record.
 func (s *Summary) Exact() bool {
 	return s.Unattributed == 0 && s.AnomalyCounts[AnomalyTornRecord] == 0 && s.AnomalyCounts[AnomalyTornTail] == 0
@@ -133,6 +142,16 @@ func (d *Decoder) skip(from, to int, why string) {
 		lost = fmt.Sprintf(", %d records", n)
 	}
 	d.note(Anomaly{Kind: AnomalyUnattributed, Offset: from, Words: to - from, Detail: fmt.Sprintf("%d words%s not attributed: %s", to-from, lost, why)})
+}
+
+// tornAt tells whether fewer than min counted words are left from p, the
+// least a record can have, and books them as torn.
+func (d *Decoder) tornAt(p, min int) bool {
+	if d.end-p < min {
+		d.tornRecord(p)
+		return true
+	}
+	return false
 }
 
 // tornRecord books the counted words from p on, too few for a record.

@@ -275,19 +275,8 @@ func (d *Decoder) fastResync() int {
 		if seq != expect {
 			break
 		}
-		r := &batch[n]
-		r.Offset = p
-		r.Kind = Kind(h >> 28)
-		r.Seq = seq
-		r.PC = pc
-		r.ArgIdx = uint8(meta >> 56)
-		r.Size = uint8(meta >> 48)
-		r.Ptr = Canonical(meta & v1PtrMask)
-		r.Values = w[p+HeaderWords : q : q]
-		d.sum.ByKind[h>>28]++
-		if l > d.sum.MaxRecordWords {
-			d.sum.MaxRecordWords = l
-		}
+		batch[n].setV1(w, p, q, h, pc, meta)
+		d.sum.took(h>>28, l)
 		expect = (seq + 1) & SeqMask
 		p = q
 		n++
