@@ -1,6 +1,3 @@
-// Package calls turns a task's records into calls and call trees: the
-// entry records of one call grouped, nesting from the order of entries
-// and returns, and values rendered by their C types.
 package calls
 
 import (
