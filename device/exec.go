@@ -193,14 +193,18 @@ func loadedModules() []abi.Module {
 		if err != nil {
 			continue
 		}
-		m := abi.Module{Name: name, Sections: map[string]string{}}
+		m := abi.Module{Name: name, Sections: map[string]abi.Addr{}}
 		for _, e := range ents {
 			if !strings.Contains(e.Name(), "text") {
 				continue
 			}
 			b, err := os.ReadFile(dir + "/" + e.Name())
-			if v := strings.TrimSpace(string(b)); err == nil && strings.Trim(v, "0x") != "" {
-				m.Sections[e.Name()] = v
+			if err != nil {
+				continue
+			}
+			// Zero when read without privilege: no address at all.
+			if a, err := abi.ParseAddr(strings.TrimSpace(string(b))); err == nil && a != 0 {
+				m.Sections[e.Name()] = a
 			}
 		}
 		if len(m.Sections) > 0 {

@@ -290,7 +290,7 @@ func TestModulesNamed(t *testing.T) {
 	w[0] = uint64(len(w) - 1)
 	trace := filepath.Join(t.TempDir(), "m.kdf")
 	meta := abi.Meta{Format: abi.FormatV2, KASLROffset: abi.KnownKASLROffset(0), BufferWords: len(w),
-		Modules: []abi.Module{{Name: "fixture", Sections: map[string]string{".text": fmt.Sprintf("%#x", uint64(text)), ".text.unlikely": "0xffffffffc0008000"}}}}
+		Modules: []abi.Module{{Name: "fixture", Sections: map[string]abi.Addr{".text": abi.Addr(text), ".text.unlikely": 0xffffffffc0008000}}}}
 	if err := abi.SaveTrace(trace, &abi.Trace{Meta: meta, Words: w}); err != nil {
 		t.Fatal(err)
 	}
