@@ -35,6 +35,12 @@ func tableOf(lens map[[2]int]int) *Table {
 func TestDecoderAnomalies(t *testing.T) {
 	E, F := int(KindEntry), int(KindReturn)
 	exact := tableOf(map[[2]int]int{{E, 0}: 4, {E, 1}: 6, {F, 0}: 4})
+	// Two words of garbage between two records: values to a decoder
+	// without a layout, a mismatch to one with it.
+	garbage := v1([4]int{E, 1, 0, 1})
+	garbage = append(garbage, 0xdead, 0xbeef)
+	garbage = append(garbage, v1([4]int{F, 2, 0, 1})[1:]...)
+	garbage[0] = uint64(len(garbage) - 1)
 	cases := []struct {
 		name    string
 		area    []uint64
@@ -59,22 +65,8 @@ func TestDecoderAnomalies(t *testing.T) {
 			a[5] = 0xdead
 			return a
 		}(), Options{}, 3, map[AnomalyKind]int{AnomalyUnattributed: 1}, "10 words not attributed"},
-		{"garbage after a record is values without a layout", func() []uint64 {
-			a := v1([4]int{E, 1, 0, 1})
-			a = append(a, 0xdead, 0xbeef)
-			b := v1([4]int{F, 2, 0, 1})
-			a = append(a, b[1:]...)
-			a[0] = uint64(len(a) - 1)
-			return a
-		}(), Options{}, 2, nil, ""},
-		{"and a layout mismatch with one", func() []uint64 {
-			a := v1([4]int{E, 1, 0, 1})
-			a = append(a, 0xdead, 0xbeef)
-			b := v1([4]int{F, 2, 0, 1})
-			a = append(a, b[1:]...)
-			a[0] = uint64(len(a) - 1)
-			return a
-		}(), Options{Table: exact}, 2, map[AnomalyKind]int{AnomalyLayoutMismatch: 1}, "no header with sequence 2"},
+		{"garbage after a record is values without a layout", garbage, Options{}, 2, nil, ""},
+		{"and a layout mismatch with one", garbage, Options{Table: exact}, 2, map[AnomalyKind]int{AnomalyLayoutMismatch: 1}, "no header with sequence 2"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package abi_test
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -45,14 +44,6 @@ func reencode(t *testing.T, res *model.SimResult, f abi.Format) []uint64 {
 	return area
 }
 
-func wordsFile(w []uint64) []byte {
-	b := make([]byte, 8*len(w))
-	for i, v := range w {
-		binary.LittleEndian.PutUint64(b[8*i:], v)
-	}
-	return b
-}
-
 func decodeText(area []uint64, opt abi.Options) ([]byte, []abi.Record) {
 	var out bytes.Buffer
 	var recs []abi.Record
@@ -79,9 +70,9 @@ func goldenInputs(t *testing.T) map[string][]byte {
 	}
 	return map[string][]byte{
 		"v1.layout.jsonl": lb.Bytes(),
-		"v1.area":         wordsFile(res.Area[:res.Area[0]+1]),
-		"v2.area":         wordsFile(reencode(t, res, abi.FormatV2)),
-		"v3.area":         wordsFile(reencode(t, res, abi.FormatV3)),
+		"v1.area":         abi.BytesOf(res.Area[:res.Area[0]+1]),
+		"v2.area":         abi.BytesOf(reencode(t, res, abi.FormatV2)),
+		"v3.area":         abi.BytesOf(reencode(t, res, abi.FormatV3)),
 	}
 }
 
