@@ -93,15 +93,6 @@ type Summary struct {
 	AnomalyCounts [numAnomalyKinds]int
 }
 
-// took counts a decoded record of kind k (a header's type bits) and n
-// words; small enough to inline into the batch loops.
-func (s *Summary) took(k uint64, n int) {
-	s.ByKind[k&0xF]++
-	if n > s.MaxRecordWords {
-		s.MaxRecordWords = n
-	}
-}
-
 // Exact tells whether every counted word was attributed to a record.
 func (s *Summary) Exact() bool {
 	return s.Unattributed == 0 && s.AnomalyCounts[AnomalyTornRecord] == 0 && s.AnomalyCounts[AnomalyTornTail] == 0

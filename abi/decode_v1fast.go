@@ -50,8 +50,21 @@ func (d *Decoder) fastV1(t *Table) int {
 		if seq != expect {
 			break
 		}
-		batch[n].setV1(w, p, q, h, pc, meta)
-		d.sum.took(h>>28, l)
+		// Filled here, not by setV1: through the setter the compiler
+		// spills the header and reloads it on every record.
+		r := &batch[n]
+		r.Offset = p
+		r.Kind = Kind(h >> 28)
+		r.Seq = seq
+		r.PC = pc
+		r.ArgIdx = uint8(meta >> 56)
+		r.Size = uint8(meta >> 48)
+		r.Ptr = Canonical(meta & v1PtrMask)
+		r.Values = w[p+HeaderWords : q : q]
+		d.sum.ByKind[h>>28]++
+		if l > d.sum.MaxRecordWords {
+			d.sum.MaxRecordWords = l
+		}
 		expect = (seq + 1) & SeqMask
 		p = q
 		n++

@@ -79,8 +79,21 @@ func (d *Decoder) fastV3() int {
 		if seq != expect {
 			break
 		}
-		batch[n].setV3(w, p, q, h)
-		d.sum.took(uint64(k), q-p)
+		// Filled here, not by setV3: through the setter the compiler
+		// spills the header and reloads it on every record.
+		r := &batch[n]
+		r.Offset = p
+		r.Kind = k
+		r.Seq = seq
+		r.PC = w[p+1]
+		r.Ptr = w[p+2]
+		r.Size = uint8(h >> 48)
+		r.ArgIdx = uint8(h >> 56)
+		r.Values = w[p+HeaderWords : q : q]
+		d.sum.ByKind[k]++
+		if q-p > d.sum.MaxRecordWords {
+			d.sum.MaxRecordWords = q - p
+		}
 		expect = (seq + 1) & SeqMask
 		p = q
 		n++

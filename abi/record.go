@@ -197,8 +197,8 @@ func fillV1(r *Record, words []uint64, off, end int) {
 }
 
 // setV1 fills r from the v1 (or v2) record words[p:q] whose header, pc and
-// meta words are h, pc, meta: the batch loops hold them already. It must
-// stay small enough to inline, as the loops make no call.
+// meta words are h, pc, meta. The batch loops fill theirs inline: through
+// this setter the compiler spills on every record.
 func (r *Record) setV1(w []uint64, p, q int, h, pc, meta uint64) {
 	r.Offset = p
 	r.Kind = Kind(h >> 28 & 0xF)
@@ -210,8 +210,8 @@ func (r *Record) setV1(w []uint64, p, q int, h, pc, meta uint64) {
 	r.Values = w[p+HeaderWords : q : q]
 }
 
-// setV3 fills r from the v3 record words[p:q] whose header is h (inlined
-// into the batch loop, like setV1).
+// setV3 fills r from the v3 record words[p:q] whose header is h (for the
+// general path; the batch loop fills its own, as with setV1).
 func (r *Record) setV3(w []uint64, p, q int, h uint64) {
 	r.Offset = p
 	r.Kind = Kind(h >> 28 & 0xF)
