@@ -135,6 +135,16 @@ func (d *Decoder) skip(from, to int, why string) {
 	d.note(Anomaly{Kind: AnomalyUnattributed, Offset: from, Words: to - from, Detail: fmt.Sprintf("%d words%s not attributed: %s", to-from, lost, why)})
 }
 
+// tornAt tells whether fewer than min counted words are left from p, the
+// least a record can have, and books them as torn.
+func (d *Decoder) tornAt(p, min int) bool {
+	if d.end-p < min {
+		d.tornRecord(p)
+		return true
+	}
+	return false
+}
+
 // tornRecord books the counted words from p on, too few for a record.
 func (d *Decoder) tornRecord(p int) {
 	d.note(Anomaly{Kind: AnomalyTornRecord, Offset: p, Words: d.end - p, Detail: fmt.Sprintf("the last %d counted words do not hold a whole record", d.end-p)})

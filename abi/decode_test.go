@@ -35,6 +35,12 @@ func tableOf(lens map[[2]int]int) *Table {
 func TestDecoderAnomalies(t *testing.T) {
 	E, F := int(KindEntry), int(KindReturn)
 	exact := tableOf(map[[2]int]int{{E, 0}: 4, {E, 1}: 6, {F, 0}: 4})
+	// Two words of garbage between two records: values to a decoder
+	// without a layout, a mismatch to one with it.
+	garbage := v1([4]int{E, 1, 0, 1})
+	garbage = append(garbage, 0xdead, 0xbeef)
+	garbage = append(garbage, v1([4]int{F, 2, 0, 1})[1:]...)
+	garbage[0] = uint64(len(garbage) - 1)
 	cases := []struct {
 		name    string
 		area    []uint64
@@ -59,22 +65,8 @@ func TestDecoderAnomalies(t *testing.T) {
 			a[5] = 0xdead
 			return a
 		}(), Options{}, 3, map[AnomalyKind]int{AnomalyUnattributed: 1}, "10 words not attributed"},
-		{"garbage after a record is values without a layout", func() []uint64 {
-			a := v1([4]int{E, 1, 0, 1})
-			a = append(a, 0xdead, 0xbeef)
-			b := v1([4]int{F, 2, 0, 1})
-			a = append(a, b[1:]...)
-			a[0] = uint64(len(a) - 1)
-			return a
-		}(), Options{}, 2, nil, ""},
-		{"and a layout mismatch with one", func() []uint64 {
-			a := v1([4]int{E, 1, 0, 1})
-			a = append(a, 0xdead, 0xbeef)
-			b := v1([4]int{F, 2, 0, 1})
-			a = append(a, b[1:]...)
-			a[0] = uint64(len(a) - 1)
-			return a
-		}(), Options{Table: exact}, 2, map[AnomalyKind]int{AnomalyLayoutMismatch: 1}, "no header with sequence 2"},
+		{"garbage after a record is values without a layout", garbage, Options{}, 2, nil, ""},
+		{"and a layout mismatch with one", garbage, Options{Table: exact}, 2, map[AnomalyKind]int{AnomalyLayoutMismatch: 1}, "no header with sequence 2"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -175,7 +167,7 @@ func TestTablePCZero(t *testing.T) {
 // TestFastPathsMatchGeneral decodes the golden buffers with the fast paths
 // (batches) and with the general path alone: same records, same summary.
 func TestFastPathsMatchGeneral(t *testing.T) {
-	dir := filepath.Join("testdata", "golden")
+	dir := filepath.Join("testdata", "in")
 	layout, err := LoadLayout(filepath.Join(dir, "v1.layout.jsonl"))
 	if err != nil {
 		t.Fatal(err)
@@ -213,9 +205,10 @@ func TestFastPathsMatchGeneral(t *testing.T) {
 }
 
 // TestDecoderAllocs: decoding allocates the decoder and nothing per
-// record: a whole clean buffer costs what an empty one does.
+// record: a whole clean buffer costs what an empty one does, and
+// re-synchronisation allocates per function it learns, not per record.
 func TestDecoderAllocs(t *testing.T) {
-	dir := filepath.Join("testdata", "golden")
+	dir := filepath.Join("testdata", "in")
 	layout, err := LoadLayout(filepath.Join(dir, "v1.layout.jsonl"))
 	if err != nil {
 		t.Fatal(err)
@@ -273,6 +266,48 @@ func TestDecoderAllocs(t *testing.T) {
 			}
 		})
 	}
+	// Re-synchronisation learns each function's lengths as it meets it,
+	// and allocates for that: once per function, not per record. The
+	// same records twice over (sequence numbers going on) cost what they
+	// cost once.
+	t.Run("v1 resync", func(t *testing.T) {
+		once := golden("v1.area")
+		twice := slices.Clone(once)
+		var recs []Record
+		for d := NewDecoder(once, Options{Format: FormatV1, Table: table}); d.Next(); {
+			recs = append(recs, *d.Record())
+		}
+		seq := recs[len(recs)-1].Seq + 1
+		for _, r := range recs {
+			r.Seq = seq & SeqMask
+			seq++
+			twice = EncodeV1(twice, &r)
+		}
+		twice[0] = uint64(len(twice) - 1)
+		records := 0
+		decode := func(area []uint64) func() {
+			return func() {
+				d := NewDecoder(area, Options{Format: FormatV1})
+				records = 0
+				for d.Next() {
+					records++
+				}
+				if s := d.Summary(); s.Unattributed != 0 || len(s.Anomalies) != 0 {
+					t.Fatalf("re-synchronisation left %d words unattributed, anomalies %v", s.Unattributed, s.AnomalyCounts)
+				}
+			}
+		}
+		a1 := testing.AllocsPerRun(20, decode(once))
+		n1 := records
+		a2 := testing.AllocsPerRun(20, decode(twice))
+		if records != 2*n1 {
+			t.Fatalf("%d records twice over, %d once", records, n1)
+		}
+		if a2 != a1 {
+			t.Fatalf("%v allocations for %d records, %v for the first %d: %.3f per record in steady state", a2, records, a1, n1, (a2-a1)/float64(n1))
+		}
+		t.Logf("%v allocations for %d records of %d functions learnt", a1, n1, len(layout.Funcs))
+	})
 }
 
 // A v2 count nibble of 0 stands for 1 value or a multiple of 16, any other

@@ -50,6 +50,8 @@ func (d *Decoder) fastV1(t *Table) int {
 		if seq != expect {
 			break
 		}
+		// Filled here, not by setV1: through the setter the compiler
+		// spills the header and reloads it on every record.
 		r := &batch[n]
 		r.Offset = p
 		r.Kind = Kind(h >> 28)

@@ -19,8 +19,7 @@ func (d *Decoder) nextV2() bool {
 	w, end := d.w, d.end
 	for d.p < end {
 		p := d.p
-		if end-p < HeaderWords+1 {
-			d.tornRecord(p)
+		if d.tornAt(p, HeaderWords+1) {
 			return false
 		}
 		h := w[p]

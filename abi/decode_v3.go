@@ -14,9 +14,6 @@ func v3Kind(h uint64) Kind           { return Kind(h >> 28 & 0xF) }
 func v3Count(h uint64) int           { return int(h >> 32 & 0xFFFF) }
 func v3HeaderOK(h uint64) bool       { return h>>24&0xF == 0 }
 func v3KnownKind(k Kind) bool        { return k == KindEntry || k == KindReturn || k == KindCompare }
-func v3Size(h uint64) uint8          { return uint8(h >> 48) }
-func v3ArgIdx(h uint64) uint8        { return uint8(h >> 56) }
-func v3Seq(h uint64) uint32          { return uint32(h & SeqMask) }
 func v3Len(h uint64) int             { return HeaderWords + v3Count(h) }
 func v3Fits(h uint64, room int) bool { return v3Len(h) <= room }
 
@@ -26,8 +23,7 @@ func (d *Decoder) nextV3() bool {
 	w, end := d.w, d.end
 	for d.p < end {
 		p := d.p
-		if end-p < HeaderWords {
-			d.tornRecord(p)
+		if d.tornAt(p, HeaderWords) {
 			return false
 		}
 		h := w[p]
@@ -51,11 +47,7 @@ func (d *Decoder) nextV3() bool {
 			d.p = q
 			continue
 		}
-		r := &d.rec
-		r.Offset, r.Kind, r.Seq = p, v3Kind(h), v3Seq(h)
-		r.PC, r.Ptr = w[p+1], w[p+2]
-		r.Size, r.ArgIdx = v3Size(h), v3ArgIdx(h)
-		r.Values = w[p+HeaderWords : q : q]
+		d.rec.setV3(w, p, q, h)
 		d.p = q
 		return true
 	}
@@ -87,6 +79,8 @@ func (d *Decoder) fastV3() int {
 		if seq != expect {
 			break
 		}
+		// Filled here, not by setV3: through the setter the compiler
+		// spills the header and reloads it on every record.
 		r := &batch[n]
 		r.Offset = p
 		r.Kind = k

@@ -3,13 +3,12 @@ package abi_test
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 
 	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/internal/golden"
 	"github.com/kcovdf/kcovdf/model"
 )
 
@@ -135,17 +134,7 @@ func TestFollowGolden(t *testing.T) {
 	if err := ft.WriteText(&out); err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "golden", "follow.txt")
-	if *update {
-		os.WriteFile(golden, out.Bytes(), 0o644)
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(out.Bytes(), want) {
-		t.Errorf("decode differs from %s (run go test ./abi -update after checking the change)", golden)
-	}
+	golden.Check(t, "follow.txt", out.Bytes())
 }
 
 // What a final buffer must not have is reported, never trusted.

@@ -2,8 +2,6 @@ package abi_test
 
 import (
 	"bytes"
-	"encoding/binary"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,10 +9,15 @@ import (
 	"testing"
 
 	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/internal/golden"
 	"github.com/kcovdf/kcovdf/model"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/ from the model")
+// The decoders' expected text lives under testdata/golden/ and is
+// rewritten with "go test ./abi -update". The buffers it is decoded from
+// (testdata/in/: v1.area, v2.area, v3.area, v1.layout.jsonl) are inputs,
+// never rewritten by a test: goldenInputs made them once from the model,
+// and TestGoldenInputs says when the model no longer makes the same ones.
 
 // goldenSim is the workload behind the golden buffers: small, full, with
 // look-alikes, faults, ERR_PTRs and structs of more than 15 fields.
@@ -41,14 +44,6 @@ func reencode(t *testing.T, res *model.SimResult, f abi.Format) []uint64 {
 	return area
 }
 
-func wordsFile(w []uint64) []byte {
-	b := make([]byte, 8*len(w))
-	for i, v := range w {
-		binary.LittleEndian.PutUint64(b[8*i:], v)
-	}
-	return b
-}
-
 func decodeText(area []uint64, opt abi.Options) ([]byte, []abi.Record) {
 	var out bytes.Buffer
 	var recs []abi.Record
@@ -65,22 +60,45 @@ func decodeText(area []uint64, opt abi.Options) ([]byte, []abi.Record) {
 	return out.Bytes(), recs
 }
 
+// goldenInputs is what testdata/in/ holds: the model's layout and buffer
+// (v1) and the same records re-encoded in v2 and v3.
+func goldenInputs(t *testing.T) map[string][]byte {
+	res := goldenSim(t)
+	var lb bytes.Buffer
+	if err := res.Layout.Write(&lb); err != nil {
+		t.Fatal(err)
+	}
+	return map[string][]byte{
+		"v1.layout.jsonl": lb.Bytes(),
+		"v1.area":         abi.BytesOf(res.Area[:res.Area[0]+1]),
+		"v2.area":         abi.BytesOf(reencode(t, res, abi.FormatV2)),
+		"v3.area":         abi.BytesOf(reencode(t, res, abi.FormatV3)),
+	}
+}
+
+// TestGoldenInputs: the checked-in buffers are still what the model and
+// the encoders make. When a deliberate change of either breaks this, the
+// inputs change by hand (write goldenInputs' files), reviewed as such.
+func TestGoldenInputs(t *testing.T) {
+	for name, want := range goldenInputs(t) {
+		t.Run(name, func(t *testing.T) {
+			got, err := os.ReadFile(filepath.Join("testdata", "in", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("testdata/in/%s is no longer what the model makes (%d bytes, the model %d)", name, len(got), len(want))
+			}
+		})
+	}
+}
+
 // TestGolden decodes the checked-in buffers of each format and compares
-// the text with the golden output; re-encoding the records gives the
+// the text with the expected output; re-encoding the records gives the
 // buffer back bit for bit.
 func TestGolden(t *testing.T) {
-	dir := filepath.Join("testdata", "golden")
-	if *update {
-		res := goldenSim(t)
-		os.MkdirAll(dir, 0o755)
-		var lb bytes.Buffer
-		res.Layout.Write(&lb)
-		os.WriteFile(filepath.Join(dir, "v1.layout.jsonl"), lb.Bytes(), 0o644)
-		os.WriteFile(filepath.Join(dir, "v1.area"), wordsFile(res.Area[:res.Area[0]+1]), 0o644)
-		os.WriteFile(filepath.Join(dir, "v2.area"), wordsFile(reencode(t, res, abi.FormatV2)), 0o644)
-		os.WriteFile(filepath.Join(dir, "v3.area"), wordsFile(reencode(t, res, abi.FormatV3)), 0o644)
-	}
-	layout, err := abi.LoadLayout(filepath.Join(dir, "v1.layout.jsonl"))
+	in := filepath.Join("testdata", "in")
+	layout, err := abi.LoadLayout(filepath.Join(in, "v1.layout.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,26 +117,16 @@ func TestGolden(t *testing.T) {
 		{"v3", abi.FormatV3, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			src := c.format.String()
-			tr, err := abi.LoadTrace(filepath.Join(dir, src+".area"))
+			tr, err := abi.LoadTrace(filepath.Join(in, c.format.String()+".area"))
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer tr.Close()
 			if got := abi.DetectFormat(tr.Words); got != c.format {
 				t.Errorf("DetectFormat = %s, want %s", got, c.format)
 			}
 			text, recs := decodeText(tr.Words, abi.Options{Format: c.format, Table: c.table})
-			golden := filepath.Join(dir, c.name+".txt")
-			if *update {
-				os.WriteFile(golden, text, 0o644)
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(text, want) {
-				t.Errorf("decode differs from %s (run go test ./abi -update after checking the change)", golden)
-			}
+			golden.Check(t, c.name+".txt", text)
 			if c.name == "v1.resync" {
 				return
 			}

@@ -193,15 +193,34 @@ func v1HeaderOK(w uint64) bool {
 
 // fillV1 fills r from a v1 (or v2) record whose header is at words[off].
 func fillV1(r *Record, words []uint64, off, end int) {
-	h, meta := words[off], words[off+2]
-	r.Offset = off
+	r.setV1(words, off, end, words[off], words[off+1], words[off+2])
+}
+
+// setV1 fills r from the v1 (or v2) record words[p:q] whose header, pc and
+// meta words are h, pc, meta. The batch loops fill theirs inline: through
+// this setter the compiler spills on every record.
+func (r *Record) setV1(w []uint64, p, q int, h, pc, meta uint64) {
+	r.Offset = p
 	r.Kind = Kind(h >> 28 & 0xF)
 	r.Seq = uint32(h & SeqMask)
-	r.PC = words[off+1]
+	r.PC = pc
 	r.ArgIdx = uint8(meta >> 56)
 	r.Size = uint8(meta >> 48)
 	r.Ptr = Canonical(meta & v1PtrMask)
-	r.Values = words[off+HeaderWords : end : end]
+	r.Values = w[p+HeaderWords : q : q]
+}
+
+// setV3 fills r from the v3 record words[p:q] whose header is h (for the
+// general path; the batch loop fills its own, as with setV1).
+func (r *Record) setV3(w []uint64, p, q int, h uint64) {
+	r.Offset = p
+	r.Kind = Kind(h >> 28 & 0xF)
+	r.Seq = uint32(h & SeqMask)
+	r.PC = w[p+1]
+	r.Ptr = w[p+2]
+	r.Size = uint8(h >> 48)
+	r.ArgIdx = uint8(h >> 56)
+	r.Values = w[p+HeaderWords : q : q]
 }
 
 // V1RecordAt decodes the v1 record of n words at words[off], for callers

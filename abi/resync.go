@@ -232,6 +232,9 @@ func (d *Decoder) fastResync() int {
 	opt := &d.opt
 	p, n := p0, 0
 	for n < len(batch) && p+HeaderWords < len(w) {
+		// This head is fastV1's on purpose: shared, the one-entry cache
+		// (lastPC, lastLen) would pass by pointer through a loop that must
+		// keep it in registers.
 		h, pc, meta := w[p], w[p+1], w[p+2]
 		if !v1HeaderOK(h) {
 			break
@@ -275,6 +278,8 @@ func (d *Decoder) fastResync() int {
 		if seq != expect {
 			break
 		}
+		// Filled here, not by setV1: through the setter the compiler
+		// spills the header and reloads it on every record.
 		r := &batch[n]
 		r.Offset = p
 		r.Kind = Kind(h >> 28)

@@ -82,10 +82,48 @@ func (k *KcovMeta) Overflowed() bool { return k != nil && k.Count > k.PCs }
 const KcovSectionMagic = "KCOVPCS\x00"
 
 // Module is a loaded kernel module: its name and the runtime addresses
-// of its sections (hex), as /sys/module/NAME/sections gives them.
+// of its sections, as /sys/module/NAME/sections gives them.
 type Module struct {
-	Name     string            `json:"name"`
-	Sections map[string]string `json:"sections"`
+	Name     string          `json:"name"`
+	Sections map[string]Addr `json:"sections"`
+}
+
+// SectionAddrs returns the sections' addresses as plain numbers.
+func (m *Module) SectionAddrs() map[string]uint64 {
+	s := make(map[string]uint64, len(m.Sections))
+	for name, a := range m.Sections {
+		s[name] = uint64(a)
+	}
+	return s
+}
+
+// Addr is an address that trace metadata holds as a hex string
+// ("0xffffffffc0a00000"), as sysfs shows it.
+type Addr uint64
+
+// ParseAddr reads a hex address, with or without "0x".
+func ParseAddr(s string) (Addr, error) {
+	v, err := strconv.ParseUint(strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X"), 16, 64)
+	if err != nil {
+		return 0, fmt.Errorf("address %q is not a hex number", s)
+	}
+	return Addr(v), nil
+}
+
+// String is the address in hex.
+func (a Addr) String() string { return fmt.Sprintf("%#x", uint64(a)) }
+
+// MarshalText writes the hex string.
+func (a Addr) MarshalText() ([]byte, error) { return fmt.Appendf(nil, "%#x", uint64(a)), nil }
+
+// UnmarshalText reads what ParseAddr reads.
+func (a *Addr) UnmarshalText(b []byte) error {
+	v, err := ParseAddr(string(b))
+	if err != nil {
+		return err
+	}
+	*a = v
+	return nil
 }
 
 // Slide is the KASLR offset; ok is false when unknown.

@@ -390,3 +390,31 @@ func TestTraceFileKcovDamage(t *testing.T) {
 		})
 	}
 }
+
+// TestModuleSections: section addresses are typed in Go and stay hex
+// strings in the file, as sysfs shows them and earlier files hold them.
+func TestModuleSections(t *testing.T) {
+	const file = `{"name":"fixture","sections":{".text":"0xffffffffc0a00000",".text.unlikely":"ffffffffc0a08000"}}`
+	var m Module
+	if err := json.Unmarshal([]byte(file), &m); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]uint64{".text": 0xffffffffc0a00000, ".text.unlikely": 0xffffffffc0a08000}
+	if got := m.SectionAddrs(); len(got) != 2 || got[".text"] != want[".text"] || got[".text.unlikely"] != want[".text.unlikely"] {
+		t.Fatalf("sections %v, want %v", got, want)
+	}
+	b, err := json.Marshal(&m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != `{"name":"fixture","sections":{".text":"0xffffffffc0a00000",".text.unlikely":"0xffffffffc0a08000"}}` {
+		t.Fatalf("written back as %s", b)
+	}
+	for _, bad := range []string{`"zz"`, `""`, `"0x"`, `"0x1ffffffffffffffff"`, `5`} {
+		t.Run(bad, func(t *testing.T) {
+			if err := json.Unmarshal([]byte(`{"name":"m","sections":{".text":`+bad+`}}`), &m); err == nil {
+				t.Errorf("section address %s accepted", bad)
+			}
+		})
+	}
+}

@@ -8,18 +8,14 @@
 //   cc -O2 -o decode_v1 bench/decode_v1.c
 //   ./decode_v1 AREA LENGTHS [RUNS]
 //
-// Runs are timed in CPU time of the thread, as kcovdf decode --bench does:
-// other jobs on a shared machine do not count (on an idle one it is the
-// wall time).
+// Runs are timed in CPU time of the thread (harness.h).
 //
 // AREA is a raw dump of the area (little-endian words, area[0] first);
 // LENGTHS has one "pc kind arg words" line per known record shape, as
 // `kcovdf layout lengths` prints it.
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "harness.h"
 
 #define SEQ_MASK 0xffffffULL
 #define RET_SLOT 256
@@ -150,43 +146,36 @@ static uint64_t decode(const uint64_t *w, size_t n, struct table *t, struct summ
 	return sum;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
+// v1run is one timed run: the area, its table, the counters.
+struct v1run {
+	const uint64_t *w;
+	size_t n;
+	struct table *t;
+	struct summary s;
+};
 
-	return (x > y) - (x < y);
+static uint64_t run_v1(void *ctx)
+{
+	struct v1run *r = ctx;
+
+	return decode(r->w, r->n, r->t, &r->s);
 }
 
 int main(int argc, char **argv)
 {
 	FILE *f;
-	long size;
-	uint64_t *w, pc;
-	size_t n;
+	uint64_t pc, sum = 0;
 	struct table t = { 0 };
+	struct v1run r = { .t = &t };
 	unsigned kind, arg, words;
 	int runs = argc > 3 ? atoi(argv[3]) : 11;
-	double times[101];
-	struct summary s;
-	uint64_t sum = 0;
+	double med;
 
-	if (argc < 3 || runs < 1 || runs > 101) {
-		fprintf(stderr, "usage: %s AREA LENGTHS [RUNS<=101]\n", argv[0]);
+	if (argc < 3 || runs < 1 || runs > MAX_RUNS) {
+		fprintf(stderr, "usage: %s AREA LENGTHS [RUNS<=%d]\n", argv[0], MAX_RUNS);
 		return 2;
 	}
-	f = fopen(argv[1], "rb");
-	if (!f || fseek(f, 0, SEEK_END) || (size = ftell(f)) < 8) {
-		fprintf(stderr, "%s: cannot read\n", argv[1]);
-		return 1;
-	}
-	rewind(f);
-	n = (size_t)size / 8;
-	w = malloc(n * 8);
-	if (!w || fread(w, 8, n, f) != n) {
-		fprintf(stderr, "%s: short read\n", argv[1]);
-		return 1;
-	}
-	fclose(f);
+	r.w = read_area(argv[1], &r.n);
 
 	t.cap = 1 << 16;
 	t.shift = 64 - 17;
@@ -207,17 +196,7 @@ int main(int argc, char **argv)
 	}
 	fclose(f);
 
-	for (int i = 0; i < runs; i++) {
-		struct timespec a, b;
-
-		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
-		sum += decode(w, n, &t, &s);
-		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
-		times[i] = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-	}
-	qsort(times, runs, sizeof(times[0]), cmp_double);
-	printf("c v1 decode: %ld records, %zu words, median of %d runs %.3fms CPU, %.2f GB/s (checksum %llu)\n",
-	       s.records, n, runs, times[runs / 2] * 1e3, (double)n * 8 / times[runs / 2] / 1e9,
-	       (unsigned long long)(sum / runs));
+	med = median_cpu(runs, run_v1, &r, &sum);
+	report("v1", r.s.records, r.n, runs, med, sum);
 	return 0;
 }

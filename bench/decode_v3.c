@@ -8,14 +8,12 @@
 //   cc -O2 -o decode_v3 bench/decode_v3.c
 //   ./decode_v3 AREA [RUNS]
 //
-// Runs are timed in CPU time of the thread, as kcovdf decode --bench does.
+// Runs are timed in CPU time of the thread (harness.h).
 //
 // AREA is a raw dump of the area (little-endian words, area[0] first).
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "harness.h"
 
 #define SEQ_MASK 0xffffffULL
 
@@ -82,53 +80,33 @@ static uint64_t decode(const uint64_t *w, size_t n, struct summary *s)
 	return sum;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
+// v3run is one timed run: the area and the counters.
+struct v3run {
+	const uint64_t *w;
+	size_t n;
+	struct summary s;
+};
 
-	return (x > y) - (x < y);
+static uint64_t run_v3(void *ctx)
+{
+	struct v3run *r = ctx;
+
+	return decode(r->w, r->n, &r->s);
 }
 
 int main(int argc, char **argv)
 {
-	FILE *f;
-	long size;
-	uint64_t *w;
-	size_t n;
-	int runs = argc > 2 ? atoi(argv[2]) : 11;
-	double times[101];
-	struct summary s;
+	struct v3run r = { 0 };
 	uint64_t sum = 0;
+	int runs = argc > 2 ? atoi(argv[2]) : 11;
+	double med;
 
-	if (argc < 2 || runs < 1 || runs > 101) {
-		fprintf(stderr, "usage: %s AREA [RUNS<=101]\n", argv[0]);
+	if (argc < 2 || runs < 1 || runs > MAX_RUNS) {
+		fprintf(stderr, "usage: %s AREA [RUNS<=%d]\n", argv[0], MAX_RUNS);
 		return 2;
 	}
-	f = fopen(argv[1], "rb");
-	if (!f || fseek(f, 0, SEEK_END) || (size = ftell(f)) < 8) {
-		fprintf(stderr, "%s: cannot read\n", argv[1]);
-		return 1;
-	}
-	rewind(f);
-	n = (size_t)size / 8;
-	w = malloc(n * 8);
-	if (!w || fread(w, 8, n, f) != n) {
-		fprintf(stderr, "%s: short read\n", argv[1]);
-		return 1;
-	}
-	fclose(f);
-
-	for (int i = 0; i < runs; i++) {
-		struct timespec a, b;
-
-		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
-		sum += decode(w, n, &s);
-		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
-		times[i] = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
-	}
-	qsort(times, runs, sizeof(times[0]), cmp_double);
-	printf("c v3 decode: %ld records, %zu words, median of %d runs %.3fms CPU, %.2f GB/s (checksum %llu)\n",
-	       s.records, n, runs, times[runs / 2] * 1e3, (double)n * 8 / times[runs / 2] / 1e9,
-	       (unsigned long long)(sum / runs));
+	r.w = read_area(argv[1], &r.n);
+	med = median_cpu(runs, run_v3, &r, &sum);
+	report("v3", r.s.records, r.n, runs, med, sum);
 	return 0;
 }

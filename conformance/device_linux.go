@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/internal/rawdev"
@@ -217,15 +216,15 @@ func (f *devFile) Mmap(off, length uint64, shared bool) ([]uint64, error) {
 }
 
 func (f *devFile) MmapRead(off, length uint64) ([]uint64, error) {
-	mem, err := unix.Mmap(f.fd, int64(off), int(length), unix.PROT_READ, unix.MAP_SHARED)
+	m, err := rawdev.MmapRead(f.fd, int64(off), int(length))
 	if err != nil {
 		return nil, err
 	}
-	if len(mem) < 8 {
-		unix.Munmap(mem)
-		return nil, fmt.Errorf("mmap of %d bytes: shorter than a word", len(mem))
+	if len(m.Words) == 0 {
+		n := len(m.Mem)
+		m.Munmap()
+		return nil, fmt.Errorf("mmap of %d bytes: shorter than a word", n)
 	}
-	m := rawdev.Mapping{Mem: mem, Words: unsafe.Slice((*uint64)(unsafe.Pointer(&mem[0])), len(mem)/8)}
 	f.maps = append(f.maps, m)
 	return m.Words, nil
 }

@@ -540,17 +540,20 @@ func TestBindLayoutPCsIntoIndexFrame(t *testing.T) {
 	l := &abi.Layout{}
 	l.Add(abi.FuncShape{Func: "f", PC: "0xffffffff81200040", Args: []abi.ArgShape{{Idx: 0, Size: 4}}})
 	for _, c := range []struct {
+		name string
 		ix   *Index
 		want uint64
 	}{
-		{&Index{Rebase: 0x200000}, 0xffffffff81000040},
-		{&Index{Rebase: 0x200000, TextSymbols: true}, 0xffffffff81200040},
-		{nil, 0xffffffff81200040},
+		{"vmlinux linked at another _text", &Index{Rebase: 0x200000}, 0xffffffff81000040},
+		{"kallsyms", &Index{Rebase: 0x200000, TextSymbols: true}, 0xffffffff81200040},
+		{"no index", nil, 0xffffffff81200040},
 	} {
-		b := Bind(l, c.ix)
-		if len(b.Funcs) != 1 || b.Funcs[0].Addr != c.want {
-			t.Errorf("index %+v: bound %+v, want address %#x", c.ix, b.Funcs, c.want)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			b := Bind(l, c.ix)
+			if len(b.Funcs) != 1 || b.Funcs[0].Addr != c.want {
+				t.Errorf("index %+v: bound %+v, want address %#x", c.ix, b.Funcs, c.want)
+			}
+		})
 	}
 }
 
@@ -592,20 +595,23 @@ func TestDeriveShapeCapped(t *testing.T) {
 
 	derived := full.Args[0].Fields
 	for _, c := range []struct {
+		name     string
 		recorded []abi.Field
 		capped   int
 		same     bool
 	}{
-		{derived, 0, true},
-		{derived[:2], 5, true},
-		{derived[:2], 0, false},                         // cut without saying so
-		{derived[:2], 4, false},                         // wrong count
-		{[]abi.Field{derived[2], derived[0]}, 5, false}, // other fields
-		{append(append([]abi.Field{}, derived...), derived[0]), 6, false}, // more than the struct has
+		{"whole", derived, 0, true},
+		{"capped", derived[:2], 5, true},
+		{"cut without saying so", derived[:2], 0, false},
+		{"wrong count", derived[:2], 4, false},
+		{"other fields", []abi.Field{derived[2], derived[0]}, 5, false},
+		{"more than the struct has", append(append([]abi.Field{}, derived...), derived[0]), 6, false},
 	} {
-		if got := SameExpansion(derived, c.recorded, c.capped); got != c.same {
-			t.Errorf("SameExpansion(%d fields, capped %d) = %v, want %v", len(c.recorded), c.capped, got, c.same)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			if got := SameExpansion(derived, c.recorded, c.capped); got != c.same {
+				t.Errorf("SameExpansion(%d fields, capped %d) = %v, want %v", len(c.recorded), c.capped, got, c.same)
+			}
+		})
 	}
 }
 

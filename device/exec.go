@@ -43,7 +43,9 @@ func ExecTracedChild() {
 	}
 	runtime.LockOSThread()
 	fail := func(format string, a ...any) {
-		fmt.Fprintf(os.Stderr, "kcovdf record: "+format+"\n", a...)
+		// The prefix of RecordCommand's own errors: the program that
+		// embeds this package has a name of its own.
+		fmt.Fprintf(os.Stderr, "record: "+format+"\n", a...)
 		os.Exit(127)
 	}
 	env := make([]string, 0, len(os.Environ()))
@@ -247,14 +249,18 @@ func loadedModules() []abi.Module {
 		if err != nil {
 			continue
 		}
-		m := abi.Module{Name: name, Sections: map[string]string{}}
+		m := abi.Module{Name: name, Sections: map[string]abi.Addr{}}
 		for _, e := range ents {
 			if !strings.Contains(e.Name(), "text") {
 				continue
 			}
 			b, err := os.ReadFile(dir + "/" + e.Name())
-			if v := strings.TrimSpace(string(b)); err == nil && strings.Trim(v, "0x") != "" {
-				m.Sections[e.Name()] = v
+			if err != nil {
+				continue
+			}
+			// Zero when read without privilege: no address at all.
+			if a, err := abi.ParseAddr(strings.TrimSpace(string(b))); err == nil && a != 0 {
+				m.Sections[e.Name()] = a
 			}
 		}
 		if len(m.Sections) > 0 {

@@ -67,13 +67,15 @@ func TestWriterScalars(t *testing.T) {
 		{"straddles into a hole", 8, tData + 4092, 8, 0},
 	}
 	for _, c := range cases {
-		dev, task, _, area := traced(t, 64)
-		dev.Mem.Unmap(tData+4096, 4096)
-		task.TraceArgs(tPC, 3, c.size, c.ptr, 0, 0)
-		want := []uint64{4, abi.V1Header(abi.KindEntry, 1), tPC, 3<<56 | c.wantSize<<48 | c.ptr&(1<<48-1), c.want}
-		if got := area[:5]; !slices.Equal(got, want) {
-			t.Errorf("%s: area %#x, want %#x", c.name, got, want)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			dev, task, _, area := traced(t, 64)
+			dev.Mem.Unmap(tData+4096, 4096)
+			task.TraceArgs(tPC, 3, c.size, c.ptr, 0, 0)
+			want := []uint64{4, abi.V1Header(abi.KindEntry, 1), tPC, 3<<56 | c.wantSize<<48 | c.ptr&(1<<48-1), c.want}
+			if got := area[:5]; !slices.Equal(got, want) {
+				t.Errorf("%s: area %#x, want %#x", c.name, got, want)
+			}
+		})
 	}
 }
 
@@ -93,24 +95,26 @@ func TestWriterStructs(t *testing.T) {
 		{"unreadable table", tData, tHole, []uint64{abi.BadAddr, abi.BadAddr, abi.BadAddr}},
 	}
 	for _, c := range cases {
-		dev, task, _, area := traced(t, 64)
-		dev.Mem.Unmap(tData+4096, 4096)
-		dev.Mem.Write(tData+62, []byte{0xaa, 0xbb})
-		dev.Mem.Unmap(tData, 4096)
-		dev.Mem.Map(tData, 64)
-		for i := range 64 {
-			dev.Mem.Write(tData+uint64(i), []byte{byte(i + 1)})
-		}
-		if c.name == "fields" {
-			// Make offset 62 + 8 cross into an unmapped page.
-			dev.Mem.WriteU64(tTable+32, 4092)
-			dev.Mem.WriteU64(tTable+40, 8)
-		}
-		task.TraceRet(tPC, 8, c.ptr, c.table, 3)
-		want := append([]uint64{6, abi.V1Header(abi.KindReturn, 1), tPC, 8<<48 | c.ptr&(1<<48-1)}, c.want...)
-		if got := area[:7]; !slices.Equal(got, want) {
-			t.Errorf("%s: area %#x, want %#x", c.name, got, want)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			dev, task, _, area := traced(t, 64)
+			dev.Mem.Unmap(tData+4096, 4096)
+			dev.Mem.Write(tData+62, []byte{0xaa, 0xbb})
+			dev.Mem.Unmap(tData, 4096)
+			dev.Mem.Map(tData, 64)
+			for i := range 64 {
+				dev.Mem.Write(tData+uint64(i), []byte{byte(i + 1)})
+			}
+			if c.name == "fields" {
+				// Make offset 62 + 8 cross into an unmapped page.
+				dev.Mem.WriteU64(tTable+32, 4092)
+				dev.Mem.WriteU64(tTable+40, 8)
+			}
+			task.TraceRet(tPC, 8, c.ptr, c.table, 3)
+			want := append([]uint64{6, abi.V1Header(abi.KindReturn, 1), tPC, 8<<48 | c.ptr&(1<<48-1)}, c.want...)
+			if got := area[:7]; !slices.Equal(got, want) {
+				t.Errorf("%s: area %#x, want %#x", c.name, got, want)
+			}
+		})
 	}
 }
 

@@ -17,7 +17,15 @@ const (
 	defaultWords = 1 << 22
 	wordsUsage   = "trace buffer size in words (whole pages, at most 16777216)"
 	deviceUsage  = "the kcov dataflow device"
-	symbolsUsage = "the traced kernel's vmlinux (names, types, and layouts from its debug info), System.map or /proc/kallsyms (names only)"
+	// defaultCalls and defaultRounds are latency's, and lab bench runs
+	// latency with its own: enough calls per round that one timer tick
+	// does not decide a median, enough rounds that a round disturbed by
+	// another job does not.
+	defaultCalls  = 200
+	defaultRounds = 15
+	callsUsage    = "calls per round"
+	roundsUsage   = "rounds of each syscall and mode (the median is kept)"
+	symbolsUsage  = "the traced kernel's vmlinux (names, types, and layouts from its debug info), System.map or /proc/kallsyms (names only)"
 )
 
 // Argument validators: every command reports a wrong argument count the

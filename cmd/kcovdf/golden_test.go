@@ -265,6 +265,7 @@ func TestGoldenErrors(t *testing.T) {
 		{"feedback", "--runs", "0"},
 		{"feedback", "extra"},
 		{"record", "--kcov", "--device", filepath.Join(dir, "missing"), "--", "true"},
+		{"symbolize", "0xffffffff81000000"},
 	} {
 		all.Write(transcript(t, dir, args...))
 		all.WriteByte('\n')
@@ -332,6 +333,11 @@ func TestFlagConventions(t *testing.T) {
 				t.Errorf("%s: -o is --output, and --output is -o", where)
 			case f.Name == "words" && f.DefValue != fmt.Sprint(defaultWords):
 				t.Errorf("%s: default %s, want %d as everywhere", where, f.DefValue, defaultWords)
+			case f.Name == "rounds" && f.DefValue != fmt.Sprint(defaultRounds),
+				// --calls per round of a timing command (sim's counts
+				// the calls it makes up).
+				f.Name == "calls" && c.LocalFlags().Lookup("rounds") != nil && f.DefValue != fmt.Sprint(defaultCalls):
+				t.Errorf("%s: default %s, want latency's, which lab bench passes on", where, f.DefValue)
 			case f.Name == "symbols" && f.DefValue != "":
 				t.Errorf("%s: default %q, want none as everywhere", where, f.DefValue)
 			case f.Name == "format" && !strings.Contains(f.Usage, "of the input") && c.CommandPath() != "kcovdf export":

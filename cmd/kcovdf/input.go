@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/kcovdf/kcovdf/abi"
@@ -237,13 +236,7 @@ func addModules(nm *names, mods []abi.Module, dir string) []string {
 			notes = append(notes, fmt.Sprintf("module %s: no %s.ko under %s", m.Name, m.Name, dir))
 			continue
 		}
-		secs := map[string]uint64{}
-		for name, v := range m.Sections {
-			if a, err := strconv.ParseUint(strings.TrimPrefix(v, "0x"), 16, 64); err == nil {
-				secs[name] = a
-			}
-		}
-		mod, err := debuginfo.OpenModule(ko, secs)
+		mod, err := debuginfo.OpenModule(ko, m.SectionAddrs())
 		if err != nil {
 			notes = append(notes, fmt.Sprintf("module %s: %v", m.Name, err))
 			continue

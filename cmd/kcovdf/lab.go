@@ -218,14 +218,7 @@ console (BUG:, KASAN, WARNING:, lockdep, panics) make run fail.`,
 			if err != nil {
 				return err
 			}
-			if err := res.Check(); err != nil {
-				return err
-			}
-			if res.ExitCode != 0 {
-				// The guest command's own status, as a shell would.
-				return exitCodeError{res.ExitCode}
-			}
-			return nil
+			return guestDone(res, "")
 		},
 	}
 	f.addMachineFlags(c, 10*time.Minute)
@@ -253,14 +246,7 @@ func newLabBootCommand() *cobra.Command {
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "lab: booted to the command in %.1fs, whole run %.1fs; serial log %s\n",
 				res.BootTime.Seconds(), res.Duration.Seconds(), res.SerialLog)
-			if err := res.Check(); err != nil {
-				return err
-			}
-			if res.ExitCode != 0 {
-				// The guest command's own status, as a shell would.
-				return exitCodeError{res.ExitCode}
-			}
-			return nil
+			return guestDone(res, "")
 		},
 	}
 	f.addMachineFlags(c, 5*time.Minute)
@@ -294,4 +280,22 @@ func newLabShellCommand() *cobra.Command {
 	f.addMachineFlags(c, 0)
 	f.addDirFlag(c, "host directory shared at /host (default: current directory)")
 	return c
+}
+
+// guestDone is the outcome of a finished guest run: the kernel's findings
+// (a KASAN report, a warning) first, then the command's exit status. The
+// status of the user's command (ours == "") becomes kcovdf's own, as a
+// shell would pass it on; a command kcovdf ran for itself (ours names it)
+// that failed is an error.
+func guestDone(res *lab.Result, ours string) error {
+	if err := res.Check(); err != nil {
+		return err
+	}
+	switch {
+	case res.ExitCode == 0:
+		return nil
+	case ours != "":
+		return fmt.Errorf("%s exited with status %d", ours, res.ExitCode)
+	}
+	return exitCodeError{res.ExitCode}
 }

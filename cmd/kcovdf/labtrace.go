@@ -109,10 +109,8 @@ them. --kcov records classic kcov's coverage of the same run beside it
 			if !s.Exact() {
 				printAnomalies(cmd.ErrOrStderr(), s, 10)
 			}
-			if res.ExitCode != 0 {
-				return exitCodeError{res.ExitCode}
-			}
-			return nil
+			// The trace of a failing command is kept and summed up above.
+			return guestDone(res, "")
 		},
 	}
 	f.addMachineFlags(c, 10*time.Minute)
@@ -186,11 +184,8 @@ Under TCG every instruction is emulated: only ratios mean anything.`,
 				if err != nil {
 					return nil, err
 				}
-				if err := res.Check(); err != nil {
+				if err := guestDone(res, "lab bench: latency on the "+instrument+" kernel"); err != nil {
 					return nil, err
-				}
-				if res.ExitCode != 0 {
-					return nil, fmt.Errorf("lab bench: latency on the %s kernel exited with %d", instrument, res.ExitCode)
 				}
 				rows, err := device.ParseLatency(&stdout)
 				if err != nil {
@@ -228,8 +223,8 @@ Under TCG every instruction is emulated: only ratios mean anything.`,
 	f.addMachineFlags(c, 20*time.Minute)
 	c.Flags().BoolVar(&baseline, "baseline", false, "also boot the uninstrumented kernel (one more kernel build when it is not cached)")
 	c.Flags().BoolVar(&asJSON, "json", false, "one JSON object per syscall")
-	c.Flags().IntVar(&calls, "calls", 200, "calls per round")
-	c.Flags().IntVar(&rounds, "rounds", 15, "rounds per syscall and mode (the median is kept)")
+	c.Flags().IntVar(&calls, "calls", defaultCalls, callsUsage+" (passed to latency)")
+	c.Flags().IntVar(&rounds, "rounds", defaultRounds, roundsUsage+" (passed to latency)")
 	return c
 }
 

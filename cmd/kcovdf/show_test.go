@@ -191,9 +191,11 @@ func TestWhere(t *testing.T) {
 		{"STATE_RUN", "!=", "STATE_IDLE", true},
 	}
 	for _, c := range cases {
-		if got := compare(c.have, c.op, c.want); got != c.ok {
-			t.Errorf("%s %s %s = %v", c.have, c.op, c.want, got)
-		}
+		t.Run(c.have+" "+c.op+" "+c.want, func(t *testing.T) {
+			if got := compare(c.have, c.op, c.want); got != c.ok {
+				t.Errorf("%s %s %s = %v", c.have, c.op, c.want, got)
+			}
+		})
 	}
 	p, err := parseWhere("how.flags == 0x8000")
 	if err != nil || len(p.path) != 2 || p.path[1] != "flags" || p.op != "==" || p.value != "0x8000" {
@@ -296,7 +298,7 @@ func TestModulesNamed(t *testing.T) {
 	w[0] = uint64(len(w) - 1)
 	trace := filepath.Join(t.TempDir(), "m.kdf")
 	meta := abi.Meta{Format: abi.FormatV2, KASLROffset: abi.KnownKASLROffset(0), BufferWords: len(w),
-		Modules: []abi.Module{{Name: "fixture", Sections: map[string]string{".text": fmt.Sprintf("%#x", uint64(text)), ".text.unlikely": "0xffffffffc0008000"}}}}
+		Modules: []abi.Module{{Name: "fixture", Sections: map[string]abi.Addr{".text": abi.Addr(text), ".text.unlikely": 0xffffffffc0008000}}}}
 	if err := abi.SaveTrace(trace, &abi.Trace{Meta: meta, Words: w}); err != nil {
 		t.Fatal(err)
 	}

@@ -29,13 +29,10 @@ the offset into it and where that function is declared:
 
 --lines prints the address's own line instead, from the DWARF line table (that
 of the innermost inlined callee, as addr2line and llvm-symbolizer print it);
-it reads the table of each compile unit an address falls in.
-
---random N prints N random addresses inside functions instead, to compare
-symbolizers on the same input.`,
+it reads the table of each compile unit an address falls in.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if symbols == "" {
-				return fmt.Errorf("--symbols is required (a vmlinux, System.map or kallsyms)")
+				return usageError(cmd, "--symbols is required (a vmlinux, System.map or kallsyms)")
 			}
 			t0 := time.Now()
 			ix, err := debuginfo.Open(symbols, debuginfo.Options{CacheDir: cacheDir})
@@ -139,5 +136,9 @@ symbolizers on the same input.`,
 	f.Uint64Var(&seed, "seed", 1, "seed of --random")
 	f.BoolVar(&stats, "stats", false, "print the index build and lookup times to standard error")
 	f.BoolVar(&lines, "lines", false, "print each address's own source line (DWARF line table) instead of its function's declaration")
+	// For comparing symbolizers and measuring the index, not for users.
+	f.MarkHidden("random")
+	f.MarkHidden("seed")
+	f.MarkHidden("stats")
 	return cmd
 }

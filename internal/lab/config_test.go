@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"slices"
 	"strings"
@@ -78,10 +79,12 @@ func TestSelection(t *testing.T) {
 		{"/etc/", false, "", true},
 		{"fs/../mm", false, "", true},
 	} {
-		plugin, sel, err := KernelOptions{Instrument: c.in}.Selection()
-		if (err != nil) != c.err || plugin != c.plugin || sel != c.sel {
-			t.Errorf("Selection(%q) = %v, %q, %v; want %v, %q, err %v", c.in, plugin, sel, err, c.plugin, c.sel, c.err)
-		}
+		t.Run(fmt.Sprintf("%q", c.in), func(t *testing.T) {
+			plugin, sel, err := KernelOptions{Instrument: c.in}.Selection()
+			if (err != nil) != c.err || plugin != c.plugin || sel != c.sel {
+				t.Errorf("Selection(%q) = %v, %q, %v; want %v, %q, err %v", c.in, plugin, sel, err, c.plugin, c.sel, c.err)
+			}
+		})
 	}
 }
 
@@ -144,9 +147,11 @@ func TestParseOption(t *testing.T) {
 		{in: "A B=y", bad: true},
 		{in: "CMDLINE=a\nb", bad: true},
 	} {
-		got, err := ParseOption(c.in)
-		if c.bad != (err != nil) || got != c.want {
-			t.Errorf("ParseOption(%q) = %v, %v; want %v (error %v)", c.in, got, err, c.want, c.bad)
-		}
+		t.Run(fmt.Sprintf("%q", c.in), func(t *testing.T) {
+			got, err := ParseOption(c.in)
+			if c.bad != (err != nil) || got != c.want {
+				t.Errorf("ParseOption(%q) = %v, %v; want %v (error %v)", c.in, got, err, c.want, c.bad)
+			}
+		})
 	}
 }

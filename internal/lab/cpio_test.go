@@ -162,8 +162,10 @@ ffffffff82000000 D jiffies
 		{`{"pc":"0x1","func":"do_sys_openat2","file":"fs/open.c"}`, `{"pc":"0x1","func":"do_sys_openat2","file":"fs/open.c"}`},
 		{`{"func":"gone","file":"/elsewhere/x.c"}`, `{"func":"gone","file":"/elsewhere/x.c"}`},
 	} {
-		if got := fix.apply(c.in); got != c.want {
-			t.Errorf("apply(%s) =\n  %s\nwant\n  %s", c.in, got, c.want)
-		}
+		t.Run(c.in, func(t *testing.T) {
+			if got := fix.apply(c.in); got != c.want {
+				t.Errorf("apply(%s) =\n  %s\nwant\n  %s", c.in, got, c.want)
+			}
+		})
 	}
 }

@@ -70,17 +70,19 @@ func TestScanLogLines(t *testing.T) {
 		{"kcovdf-init: error: BUG: not a kernel report", ""},
 		{"[    0.100000] kasan: KernelAddressSanitizer initialized (generic)", ""},
 	} {
-		fs, err := ScanLog(strings.NewReader(c.line + "\r\n"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := ""
-		if len(fs) > 0 {
-			got = fs[0].Title
-		}
-		if got != c.title {
-			t.Errorf("ScanLog(%q) = %q, want %q", c.line, got, c.title)
-		}
+		t.Run(c.line, func(t *testing.T) {
+			fs, err := ScanLog(strings.NewReader(c.line + "\r\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ""
+			if len(fs) > 0 {
+				got = fs[0].Title
+			}
+			if got != c.title {
+				t.Errorf("ScanLog(%q) = %q, want %q", c.line, got, c.title)
+			}
+		})
 	}
 }
 

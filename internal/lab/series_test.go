@@ -163,10 +163,12 @@ func TestSeriesFilesErrors(t *testing.T) {
 			base: map[string][]byte{"x": nil}, want: []string{"y"}, err: "renames x to y"},
 	}
 	for _, c := range cases {
-		_, err := seriesFiles(writeSeries(t, c.patches), c.base, c.want)
-		if err == nil || !strings.Contains(err.Error(), c.err) {
-			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.err)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			_, err := seriesFiles(writeSeries(t, c.patches), c.base, c.want)
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: error %v, want one containing %q", c.name, err, c.err)
+			}
+		})
 	}
 	// A deleted file is gone.
 	del := "diff --git a/x b/x\ndeleted file mode 100644\n--- a/x\n+++ /dev/null\n@@ -1 +0,0 @@\n-one\n"

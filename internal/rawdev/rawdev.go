@@ -58,7 +58,17 @@ func Mmap(fd int, offset int64, length int, shared bool) (Mapping, error) {
 	if shared {
 		flags = unix.MAP_SHARED
 	}
-	mem, err := unix.Mmap(fd, offset, length, unix.PROT_READ|unix.PROT_WRITE, flags)
+	return mmap(fd, offset, length, unix.PROT_READ|unix.PROT_WRITE, flags)
+}
+
+// MmapRead maps length bytes of fd at offset, shared and read-only: the
+// kernel's own view of a buffer, which a write through it would fault on.
+func MmapRead(fd int, offset int64, length int) (Mapping, error) {
+	return mmap(fd, offset, length, unix.PROT_READ, unix.MAP_SHARED)
+}
+
+func mmap(fd int, offset int64, length, prot, flags int) (Mapping, error) {
+	mem, err := unix.Mmap(fd, offset, length, prot, flags)
 	if err != nil {
 		return Mapping{}, err
 	}

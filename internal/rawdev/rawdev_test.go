@@ -5,6 +5,7 @@ package rawdev
 import (
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -52,4 +53,36 @@ func TestPlainFile(t *testing.T) {
 	if words(make([]byte, 7)) != nil {
 		t.Fatal("less than a word must view as nil")
 	}
+}
+
+// MmapRead shows the file's words and refuses writes.
+func TestMmapRead(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "plain")
+	data := make([]byte, 4096)
+	data[8], data[15] = 0x08, 0x01
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	m, err := MmapRead(fd, 0, 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Munmap()
+	if len(m.Words) != 512 || m.Words[1] != 0x0100000000000008 {
+		t.Fatalf("%d words, word 1 %#x", len(m.Words), m.Words[1])
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("a write through the read-only mapping did not fault")
+			}
+		}()
+		m.Words[0] = 1
+	}()
 }
