@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -212,12 +213,18 @@ func TestFollowConcurrentWriters(t *testing.T) {
 			k.Exit()
 		})
 	}
-	// A reader racing the writers sees whole records only.
+	// A reader racing the writers sees whole records only. A sequence gap
+	// where a stream's chunk begins is the one inconsistency a copy taken
+	// chunk after chunk may show (docs/follow.md): the earlier chunk got
+	// its last records after it was copied.
 	for range 20 {
 		ft, err := abi.DecodeFollow(abi.SnapshotFollow(area, 128), abi.Options{})
 		if err == nil {
 			for _, a := range ft.Anomalies {
-				if a.Kind != abi.AnomalyTornTail && a.Kind != abi.AnomalyUnattributed {
+				switch {
+				case a.Kind == abi.AnomalyTornTail, a.Kind == abi.AnomalyUnattributed:
+				case a.Kind == abi.AnomalySeqGap && strings.Contains(a.Detail, " starts at sequence "):
+				default:
 					t.Errorf("mid-write anomaly: %v", a)
 				}
 			}
