@@ -258,8 +258,8 @@ func (n *Namer) render(r *Rendered, typ *debuginfo.Type, tname string, shapeFiel
 				r.Text = "ERR_PTR(" + errnoText(e) + ")"
 				return
 			}
-			r.Raw = n.Word(r.Raw)
 		}
+		r.Raw = n.Word(r.Raw) // the struct's address, or its first word
 		var cut bool
 		r.Fields, cut = n.fields(st, shapeFields, words)
 		r.More = len(words) - len(r.Fields)
