@@ -15,8 +15,8 @@ type redactFlags struct {
 }
 
 func (f *redactFlags) register(cmd *cobra.Command) {
-	cmd.Flags().BoolVar(&f.on, "redact", false, "replace kernel addresses with tokens (kptr_…), the same for the same address within a trace, so that the output can be shared without revealing the kernel's layout")
-	cmd.Flags().StringVar(&f.key, "redact-key", "", "file keeping the secret the tokens are derived from, created when missing, so that several runs give the same tokens (implies --redact; without it each run draws its own)")
+	cmd.Flags().BoolVar(&f.on, "redact", false, "replace kernel addresses with tokens (kptr_…, the same for the same address within a trace) to share the output without revealing the kernel's layout")
+	cmd.Flags().StringVar(&f.key, "redact-key", "", "a `FILE` keeping the secret the tokens are derived from, created when missing, so that several runs give the same tokens (implies --redact; without it each run draws its own)")
 }
 
 // secret is the secret to redact with; nil without --redact.
