@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -104,38 +103,65 @@ func kernelAddresses(t *testing.T, trace string, flags []string) map[uint64]bool
 
 // leaks lists the kernel addresses (and the KASLR offset) found in b, in
 // any form: hex either case, decimal unsigned and signed, 8 bytes either
-// order, a protobuf varint.
+// order, a protobuf varint. One pass over b: every number in it, and
+// every 8 bytes and varint at every offset, looked up.
 func leaks(b []byte, addrs map[uint64]bool, slide uint64) []string {
-	var found []string
-	lower := bytes.ToLower(b)
-	for a := range addrs {
-		forms := [][]byte{
-			fmt.Appendf(nil, "%x", a),
-			strconv.AppendUint(nil, a, 10),
-			strconv.AppendInt(nil, int64(a), 10),
-			binary.LittleEndian.AppendUint64(nil, a),
-			binary.BigEndian.AppendUint64(nil, a),
-			protowire.AppendVarint(nil, a),
+	found := map[string]bool{}
+	hit := func(v uint64, form string) {
+		if addrs[v] {
+			found[fmt.Sprintf("%#x (%s)", v, form)] = true
 		}
-		for i, f := range forms {
-			in := b
-			if i == 0 {
-				in = lower
-			}
-			if bytes.Contains(in, f) {
-				found = append(found, fmt.Sprintf("%#x (form %d)", a, i))
-				break
-			}
+		if slide != 0 && v == slide && form != "le" && form != "be" && form != "varint" {
+			found["the KASLR offset ("+form+")"] = true
 		}
 	}
-	if slide != 0 {
-		for _, f := range []string{fmt.Sprintf("%#x", slide), strconv.FormatUint(slide, 10)} {
-			if bytes.Contains(lower, []byte(f)) {
-				found = append(found, "the KASLR offset "+f)
+	isHex := func(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+	for i := 0; i < len(b); {
+		if !isHex(b[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(b) && isHex(b[j]) {
+			j++
+		}
+		run := string(b[i:j])
+		// Every 16-digit window of a hex run, and the run itself.
+		if v, err := strconv.ParseUint(run, 16, 64); err == nil {
+			hit(v, "hex")
+		}
+		for k := 0; k+16 <= len(run); k++ {
+			if v, err := strconv.ParseUint(run[k:k+16], 16, 64); err == nil {
+				hit(v, "hex")
 			}
 		}
+		if v, err := strconv.ParseUint(run, 10, 64); err == nil {
+			hit(v, "decimal")
+		}
+		if i > 0 && b[i-1] == '-' {
+			if v, err := strconv.ParseInt("-"+run, 10, 64); err == nil {
+				hit(uint64(v), "signed decimal")
+			}
+		}
+		i = j
 	}
-	return found
+	for i := 0; i+8 <= len(b); i++ {
+		hit(binary.LittleEndian.Uint64(b[i:]), "le")
+		hit(binary.BigEndian.Uint64(b[i:]), "be")
+	}
+	for i := range b {
+		if b[i] < 0x80 {
+			continue // a varint of a kernel address is 10 bytes, the first with its high bit
+		}
+		if v, n := protowire.ConsumeVarint(b[i:]); n > 0 {
+			hit(v, "varint")
+		}
+	}
+	var out []string
+	for f := range found {
+		out = append(out, f)
+	}
+	return out
 }
 
 // TestRedact: with --redact, show, flow, diff and every export format
