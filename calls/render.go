@@ -108,11 +108,12 @@ func (n *Namer) Hex(w uint64) string {
 
 // redacts tells whether a word read as a C object of size bytes (0:
 // unknown), signed or not, is to be replaced by a token: a kernel address
-// in a full word. A signed integer close below zero is a number, though
+// in a full word (the first word of a wider member, such as a list_head,
+// counts). A signed integer close below zero is a number, though
 // its word lies in the kernel's half: no randomised kernel address is
 // within 2^24 of the top.
 func (n *Namer) redacts(w, size uint64, signed bool) bool {
-	return n.Redact != nil && (size == 0 || size == 8) && KernelAddress(w) &&
+	return n.Redact != nil && (size == 0 || size >= 8) && KernelAddress(w) &&
 		!(signed && int64(w) >= -1<<24)
 }
 
