@@ -145,3 +145,32 @@ func FuzzText(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkWord: tokens of addresses seen before (the usual case: a
+// trace repeats its pointers) and of new ones.
+func BenchmarkWord(b *testing.B) {
+	rt := testTrace(b, 1)
+	b.Run("seen", func(b *testing.B) {
+		rt.Word(0xffff888004114eb0)
+		for b.Loop() {
+			rt.Word(0xffff888004114eb0)
+		}
+	})
+	b.Run("new", func(b *testing.B) {
+		w := uint64(0xffff888000000000)
+		for b.Loop() {
+			w += 8
+			rt.Word(w)
+		}
+	})
+}
+
+// BenchmarkText: a line of show's output with three addresses.
+func BenchmarkText(b *testing.B) {
+	rt := testTrace(b, 1)
+	line := "do_filp_open(dfd=-100, pathname={name=0xffff888003c2d000, uptr=0x7ffcb8b86f80, refcnt=0x1, aname=NULL}, op={open_flag=0x8000, mode=0, acc_mode=4}) = {f_count=0x1, f_op=0xffffffff82c3a4c0, f_mapping=0xffff888004a1b2c8, f_flags=0x8000};\n"
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		rt.Text(line)
+	}
+}
