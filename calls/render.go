@@ -15,6 +15,8 @@ type FuncInfo struct {
 	Name  string // "" when unknown
 	Func  *debuginfo.Func
 	Shape *abi.FuncShape
+	// token stands for the pc of an unnamed function when redacting.
+	token string
 }
 
 // Namer names calls and renders their values. Any of its sources may be
@@ -29,8 +31,12 @@ type Namer struct {
 	// struct values of dozens of fields, most of which a reader does not
 	// look at.
 	MaxFields int
-	cache     map[uint64]*FuncInfo
-	members   map[*debuginfo.Type][]debuginfo.Member
+	// Redact, when set, puts tokens in place of the kernel addresses
+	// among the rendered values, raw words and unnamed functions' pcs.
+	Redact Redactor
+
+	cache   map[uint64]*FuncInfo
+	members map[*debuginfo.Type][]debuginfo.Member
 }
 
 // Func returns what is known of the function at a traced pc.
@@ -53,6 +59,9 @@ func (n *Namer) Func(pc uint64) *FuncInfo {
 			}
 		}
 	}
+	if fi.Name == "" && n.Redact != nil && KernelAddress(pc) {
+		_, fi.token = n.Redact.Token(pc)
+	}
 	if n.cache == nil {
 		n.cache = map[uint64]*FuncInfo{}
 	}
@@ -62,10 +71,50 @@ func (n *Namer) Func(pc uint64) *FuncInfo {
 
 // Name is the function's name, or its pc in hex.
 func (fi *FuncInfo) NameOr(pc uint64) string {
-	if fi.Name != "" {
+	switch {
+	case fi.Name != "":
 		return fi.Name
+	case fi.token != "":
+		return fi.token
 	}
 	return hex(pc)
+}
+
+// Redactor stands tokens in for kernel addresses (package redact).
+type Redactor interface {
+	// Token returns the word and the text that stand for kernel
+	// address w; the same w gives the same token.
+	Token(w uint64) (word uint64, text string)
+}
+
+// Word is w, or its token when n redacts and w is a kernel address: for
+// the words outside rendered values (a pc, a captured pointer).
+func (n *Namer) Word(w uint64) uint64 {
+	if n.Redact != nil && KernelAddress(w) {
+		w, _ = n.Redact.Token(w)
+	}
+	return w
+}
+
+// Hex is w in hex, or its token's text when n redacts and w is a kernel
+// address.
+func (n *Namer) Hex(w uint64) string {
+	if n.Redact != nil && KernelAddress(w) {
+		_, s := n.Redact.Token(w)
+		return s
+	}
+	return hex(w)
+}
+
+// redacts tells whether a word read as a C object of size bytes (0:
+// unknown), signed or not, is to be replaced by a token: a kernel address
+// in a full word (the first word of a wider member, such as a list_head,
+// counts). A signed integer close below zero is a number, though
+// its word lies in the kernel's half: no randomised kernel address is
+// within 2^24 of the top.
+func (n *Namer) redacts(w, size uint64, signed bool) bool {
+	return n.Redact != nil && (size == 0 || size >= 8) && KernelAddress(w) &&
+		!(signed && int64(w) >= -1<<24)
 }
 
 // Field is one rendered struct field.
@@ -211,6 +260,7 @@ func (n *Namer) render(r *Rendered, typ *debuginfo.Type, tname string, shapeFiel
 				return
 			}
 		}
+		r.Raw = n.Word(r.Raw) // the struct's address, or its first word
 		var cut bool
 		r.Fields, cut = n.fields(st, shapeFields, words)
 		r.More = len(words) - len(r.Fields)
@@ -248,6 +298,8 @@ func (n *Namer) render(r *Rendered, typ *debuginfo.Type, tname string, shapeFiel
 		case abi.IsErrPtr(w):
 			r.Errno = -int64(w)
 			r.Text = "ERR_PTR(" + errnoText(r.Errno) + ")"
+		case n.redacts(w, 0, false):
+			r.Raw, r.Text = n.Redact.Token(w)
 		default:
 			r.Text = hex(w)
 		}
@@ -256,6 +308,10 @@ func (n *Namer) render(r *Rendered, typ *debuginfo.Type, tname string, shapeFiel
 	size := uint64(v.Size)
 	if typ == nil {
 		typ = guessType(tname, uint32(size))
+	}
+	if n.redacts(w, size, typ.Kind == debuginfo.KindInt || typ.Kind == debuginfo.KindEnum) {
+		r.Raw, r.Text = n.Redact.Token(w)
+		return
 	}
 	r.Text = n.scalar(typ, r.Name, w, size)
 	if ret && typ.Kind == debuginfo.KindInt {
@@ -302,6 +358,10 @@ func (n *Namer) fields(st *debuginfo.Type, shape []abi.Field, words []uint64) ([
 		switch {
 		case w == abi.BadAddr:
 			f.Text = "<fault>"
+		case mems == nil && n.redacts(w, 0, false):
+			f.Raw, f.Text = n.Redact.Token(w)
+		case mems != nil && mems[i].BitSize == 0 && n.redacts(w, mems[i].Size, n.signed(mems[i].Type)):
+			f.Raw, f.Text = n.Redact.Token(w)
 		case mems != nil:
 			m := mems[i]
 			v, size := w, m.Size
@@ -518,3 +578,9 @@ func firstMembers(mems []debuginfo.Member, shape []abi.Field) bool {
 // is at hand ("unsigned int", "struct file *", "loff_t"), as values are
 // rendered without one; size is the value's size in bytes.
 func TypeOfSpelling(name string, size uint32) *debuginfo.Type { return guessType(name, size) }
+
+// signed tells whether a member's type holds signed integers.
+func (n *Namer) signed(id debuginfo.TypeID) bool {
+	t := n.Index.Type(id)
+	return t != nil && (t.Kind == debuginfo.KindInt || t.Kind == debuginfo.KindEnum)
+}

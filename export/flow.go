@@ -70,14 +70,26 @@ func (t *Task) mayReceive(j int, lastRet map[uint64]int32) bool {
 		if v.Marker() {
 			continue
 		}
-		if _, ok := lastRet[v.Ptr]; ok {
+		if t.held(lastRet, v.Ptr) {
 			return true
 		}
 		if w := t.Tree.Words(&v); len(w) > 0 {
-			if _, ok := lastRet[w[0]]; ok {
+			if t.held(lastRet, w[0]) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// held tells whether lastRet has word w, as it is or as its token: where
+// the names redact, rendered values hold tokens in place of kernel
+// addresses (not of small negative integers, though their words look
+// alike).
+func (t *Task) held(lastRet map[uint64]int32, w uint64) bool {
+	_, ok := lastRet[w]
+	if !ok {
+		_, ok = lastRet[t.Names.Word(w)]
+	}
+	return ok
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
-	"strconv"
 
 	"github.com/kcovdf/kcovdf/calls"
 )
@@ -39,7 +38,7 @@ func (t *Task) Line(i int, l *CallLine) {
 	c := &t.Tree.Calls[i]
 	fi := t.Names.Func(c.PC)
 	*l = CallLine{TaskID: t.ID, Trace: t.Trace, Call: i, Parent: c.Parent, End: c.End, Depth: c.Depth, Seq: c.Seq,
-		PC: "0x" + strconv.FormatUint(c.PC, 16), Func: fi.NameOr(c.PC), Args: t.Names.Args(t.Tree, i), Flags: flagList(c.Flags)}
+		PC: t.Names.Hex(c.PC), Func: fi.NameOr(c.PC), Args: t.Names.Args(t.Tree, i), Flags: flagList(c.Flags)}
 	if l.Args == nil {
 		l.Args = []calls.Rendered{}
 	}

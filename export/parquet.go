@@ -178,7 +178,7 @@ func WriteParquet(dir string, tasks []*Task) (err error) {
 			fi := t.Names.Func(c.PC)
 			name := fi.NameOr(c.PC)
 			row := CallRow{TaskID: t.ID, CallID: int32(i), Parent: c.Parent, End: c.End, Depth: c.Depth, Seq: int64(c.Seq),
-				PC: c.PC, Func: name, Records: int32(len(t.Tree.Args(i))), NoReturn: c.Flags&calls.NoReturn != 0,
+				PC: t.Names.Word(c.PC), Func: name, Records: int32(len(t.Tree.Args(i))), NoReturn: c.Flags&calls.NoReturn != 0,
 				NoEntry: c.Flags&calls.NoEntry != 0, Unsure: c.Flags&calls.Unsure != 0}
 			if fi.Func != nil {
 				row.File, row.Line = fi.Func.File, int32(fi.Func.Line)
@@ -196,7 +196,7 @@ func WriteParquet(dir string, tasks []*Task) (err error) {
 				v := vals[0]
 				vals = vals[1:]
 				aw.add(ArgRow{TaskID: t.ID, CallID: int32(i), Func: name, Arg: int32(v.Idx), Name: a.Name, Type: a.Type,
-					Text: a.Text, Raw: a.Raw, Ptr: v.Ptr, Size: int32(v.Size), NFields: int32(len(a.Fields)), Errno: int32(a.Errno)})
+					Text: a.Text, Raw: a.Raw, Ptr: t.Names.Word(v.Ptr), Size: int32(v.Size), NFields: int32(len(a.Fields)), Errno: int32(a.Errno)})
 				for fi, f := range a.Fields {
 					fw.add(FieldRow{TaskID: t.ID, CallID: int32(i), Func: name, Arg: int32(v.Idx), ArgName: a.Name,
 						Field: int32(fi), Name: f.Name, Text: f.Text, Raw: f.Raw})
@@ -228,7 +228,7 @@ func WriteParquet(dir string, tasks []*Task) (err error) {
 		}
 		for _, pc := range pcs {
 			fi := t.Names.Func(pc)
-			row := FunctionRow{TaskID: t.ID, PC: pc, Func: fi.NameOr(pc), Calls: perPC[pc].calls, Errors: perPC[pc].errors}
+			row := FunctionRow{TaskID: t.ID, PC: t.Names.Word(pc), Func: fi.NameOr(pc), Calls: perPC[pc].calls, Errors: perPC[pc].errors}
 			if fi.Func != nil {
 				row.File, row.Line = fi.Func.File, int32(fi.Func.Line)
 			}

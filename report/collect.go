@@ -254,7 +254,7 @@ func (c *collector) fn(nm *calls.Namer, pc uint64) int32 {
 	i, ok := c.funcs[key]
 	if !ok {
 		i = int32(len(c.funcList))
-		f := FuncData{Name: key, PC: "0x" + strconv.FormatUint(pc, 16)}
+		f := FuncData{Name: key, PC: nm.Hex(pc)}
 		if fi.Func != nil {
 			f.File, f.Line = fi.Func.File, fi.Func.Line
 		}

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/kcovdf/kcovdf/redact"
 	"github.com/kcovdf/kcovdf/tracediff"
 	"github.com/spf13/cobra"
 )
@@ -13,6 +14,7 @@ func init() { subcommands = append(subcommands, newDiffCommand) }
 
 func newDiffCommand() *cobra.Command {
 	var in inputFlags
+	var rf redactFlags
 	var asJSON, addresses bool
 	var top int
 	var skip string
@@ -53,9 +55,16 @@ and 2 on trouble.`,
 				}
 				opt.Skip = re.MatchString
 			}
-			res, trees, err := runDiff(&in, args[0], args[1], opt)
+			secret, err := rf.secret()
 			if err != nil {
 				return troubleStatus(cmd, err)
+			}
+			res, trees, err := runDiff(&in, args[0], args[1], opt, secret)
+			if err != nil {
+				return troubleStatus(cmd, err)
+			}
+			if secret != nil {
+				defer redactOutput(cmd, trees[0].namer.Redact.(*redact.Trace))()
 			}
 			if asJSON {
 				err = tracediff.WriteJSON(cmd.OutOrStdout(), res)
@@ -82,6 +91,7 @@ and 2 on trouble.`,
 	}
 	cmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return troubleStatus(cmd, err) })
 	in.register(cmd)
+	rf.register(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&asJSON, "json", false, "one JSON object: counts, first divergence and differences per task")
 	f.BoolVar(&addresses, "addresses", false, "compare pointers and kernel addresses exactly")
@@ -91,9 +101,12 @@ and 2 on trouble.`,
 }
 
 // runDiff reads both traces and compares them; each trace is one task.
-func runDiff(in *inputFlags, pathA, pathB string, opt tracediff.Options) (*tracediff.Result, [2]*namedTree, error) {
+// With a secret, both are redacted with A's key, so that an address the
+// two share shows as one token.
+func runDiff(in *inputFlags, pathA, pathB string, opt tracediff.Options, secret *redact.Secret) (*tracediff.Result, [2]*namedTree, error) {
 	var trees [2]*namedTree
 	var tasks [2][]tracediff.Task
+	var rt *redact.Trace
 	if opt.Top < 0 {
 		return nil, trees, fmt.Errorf("--top %d: want 0 (all) or more", opt.Top)
 	}
@@ -103,6 +116,14 @@ func runDiff(in *inputFlags, pathA, pathB string, opt tracediff.Options) (*trace
 			return nil, trees, err
 		}
 		trees[k] = nt
+		if secret != nil {
+			if rt == nil {
+				rt = redactor(secret, nt.src.trace)
+			} else if !nt.src.trace.Raw {
+				rt.Meta(&nt.src.trace.Meta) // B's offset is blanked out too
+			}
+			nt.namer.Redact = rt
+		}
 		label := p
 		if cmd := nt.src.trace.Meta.Command; len(cmd) > 0 {
 			label += " (" + strings.Join(cmd, " ") + ")"

@@ -22,6 +22,7 @@ var exportFormats = []string{"jsonl", "perfetto", "parquet", "html"}
 
 func newExportCommand() *cobra.Command {
 	var in inputFlags
+	var rf redactFlags
 	var format, out string
 	cmd := &cobra.Command{
 		Use:   "export [flags] TRACE...",
@@ -60,6 +61,10 @@ standard output.`,
 			}
 			if format == "parquet" && out == "-" {
 				return fmt.Errorf("export: parquet writes a directory of tables: give -o DIR")
+			}
+			var err error
+			if in.redact, err = rf.secret(); err != nil {
+				return err
 			}
 			// The output first: a wrong path is told before the work.
 			w, closeOut := cmd.OutOrStdout(), func() error { return nil }
@@ -101,6 +106,7 @@ standard output.`,
 		},
 	}
 	in.registerLayout(cmd)
+	rf.register(cmd)
 	f := cmd.Flags()
 	f.StringVar(&in.format, "input-format", "auto", "record format of the traces: v1, v2, v3 or auto (from the trace file, else from the first header)")
 	f.StringVar(&format, "format", "", "the format to write: "+strings.Join(exportFormats, ", "))
@@ -137,6 +143,11 @@ func (f *inputFlags) loadTasks(paths []string, ew io.Writer) (_ []*export.Task, 
 		}
 		warning, _ := src.names.check(pcs)
 		t.Names = src.namer()
+		text := func(s string) string { return s }
+		if f.redact != nil {
+			rt := f.redact.Trace(t.ID)
+			t.Names.Redact, t.Meta, text = rt, rt.Meta(t.Meta), rt.Text
+		}
 		tasks = append(tasks, t)
 		if t.Summary.Records == 0 {
 			done()
@@ -147,16 +158,16 @@ func (f *inputFlags) loadTasks(paths []string, ew io.Writer) (_ []*export.Task, 
 			prefix = filepath.Base(p) + ": "
 		}
 		for _, n := range src.notes {
-			fmt.Fprintln(ew, prefix+"note:", n)
+			fmt.Fprintln(ew, prefix+"note:", text(n))
 		}
 		for _, n := range t.Tree.Notes {
-			fmt.Fprintln(ew, prefix+"note:", n)
+			fmt.Fprintln(ew, prefix+"note:", text(n))
 		}
 		if warning != "" {
-			fmt.Fprintln(ew, prefix+"warning:", warning)
+			fmt.Fprintln(ew, prefix+"warning:", text(warning))
 		}
 		if src.fileErr != nil {
-			fmt.Fprintln(ew, prefix+"warning:", src.fileErr)
+			fmt.Fprintln(ew, prefix+"warning:", text(src.fileErr.Error()))
 			f.fileErrs = errors.Join(f.fileErrs, src.fileErr)
 		}
 	}

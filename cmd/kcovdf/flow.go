@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kcovdf/kcovdf/calls"
 	"github.com/kcovdf/kcovdf/flow"
+	"github.com/kcovdf/kcovdf/redact"
 	"github.com/spf13/cobra"
 )
 
@@ -12,6 +14,7 @@ func init() { subcommands = append(subcommands, newFlowCommand) }
 
 func newFlowCommand() *cobra.Command {
 	var in inputFlags
+	var rf redactFlags
 	var asJSON, small bool
 	cmd := &cobra.Command{
 		Use:   "flow [flags] TRACE VALUE",
@@ -55,13 +58,34 @@ first record, as decode shows it.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			args = dropDash(args)
-			v, err := flow.ParseValue(args[1])
+			secret, err := rf.secret()
 			if err != nil {
 				return err
+			}
+			tok, isToken := redact.ParseToken(args[1])
+			var v uint64
+			if !isToken {
+				if v, err = flow.ParseValue(args[1]); err != nil {
+					return err
+				}
 			}
 			nt, err := in.buildTree(args[0])
 			if err != nil {
 				return err
+			}
+			rt := redactor(secret, nt.src.trace)
+			if isToken {
+				if rt == nil {
+					return fmt.Errorf("%s is a token of --redact: give --redact-key with the key it was made with", args[1])
+				}
+				var ok bool
+				if v, ok = resolveToken(nt.tree, rt, tok); !ok {
+					return fmt.Errorf("%s: no kernel address of %s has this token under the key of --redact-key", args[1], args[0])
+				}
+			}
+			if rt != nil {
+				nt.namer.Redact = rt
+				defer redactOutput(cmd, rt)()
 			}
 			m := flow.NewMatcher(v, small)
 			res := flow.Find(nt.tree, nt.namer, m)
@@ -88,6 +112,7 @@ first record, as decode shows it.`,
 		return err
 	})
 	in.register(cmd)
+	rf.register(cmd)
 	f := cmd.Flags()
 	f.BoolVar(&asJSON, "json", false, "one JSON object per match: call, seq, depth, path, func, name, text, raw, width, form")
 	// Flags end at TRACE: "-100" after it is a value, not a flag.
@@ -103,4 +128,33 @@ func dropDash(args []string) []string {
 		return append([]string{args[0]}, args[2:]...)
 	}
 	return args
+}
+
+// resolveToken finds the kernel address a token stands for among the
+// values of a tree: the first word of each argument and return, and the
+// pointer it was read through.
+func resolveToken(t *calls.Tree, rt *redact.Trace, tok uint64) (uint64, bool) {
+	match := func(w uint64) bool { return calls.KernelAddress(w) && rt.Word(w) == tok }
+	for i := range t.Calls {
+		c := &t.Calls[i]
+		if match(c.PC) {
+			return c.PC, true
+		}
+		vals := t.Args(i)
+		if c.HasRet {
+			vals = append(vals[:len(vals):len(vals)], c.Ret)
+		}
+		for k := range vals {
+			v := &vals[k]
+			if match(v.Ptr) {
+				return v.Ptr, true
+			}
+			for _, w := range t.Words(v) {
+				if match(w) {
+					return w, true
+				}
+			}
+		}
+	}
+	return 0, false
 }

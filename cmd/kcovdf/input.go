@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/kcovdf/kcovdf/redact"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +23,8 @@ type inputFlags struct {
 	// fileErrs is the damage found in the files of a command that reads
 	// several (loadTasks).
 	fileErrs error
+	// redact, when set, has loadTasks redact each task with its own key.
+	redact *redact.Secret
 }
 
 func (f *inputFlags) register(cmd *cobra.Command) {

@@ -30,6 +30,7 @@ type showFlags struct {
 
 func newShowCommand() *cobra.Command {
 	var in inputFlags
+	var rf redactFlags
 	var sf showFlags
 	cmd := &cobra.Command{
 		Use:   "show [flags] TRACE",
@@ -60,11 +61,17 @@ are on, are left out.`,
   kcovdf show --symbols vmlinux --where 'how.flags==0x8000' --json trace.kdf`,
 		Args: argsExactly("TRACE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			secret, err := rf.secret()
+			if err != nil {
+				return err
+			}
 			src, err := in.open(args[0])
 			if err != nil {
 				return err
 			}
 			defer src.trace.Close()
+			rt := redactor(secret, src.trace)
+			defer redactOutput(cmd, rt)()
 			var preds []*wherePred
 			for _, w := range sf.where {
 				p, err := parseWhere(w)
@@ -88,6 +95,9 @@ are on, are left out.`,
 			out := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
 			sh := &shower{w: out, nm: src.namer(), match: src.namer(), re: re, depth: sf.depth, errs: sf.errors, preds: preds,
 				color: useColor(sf.color, cmd.OutOrStdout()), asJSON: sf.asJSON}
+			if rt != nil {
+				sh.nm.Redact = rt // --where compares the words themselves
+			}
 			if !sf.asJSON {
 				// Fields past --max-fields are not shown: they are not
 				// rendered either. --where looks at all of them.
@@ -135,6 +145,7 @@ are on, are left out.`,
 		},
 	}
 	in.register(cmd)
+	rf.register(cmd)
 	f := cmd.Flags()
 	f.StringVar(&sf.funcRE, "func", "", "show only calls of functions matching this regular expression, with their callees")
 	f.IntVar(&sf.depth, "depth", 0, "show callees down to this depth below each shown call (0: all)")
@@ -440,7 +451,7 @@ func printJSON(w *bufio.Writer, t *calls.Tree, nm *calls.Namer, v *view) error {
 		if parent >= 0 {
 			parent += int32(t.First)
 		}
-		j := callJSON{Index: t.First + i, Parent: parent, Depth: c.Depth, Seq: c.Seq, PC: fmt.Sprintf("%#x", c.PC), Func: fi.Name, Args: nm.Args(t, i)}
+		j := callJSON{Index: t.First + i, Parent: parent, Depth: c.Depth, Seq: c.Seq, PC: nm.Hex(c.PC), Func: fi.Name, Args: nm.Args(t, i)}
 		if j.Args == nil {
 			j.Args = []calls.Rendered{}
 		}
