@@ -256,9 +256,9 @@ func (t *Trace) Meta(m *abi.Meta) *abi.Meta {
 	c.KASLROffset = abi.KASLROffset{}
 	c.Modules = make([]abi.Module, len(m.Modules))
 	for i, mod := range m.Modules {
-		c.Modules[i] = abi.Module{Name: mod.Name, Sections: map[string]string{}}
+		c.Modules[i] = abi.Module{Name: mod.Name, Sections: map[string]abi.Addr{}}
 		for k, v := range mod.Sections {
-			c.Modules[i].Sections[k] = t.Text(v)
+			c.Modules[i].Sections[k] = abi.Addr(t.Word(uint64(v)))
 		}
 	}
 	return &c

@@ -30,7 +30,7 @@ func labLikeTrace(t *testing.T, slide uint64) (trace string, flags []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr.Meta.Modules = []abi.Module{{Name: "virtio_blk", Sections: map[string]string{".text": fmt.Sprintf("%#x", uint64(moduleText))}}}
+	tr.Meta.Modules = []abi.Module{{Name: "virtio_blk", Sections: map[string]abi.Addr{".text": abi.Addr(moduleText)}}}
 	tr.Meta.Command = []string{"cat", "/etc/passwd"}
 	words := append([]uint64(nil), tr.Words...)
 	tr.Close()
