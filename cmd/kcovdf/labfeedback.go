@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/internal/lab"
 	"github.com/spf13/cobra"
 )
@@ -38,7 +39,7 @@ The records are decoded exactly with the build's layout.`,
 				return err
 			}
 			defer os.RemoveAll(dir)
-			layout, err := os.ReadFile(m.Kernel.Layout)
+			layout, err := guestLayout(m.Kernel.Vmlinux, m.Kernel.Layout)
 			if err != nil {
 				return fmt.Errorf("lab feedback: the kernel's layout: %w", err)
 			}
@@ -74,4 +75,22 @@ The records are decoded exactly with the build's layout.`,
 	c.Flags().BoolVar(&asJSON, "json", false, "one JSON object per pair")
 	c.Flags().IntVar(&runs, "runs", 3, "measured runs of each sequence (after one to warm up)")
 	return c
+}
+
+// guestLayout is the layout a guest-side decoder gets: the vmlinux's own
+// .kcovdf_layout records, each bound to its function's address (so static
+// functions that share a name, such as the kernel's type_show, decode
+// exactly), or the build's layout.jsonl when the vmlinux has none.
+func guestLayout(vmlinux, jsonl string) ([]byte, error) {
+	if f, err := os.Open(vmlinux); err == nil {
+		defer f.Close()
+		if l, err := abi.ReadLayoutELF(f, vmlinux); err == nil && len(l.Funcs) > 0 {
+			var b bytes.Buffer
+			if err := l.Write(&b); err != nil {
+				return nil, err
+			}
+			return b.Bytes(), nil
+		}
+	}
+	return os.ReadFile(jsonl)
 }
