@@ -81,8 +81,18 @@ func FuzzParseTrace(f *testing.F) {
 	f.Add(buf.Bytes()[:buf.Len()-20])
 	f.Add([]byte(TraceMagic + "\x01\x00\x00\x00\x02\x00\x00\x00{}"))
 	f.Add(bytesOf([]uint64{4, V1Header(KindEntry, 1), tpc, 0, 1}))
+	buf.Reset()
+	WriteTrace(&buf, followTrace())
+	f.Add(buf.Bytes())
+	f.Add(buf.Bytes()[:buf.Len()-100])
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tr, err := ParseTrace(b, "fuzz")
+		if tr != nil && tr.Meta.Follow != nil {
+			// Whatever chunk size the metadata claims: a trace or an error.
+			if ft, ferr := DecodeFollowChunks(tr.Words, tr.Meta.Follow.ChunkWords, Options{}); ft == nil && ferr == nil {
+				t.Fatal("no follow trace and no error")
+			}
+		}
 		if err == nil && tr == nil {
 			t.Fatal("no trace and no error")
 		}

@@ -58,6 +58,16 @@ type Meta struct {
 	// Kcov announces the classic kcov section after the words; nil when
 	// the file has none.
 	Kcov *KcovMeta `json:"kcov,omitempty"`
+	// Follow marks a follow-mode buffer (docs/follow.md): the words are
+	// per-task chunks, not one v1 area. nil for a single-task capture.
+	Follow *FollowMeta `json:"follow,omitempty"`
+}
+
+// FollowMeta describes a follow-mode capture: the chunk size the mode was
+// enabled with, which a reader needs to find chunk k without trusting the
+// tags.
+type FollowMeta struct {
+	ChunkWords int `json:"chunk_words"`
 }
 
 // KcovMeta describes the classic kcov (KCOV_TRACE_PC) coverage captured

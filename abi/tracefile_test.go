@@ -418,3 +418,40 @@ func TestModuleSections(t *testing.T) {
 		})
 	}
 }
+
+// followTrace is a follow-mode capture: followSeed's chunks, marked so.
+func followTrace() *Trace {
+	area := followSeed()
+	return &Trace{Meta: Meta{Format: FormatV1, BufferWords: len(area), Fill: area[0], Follow: &FollowMeta{ChunkWords: 64}}, Words: area}
+}
+
+// The follow key round-trips and reads as the chunk size; a file without
+// it (every file before the mode) has none.
+func TestTraceFileFollowRoundTrip(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteTrace(&buf, followTrace()); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(buf.Bytes(), []byte(`"follow":{"chunk_words":64}`)) {
+		t.Fatalf("metadata %q lacks the follow key", buf.Bytes()[16:200])
+	}
+	tr, err := ParseTrace(buf.Bytes(), "f.kdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Meta.Follow == nil || tr.Meta.Follow.ChunkWords != 64 || !slices.Equal(tr.Words, followSeed()) {
+		t.Fatalf("read back %+v", tr.Meta.Follow)
+	}
+	ft, err := DecodeFollowChunks(tr.Words, tr.Meta.Follow.ChunkWords, Options{})
+	if err != nil || len(ft.Tasks) != 2 || len(ft.Anomalies) != 0 {
+		t.Fatalf("decoded %+v, %v", ft, err)
+	}
+	buf.Reset()
+	WriteTrace(&buf, sampleTrace())
+	if bytes.Contains(buf.Bytes(), []byte("follow")) {
+		t.Fatal("a single-task trace names the follow key")
+	}
+	if tr, err := ParseTrace(buf.Bytes(), "t.kdf"); err != nil || tr.Meta.Follow != nil {
+		t.Fatalf("single-task trace: follow %+v, %v", tr.Meta.Follow, err)
+	}
+}
