@@ -108,8 +108,7 @@ func Simulate(cfg SimConfig) (*SimResult, error) {
 	if cfg.Words < abi.MinWords || cfg.Words > abi.MaxWords {
 		return nil, fmt.Errorf("sim: buffer of %d words is outside %d..%d", cfg.Words, abi.MinWords, abi.MaxWords)
 	}
-	s := &sim{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), dev: NewDevice(nil), heap: simHeap}
-	s.build()
+	s := newSim(cfg)
 	res := &SimResult{Layout: s.layout()}
 	s.task = s.dev.NewTask()
 	s.task.OnRecord = func(off, n int) { res.Truth = append(res.Truth, Span{off, n}) }
@@ -139,6 +138,13 @@ func Simulate(cfg SimConfig) (*SimResult, error) {
 	}
 	res.Area = area
 	return res, nil
+}
+
+// newSim builds the call graph of cfg on a new device.
+func newSim(cfg SimConfig) *sim {
+	s := &sim{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)), dev: NewDevice(nil), heap: simHeap}
+	s.build()
+	return s
 }
 
 func (s *sim) build() {

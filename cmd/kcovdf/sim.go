@@ -15,6 +15,8 @@ func init() { subcommands = append(subcommands, newSimCommand) }
 func newSimCommand() *cobra.Command {
 	cfg := model.DefaultSimConfig()
 	var out, layoutOut, rawOut, outFormat string
+	var follow bool
+	var chunkWords int
 	cmd := &cobra.Command{
 		Use:   "sim [flags]",
 		Short: "Generate a realistic trace from the executable kernel model",
@@ -28,6 +30,12 @@ record writer, and writes the trace, its layout and optionally a raw dump.`,
 			f, err := abi.ParseFormat(outFormat)
 			if err != nil || f == abi.FormatAuto {
 				return fmt.Errorf("sim: --out-format %q: want v1, v2 or v3", outFormat)
+			}
+			if follow {
+				if f != abi.FormatV1 {
+					return fmt.Errorf("sim: --follow writes v1 chunks: drop --out-format %q", outFormat)
+				}
+				return simFollow(cmd, model.FollowSimConfig{SimConfig: cfg, ChunkWords: chunkWords}, out, layoutOut, rawOut)
 			}
 			res, err := model.Simulate(cfg)
 			if err != nil {
@@ -43,28 +51,8 @@ record writer, and writes the trace, its layout and optionally a raw dump.`,
 				BufferWords: len(area), Fill: area[0], Overflowed: dropped > 0, Dropped: &dropped,
 				Command: []string{"kcovdf", "sim", fmt.Sprintf("--seed=%d", cfg.Seed)}, Captured: time.Now().UTC(), Source: "model",
 			}}
-			if out != "" {
-				if err := abi.SaveTrace(out, tr); err != nil {
-					return err
-				}
-			}
-			if rawOut != "" {
-				if err := os.WriteFile(rawOut, wordsToBytes(area), 0o644); err != nil {
-					return err
-				}
-			}
-			if layoutOut != "" {
-				lf, err := os.Create(layoutOut)
-				if err != nil {
-					return err
-				}
-				if err := res.Layout.Write(lf); err != nil {
-					lf.Close()
-					return err
-				}
-				if err := lf.Close(); err != nil {
-					return err
-				}
+			if err := writeSimFiles(tr, res.Layout, out, layoutOut, rawOut); err != nil {
+				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "sim: %d calls, %d records in %d of %d words, %d dropped (%s)\n", res.Calls, len(res.Truth), area[0], len(area), res.Dropped, f)
 			return nil
@@ -85,8 +73,58 @@ record writer, and writes the trace, its layout and optionally a raw dump.`,
 	fl.StringVarP(&out, "output", "o", "sim.kdf", "trace file to write (empty: none)")
 	fl.StringVar(&layoutOut, "layout-out", "", "write the layout of the synthetic functions here")
 	fl.StringVar(&rawOut, "raw-out", "", "also write a raw dump of the area here")
+	fl.BoolVar(&follow, "follow", false, "trace a process tree in follow mode: a shell, a child that execs, its two threads, each into chunks of its own (--calls: per task)")
+	fl.IntVar(&chunkWords, "chunk-words", abi.FollowDefaultChunk, "with --follow: words per chunk, a power of two from 64")
 	fl.StringVar(&outFormat, "out-format", "v1", "record format to write: v1 (our kernel), v2 or v3")
 	return cmd
+}
+
+// simFollow writes the trace of model.SimulateFollow.
+func simFollow(cmd *cobra.Command, cfg model.FollowSimConfig, out, layoutOut, rawOut string) error {
+	res, err := model.SimulateFollow(cfg)
+	if err != nil {
+		return err
+	}
+	dropped := res.Dropped
+	tr := &abi.Trace{Words: res.Area, Meta: abi.Meta{
+		Format: abi.FormatV1, KernelRelease: "model", KASLROffset: abi.KnownKASLROffset(0),
+		BufferWords: len(res.Area), Fill: res.Area[0], Overflowed: dropped > 0, Dropped: &dropped,
+		Command: []string{"kcovdf", "sim", "--follow", fmt.Sprintf("--seed=%d", cfg.Seed)}, Captured: time.Now().UTC(), Source: "model",
+		Follow: &abi.FollowMeta{ChunkWords: res.ChunkWords},
+	}}
+	if err := writeSimFiles(tr, res.Layout, out, layoutOut, rawOut); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "sim: %d tasks, %d calls, %d chunks of %d words (%d of %d words), %d dropped (follow mode)\n",
+		len(res.Truth), res.Calls, res.Area[0]/uint64(res.ChunkWords), res.ChunkWords, res.Area[0], len(res.Area), res.Dropped)
+	return nil
+}
+
+// writeSimFiles writes what sim was asked for: the trace, a raw dump of
+// its words, the layout.
+func writeSimFiles(tr *abi.Trace, layout *abi.Layout, out, layoutOut, rawOut string) error {
+	if out != "" {
+		if err := abi.SaveTrace(out, tr); err != nil {
+			return err
+		}
+	}
+	if rawOut != "" {
+		if err := os.WriteFile(rawOut, wordsToBytes(tr.Words), 0o644); err != nil {
+			return err
+		}
+	}
+	if layoutOut == "" {
+		return nil
+	}
+	lf, err := os.Create(layoutOut)
+	if err != nil {
+		return err
+	}
+	if err := layout.Write(lf); err != nil {
+		lf.Close()
+		return err
+	}
+	return lf.Close()
 }
 
 // reencode rewrites the model's v1 records in another layout; v2 and v3
