@@ -177,10 +177,37 @@ func Stream(area []uint64, d *abi.Decoder, opt Options, each func(t *Tree) error
 	for b.err == nil && d.Next() {
 		b.add(d.Record())
 	}
+	return b.streamEnd(d.Summary())
+}
+
+// BuildRecords is Build for records decoded already, such as one task's
+// stream of a follow-mode buffer (abi.DecodeFollow): recs alias area, and
+// sum is what their decoding found.
+func BuildRecords(area []uint64, recs []abi.Record, sum *abi.Summary, opt Options) *Tree {
+	b := &builder{t: &Tree{area: area}, lastIdx: -1, markers: opt.Markers, full: opt.Full}
+	for i := range recs {
+		b.add(&recs[i])
+	}
+	b.finish(sum)
+	b.t.Count = len(b.t.Calls)
+	return b.t
+}
+
+// StreamRecords is Stream for records decoded already, as BuildRecords.
+func StreamRecords(area []uint64, recs []abi.Record, sum *abi.Summary, opt Options, each func(t *Tree) error) (*Tree, error) {
+	b := &builder{t: &Tree{area: area}, lastIdx: -1, markers: opt.Markers, full: opt.Full, each: each}
+	for i := 0; b.err == nil && i < len(recs); i++ {
+		b.add(&recs[i])
+	}
+	return b.streamEnd(sum)
+}
+
+// streamEnd hands over the calls left open once the records are done.
+func (b *builder) streamEnd(sum *abi.Summary) (*Tree, error) {
 	if b.err != nil {
 		return nil, b.err
 	}
-	b.finish(d.Summary()) // hands over the calls left open
+	b.finish(sum)
 	if b.err != nil {
 		return nil, b.err
 	}

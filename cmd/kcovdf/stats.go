@@ -17,6 +17,7 @@ func newStatsCommand() *cobra.Command {
 	var in inputFlags
 	var top int
 	var asJSON bool
+	var task string
 	cmd := &cobra.Command{
 		Use:   "stats [flags] FILE",
 		Short: "Summarise a trace: records by kind and function, buffer fill, anomalies",
@@ -27,6 +28,13 @@ func newStatsCommand() *cobra.Command {
 				return err
 			}
 			defer src.trace.Close()
+			fl, err := src.follow(args[0], task)
+			if err != nil {
+				return err
+			}
+			if fl != nil {
+				return followStats(cmd, args[0], src, fl, top, asJSON)
+			}
 			byPC := map[uint64]*fnStat{}
 			d := abi.NewDecoder(src.trace.Words, src.opt)
 			var last *fnStat // a function's records come in runs
@@ -145,6 +153,7 @@ func newStatsCommand() *cobra.Command {
 	in.register(cmd)
 	cmd.Flags().IntVar(&top, "top", 20, "functions to list")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object")
+	registerTask(cmd, &task)
 	return cmd
 }
 

@@ -1,0 +1,357 @@
+package main
+
+// Follow-mode traces (docs/follow.md): the words are per-task chunks,
+// decoded into one stream per task; stats, show and decode work on the
+// streams, all of them or those --task selects.
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/calls"
+	"github.com/spf13/cobra"
+)
+
+const taskUsage = "only the task with this tid or name (a follow-mode trace; names match the task's last or any earlier name)"
+
+func registerTask(cmd *cobra.Command, task *string) {
+	cmd.Flags().StringVar(task, "task", "", taskUsage)
+}
+
+// followed is a follow-mode trace decoded, and the tasks to show.
+type followed struct {
+	ft    *abi.FollowTrace
+	tasks []*abi.TaskStream
+}
+
+// follow decodes a follow-mode trace into its streams and picks the
+// tasks --task names; nil for any other trace, where --task is an error.
+func (in *input) follow(path, task string) (*followed, error) {
+	fm := in.trace.Meta.Follow
+	if in.trace.Raw || fm == nil {
+		if task != "" {
+			return nil, fmt.Errorf("--task %s: %s holds one task's records, not a follow-mode capture (record it with --follow)", task, path)
+		}
+		return nil, nil
+	}
+	opt := in.opt
+	opt.Format = abi.FormatV1
+	ft, err := abi.DecodeFollowChunks(in.trace.Words, fm.ChunkWords, opt)
+	if err != nil {
+		return nil, fmt.Errorf("%s: follow-mode trace: %w (the file's \"follow\" metadata is damaged)", path, err)
+	}
+	f := &followed{ft: ft, tasks: ft.Tasks}
+	if task == "" {
+		return f, nil
+	}
+	f.tasks = nil
+	tid, numeric := strconv.Atoi(task)
+	for _, t := range ft.Tasks {
+		if numeric == nil && t.Tid == tid || slices.ContainsFunc(t.Chunks, func(c abi.Chunk) bool { return c.Comm == task }) {
+			f.tasks = append(f.tasks, t)
+		}
+	}
+	if len(f.tasks) == 0 {
+		var have []string
+		for _, t := range ft.Tasks {
+			have = append(have, fmt.Sprintf("%d (%s)", t.Tid, t.Comm))
+		}
+		return nil, fmt.Errorf("--task %s: no such task in %s; it has %s", task, path, strings.Join(have, ", "))
+	}
+	return f, nil
+}
+
+// summary is what decoding found in one task's chunks: its records by
+// kind and the anomalies that lie in them.
+func (f *followed) summary(t *abi.TaskStream) *abi.Summary {
+	s := &abi.Summary{Format: abi.FormatV1, Records: len(t.Records), Full: f.ft.Full && t.Dropped > 0}
+	for i := range t.Records {
+		s.ByKind[t.Records[i].Kind]++
+	}
+	c := f.ft.ChunkWords
+	for _, a := range f.ft.Anomalies {
+		if a.Offset > 0 && slices.ContainsFunc(t.Chunks, func(ch abi.Chunk) bool { return a.Offset >= ch.Offset && a.Offset < ch.Offset+c }) {
+			s.AnomalyCounts[a.Kind]++
+			s.Anomalies = append(s.Anomalies, a)
+		}
+	}
+	return s
+}
+
+// tree builds a task's calls.
+func (f *followed) tree(area []uint64, t *abi.TaskStream) *calls.Tree {
+	return calls.BuildRecords(area, t.Records, f.summary(t), calls.Options{Full: t.Dropped > 0, Markers: true})
+}
+
+// anomalies is the whole trace's anomalies as a decoder summary, for
+// printAnomalies.
+func (f *followed) anomalies() *abi.Summary {
+	s := &abi.Summary{Format: abi.FormatV1}
+	for _, a := range f.ft.Anomalies {
+		s.AnomalyCounts[a.Kind]++
+	}
+	s.Anomalies = f.ft.Anomalies
+	return s
+}
+
+// header is the line that opens a task's output in show and decode.
+func taskHeader(t *abi.TaskStream) string {
+	state := "exited"
+	if !t.Exited {
+		state = "running when tracing stopped"
+	}
+	role := ""
+	if t.Root {
+		role = ", root"
+	}
+	names := taskNames(t)
+	return fmt.Sprintf("task %d (%s) process %d parent %d%s: %d records, %d dropped, %s", t.Tid, names, t.Tgid, t.Ptid, role, len(t.Records), t.Dropped, state)
+}
+
+// taskNames is a task's names in order: "sh→worker" for one that exec'd.
+func taskNames(t *abi.TaskStream) string {
+	var names []string
+	for _, c := range t.Chunks {
+		if len(names) == 0 || names[len(names)-1] != c.Comm {
+			names = append(names, c.Comm)
+		}
+	}
+	return strings.Join(names, "→")
+}
+
+// writeProcessTree prints the tasks nested under the task that created
+// them; a task whose parent has no stream (it never recorded, or was not
+// traced) starts a tree of its own.
+func writeProcessTree(w io.Writer, tasks []*abi.TaskStream) {
+	byTid := map[int]bool{}
+	kids := map[int][]*abi.TaskStream{}
+	for _, t := range tasks {
+		byTid[t.Tid] = true
+	}
+	var tops []*abi.TaskStream
+	for _, t := range tasks {
+		if t.Ptid != t.Tid && byTid[t.Ptid] {
+			kids[t.Ptid] = append(kids[t.Ptid], t)
+		} else {
+			tops = append(tops, t)
+		}
+	}
+	seen := map[*abi.TaskStream]bool{}
+	var walk func(t *abi.TaskStream, depth int)
+	walk = func(t *abi.TaskStream, depth int) {
+		if seen[t] {
+			return // a tid seen again as a new stream: already printed
+		}
+		seen[t] = true
+		kind := "process"
+		if t.Tgid != t.Tid {
+			kind = fmt.Sprintf("thread of %d", t.Tgid)
+		}
+		fmt.Fprintf(w, "%s%d %s (%s), %d records\n", strings.Repeat("  ", depth), t.Tid, taskNames(t), kind, len(t.Records))
+		for _, k := range kids[t.Tid] {
+			walk(k, depth+1)
+		}
+	}
+	for _, t := range tops {
+		walk(t, 0)
+	}
+}
+
+// taskStats counts one task's records by function, as stats does.
+func taskStats(byPC map[uint64]*fnStat, t *abi.TaskStream) {
+	for i := range t.Records {
+		r := &t.Records[i]
+		s := byPC[r.PC]
+		if s == nil {
+			s = &fnStat{pc: r.PC}
+			byPC[r.PC] = s
+		}
+		if r.Kind == abi.KindReturn {
+			s.ret++
+		} else {
+			s.entry++
+		}
+		s.words += r.Words()
+	}
+}
+
+func sortStats(byPC map[uint64]*fnStat) []*fnStat {
+	stats := make([]*fnStat, 0, len(byPC))
+	for _, s := range byPC {
+		stats = append(stats, s)
+	}
+	slices.SortFunc(stats, func(a, b *fnStat) int {
+		return cmp.Or(cmp.Compare(b.entry+b.ret, a.entry+a.ret), cmp.Compare(a.pc, b.pc))
+	})
+	return stats
+}
+
+// followStats is stats of a follow-mode trace: the buffer's chunks, a
+// row per task, the process tree, then the functions of the tasks shown.
+func followStats(cmd *cobra.Command, file string, src *input, f *followed, top int, asJSON bool) error {
+	ft, m := f.ft, src.trace.Meta
+	byPC := map[uint64]*fnStat{}
+	var sum abi.Summary
+	for _, t := range f.tasks {
+		taskStats(byPC, t)
+		s := f.summary(t)
+		sum.Records += s.Records
+		for k := range s.ByKind {
+			sum.ByKind[k] += s.ByKind[k]
+		}
+	}
+	for _, a := range ft.Anomalies {
+		sum.AnomalyCounts[a.Kind]++
+	}
+	pcs := map[uint64]bool{}
+	for pc := range byPC {
+		pcs[pc] = true
+	}
+	warning, _ := src.names.check(pcs)
+	stats := sortStats(byPC)
+	notes := func() error {
+		printSetup(cmd.ErrOrStderr(), src)
+		if warning != "" {
+			fmt.Fprintln(cmd.ErrOrStderr(), "warning:", warning)
+		}
+		printAnomalies(cmd.ErrOrStderr(), f.anomalies(), 10)
+		return src.fileErr
+	}
+	exact := len(ft.Anomalies) == 0
+	if asJSON {
+		j := followStatsJSON{File: file, Format: "v1", Kernel: m.KernelRelease, Command: m.Command,
+			ChunkWords: ft.ChunkWords, Chunks: ft.Slots, Carved: ft.Carved, Full: ft.Full,
+			Dropped: m.Dropped, DroppedInChunks: ft.Dropped, Records: sum.Records, ByKind: map[string]int{},
+			Functions: len(stats), Exact: exact, Anomalies: map[string]int{}, Tasks: []taskJSON{}, Top: []fnJSON{}}
+		for _, k := range []abi.Kind{abi.KindEntry, abi.KindReturn, abi.KindCompare} {
+			j.ByKind[k.String()] = sum.ByKind[k]
+		}
+		for k, n := range sum.AnomalyCounts {
+			if n > 0 {
+				j.Anomalies[abi.AnomalyKind(k).String()] = n
+			}
+		}
+		for _, t := range f.tasks {
+			j.Tasks = append(j.Tasks, taskJSON{Tid: t.Tid, Process: t.Tgid, Parent: t.Ptid, Name: t.Comm, Names: strings.Split(taskNames(t), "→"),
+				Root: t.Root, Exited: t.Exited, Records: len(t.Records), Dropped: t.Dropped, Chunks: len(t.Chunks)})
+		}
+		for i, s := range stats {
+			if i == top {
+				j.MoreFunctions = len(stats) - top
+				break
+			}
+			j.Top = append(j.Top, fnJSON{fmt.Sprintf("%#x", s.pc), src.names.name(s.pc), s.entry, s.ret, s.words})
+		}
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(j); err != nil {
+			return err
+		}
+		return notes()
+	}
+	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "file\t%s\n", file)
+	fmt.Fprintf(w, "format\tv1 in per-task chunks of %d words (follow mode)\n", ft.ChunkWords)
+	if m.KernelRelease != "" {
+		fmt.Fprintf(w, "kernel\t%s\n", m.KernelRelease)
+	}
+	if len(m.Command) > 0 {
+		fmt.Fprintf(w, "command\t%q\n", m.Command)
+	}
+	full := ""
+	if ft.Full {
+		full = ", full"
+	}
+	fmt.Fprintf(w, "chunks\t%d of %d taken (%d of %d words)%s\n", ft.Carved, ft.Slots, ft.Carved*ft.ChunkWords, m.BufferWords, full)
+	if m.Dropped != nil {
+		fmt.Fprintf(w, "dropped\t%d records (kernel drop counter), %d of them counted in the tasks' chunks\n", *m.Dropped, ft.Dropped)
+	} else {
+		fmt.Fprintf(w, "dropped\t%d records counted in the tasks' chunks\n", ft.Dropped)
+	}
+	fmt.Fprintf(w, "tasks\t%d", len(ft.Tasks))
+	if len(f.tasks) != len(ft.Tasks) {
+		fmt.Fprintf(w, ", %d shown", len(f.tasks))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "records\t%d (entry %d, return %d, compare %d)\n", sum.Records, sum.ByKind[abi.KindEntry], sum.ByKind[abi.KindReturn], sum.ByKind[abi.KindCompare])
+	fmt.Fprintf(w, "functions\t%d\n", len(byPC))
+	fmt.Fprintf(w, "exact\t%s\n", map[bool]string{true: "yes", false: "no"}[exact])
+	for k, n := range sum.AnomalyCounts {
+		if n > 0 {
+			fmt.Fprintf(w, "anomaly %s\t%d\n", abi.AnomalyKind(k), n)
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "tid\tprocess\tparent\tname\trecords\tdropped\tchunks\tstate\n")
+	for _, t := range f.tasks {
+		state := "exited"
+		if !t.Exited {
+			state = "running"
+		}
+		if t.Root {
+			state += ", root"
+		}
+		fmt.Fprintf(w, "%d\t%d\t%d\t%s\t%d\t%d\t%d\t%s\n", t.Tid, t.Tgid, t.Ptid, taskNames(t), len(t.Records), t.Dropped, len(t.Chunks), state)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), "\nprocess tree")
+	writeProcessTree(cmd.OutOrStdout(), f.tasks)
+	fmt.Fprintln(cmd.OutOrStdout())
+	w = tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "pc\tfunction\tentry\treturn\twords\n")
+	for i, s := range stats {
+		if i == top {
+			fmt.Fprintf(w, "...\t%d more\t\t\t\n", len(stats)-top)
+			break
+		}
+		fmt.Fprintf(w, "%#x\t%s\t%d\t%d\t%d\n", s.pc, cmp.Or(src.names.name(s.pc), "?"), s.entry, s.ret, s.words)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return notes()
+}
+
+// followStatsJSON is "kcovdf stats --json" of a follow-mode trace.
+type followStatsJSON struct {
+	File            string         `json:"file"`
+	Format          string         `json:"format"`
+	Kernel          string         `json:"kernel,omitempty"`
+	Command         []string       `json:"command,omitempty"`
+	ChunkWords      int            `json:"chunk_words"`
+	Chunks          int            `json:"chunks"`
+	Carved          int            `json:"chunks_taken"`
+	Full            bool           `json:"full"`
+	Dropped         *uint64        `json:"dropped,omitempty"` // the kernel's drop counter
+	DroppedInChunks uint64         `json:"dropped_in_chunks"`
+	Tasks           []taskJSON     `json:"tasks"`
+	Records         int            `json:"records"`
+	ByKind          map[string]int `json:"by_kind"`
+	Functions       int            `json:"functions"`
+	Exact           bool           `json:"exact"`
+	Anomalies       map[string]int `json:"anomalies"`
+	Top             []fnJSON       `json:"top"`
+	MoreFunctions   int            `json:"more_functions"`
+}
+
+type taskJSON struct {
+	Tid     int      `json:"tid"`
+	Process int      `json:"process"`
+	Parent  int      `json:"parent"`
+	Name    string   `json:"name"`
+	Names   []string `json:"names"` // every name, in order: a task that exec'd has several
+	Root    bool     `json:"root"`
+	Exited  bool     `json:"exited"`
+	Records int      `json:"records"`
+	Dropped uint64   `json:"dropped"`
+	Chunks  int      `json:"chunks"`
+}
