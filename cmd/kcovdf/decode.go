@@ -20,6 +20,7 @@ func newDecodeCommand() *cobra.Command {
 	var in inputFlags
 	var asJSON bool
 	var bench int
+	var task string
 	cmd := &cobra.Command{
 		Use:   "decode [flags] FILE",
 		Short: "Print every record of a trace file or raw area dump",
@@ -39,6 +40,13 @@ reports every word it could not attribute, rather than guess.`,
 			defer src.trace.Close()
 			if bench > 0 {
 				return benchDecode(cmd.OutOrStdout(), src, bench)
+			}
+			fl, err := src.follow(args[0], task)
+			if err != nil {
+				return err
+			}
+			if fl != nil {
+				return decodeFollow(cmd, src, fl, asJSON)
 			}
 			// Symbols of another build name a few pcs by chance: as in
 			// show and stats, their names are checked against every
@@ -84,6 +92,7 @@ reports every word it could not attribute, rather than guess.`,
 	}
 	in.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object a line")
+	registerTask(cmd, &task)
 	cmd.Flags().IntVar(&bench, "bench", 0, "decode N times without printing and report the median throughput")
 	cmd.Flags().MarkHidden("bench") // for measuring the decoder, not for users
 	return cmd
@@ -91,6 +100,8 @@ reports every word it could not attribute, rather than guess.`,
 
 // recordJSON is the JSON form of a record.
 type recordJSON struct {
+	// Tid is the task that wrote the record, in a follow-mode trace.
+	Tid    int      `json:"tid,omitempty"`
 	Offset int      `json:"offset"`
 	Kind   string   `json:"kind"`
 	Seq    uint32   `json:"seq"`

@@ -5,11 +5,13 @@ package main
 // streams, all of them or those --task selects.
 
 import (
+	"bufio"
 	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -354,4 +356,125 @@ type taskJSON struct {
 	Records int      `json:"records"`
 	Dropped uint64   `json:"dropped"`
 	Chunks  int      `json:"chunks"`
+}
+
+// scan is input.scan over the tasks shown.
+func (f *followed) scan() traced {
+	s := traced{pcs: map[uint64]bool{}}
+	for _, t := range f.tasks {
+		for i := range t.Records {
+			s.pcs[t.Records[i].PC] = true
+			s.markers = s.markers || t.Records[i].Size == 0
+		}
+	}
+	return s
+}
+
+// showFollow is show of a follow-mode trace: each task's calls under a
+// header line (in JSON, each call carries its tid).
+func showFollow(cmd *cobra.Command, src *input, f *followed, sh *shower, out *bufio.Writer, warning string, preds []*wherePred) error {
+	ew := cmd.ErrOrStderr()
+	seen := f.scan()
+	var notes []string
+	for _, t := range f.tasks {
+		if !sh.asJSON {
+			fmt.Fprintf(out, "== %s\n", taskHeader(t))
+		}
+		sh.v.tid = t.Tid
+		sum := f.summary(t)
+		// A call never spans an execve: each program's calls are a
+		// stream of their own, under a line that says which.
+		for k, recs := range execSegments(t) {
+			if k > 0 && !sh.asJSON {
+				fmt.Fprintf(out, "== task %d exec: %s\n", t.Tid, recs.comm)
+			}
+			opts := calls.Options{Full: t.Dropped > 0 && k == len(execSegments(t))-1, Markers: seen.markers}
+			end, err := calls.StreamRecords(src.trace.Words, recs.records, sum, opts, sh.tree)
+			if err != nil {
+				return err
+			}
+			for _, n := range end.Notes {
+				notes = append(notes, fmt.Sprintf("task %d: %s", t.Tid, n))
+			}
+		}
+	}
+	if err := out.Flush(); err != nil {
+		return err
+	}
+	printSetup(ew, src)
+	for _, n := range notes {
+		fmt.Fprintln(ew, "note:", n)
+	}
+	if warning != "" {
+		fmt.Fprintln(ew, "warning:", warning)
+	}
+	warnUnnamed(ew, preds)
+	printAnomalies(ew, f.anomalies(), 10)
+	return src.fileErr
+}
+
+// execSegment is the records a task wrote under one program.
+type execSegment struct {
+	comm    string
+	records []abi.Record
+}
+
+// execSegments cuts a task's records where a chunk flagged exec begins.
+func execSegments(t *abi.TaskStream) []execSegment {
+	segs := []execSegment{{comm: taskNames(t)}}
+	if len(t.Chunks) > 0 {
+		segs[0].comm = t.Chunks[0].Comm
+	}
+	start := 0
+	for _, c := range t.Chunks[min(1, len(t.Chunks)):] {
+		if c.Flags&abi.ChunkExec == 0 {
+			continue
+		}
+		// The first record at or past the chunk.
+		i := start + sort.Search(len(t.Records)-start, func(i int) bool { return t.Records[start+i].Offset >= c.Offset })
+		segs[len(segs)-1].records = t.Records[start:i]
+		segs = append(segs, execSegment{comm: c.Comm})
+		start = i
+	}
+	segs[len(segs)-1].records = t.Records[start:]
+	return segs
+}
+
+// decodeFollow is decode of a follow-mode trace: each task's records
+// under a header line (in JSON, each record carries its tid).
+func decodeFollow(cmd *cobra.Command, src *input, f *followed, asJSON bool) error {
+	out := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
+	enc := json.NewEncoder(out)
+	var line []byte
+	for _, t := range f.tasks {
+		if !asJSON {
+			fmt.Fprintf(out, "== %s\n", taskHeader(t))
+		}
+		for i := range t.Records {
+			r := &t.Records[i]
+			if asJSON {
+				j := jsonRecord(r)
+				j.Tid, j.Func = t.Tid, src.names.name(r.PC)
+				if err := enc.Encode(j); err != nil {
+					return err
+				}
+				continue
+			}
+			line = r.Append(line[:0])
+			if name := src.names.name(r.PC); name != "" {
+				line = append(line, " fn="...)
+				line = append(line, name...)
+			}
+			line = append(line, '\n')
+			if _, err := out.Write(line); err != nil {
+				return err
+			}
+		}
+	}
+	if err := out.Flush(); err != nil {
+		return err
+	}
+	printSetup(cmd.ErrOrStderr(), src)
+	printAnomalies(cmd.ErrOrStderr(), f.anomalies(), 20)
+	return src.fileErr
 }

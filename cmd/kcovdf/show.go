@@ -32,6 +32,7 @@ func newShowCommand() *cobra.Command {
 	var in inputFlags
 	var rf redactFlags
 	var sf showFlags
+	var task string
 	cmd := &cobra.Command{
 		Use:   "show [flags] TRACE",
 		Short: "Print a trace's calls as a call graph, with named arguments and return values",
@@ -90,7 +91,19 @@ are on, are left out.`,
 			// not before any is shown, and the call trees are then built
 			// and printed one top-level call at a time, so that a full
 			// buffer never has all its calls in memory.
-			seen := src.scan()
+			fl, err := src.follow(args[0], task)
+			if err != nil {
+				return err
+			}
+			if fl != nil && sf.pcs {
+				return fmt.Errorf("--pcs: %s is a follow-mode trace; classic kcov's PCs are recorded for one task only", args[0])
+			}
+			var seen traced
+			if fl != nil {
+				seen = fl.scan()
+			} else {
+				seen = src.scan()
+			}
 			warning, _ := src.names.check(seen.pcs)
 			out := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
 			sh := &shower{w: out, nm: src.namer(), match: src.namer(), re: re, depth: sf.depth, errs: sf.errors, preds: preds,
@@ -102,6 +115,9 @@ are on, are left out.`,
 				// Fields past --max-fields are not shown: they are not
 				// rendered either. --where looks at all of them.
 				sh.nm.MaxFields = max(sf.fields, 0)
+			}
+			if fl != nil {
+				return showFollow(cmd, src, fl, sh, out, warning, preds)
 			}
 			d := abi.NewDecoder(src.trace.Words, src.opt)
 			opts := calls.Options{Full: src.trace.Meta.Overflowed, Markers: seen.markers}
@@ -135,11 +151,7 @@ are on, are left out.`,
 			if warning != "" {
 				fmt.Fprintln(ew, "warning:", warning)
 			}
-			for _, p := range preds {
-				if !p.named {
-					fmt.Fprintf(ew, "warning: --where %q: no call has an argument, field or return named %s\n", p.text, strings.Join(p.path, "."))
-				}
-			}
+			warnUnnamed(ew, preds)
 			printAnomalies(ew, d.Summary(), 10)
 			return src.fileErr
 		},
@@ -154,8 +166,18 @@ are on, are left out.`,
 	f.BoolVar(&sf.asJSON, "json", false, "one JSON object per call")
 	f.StringVar(&sf.color, "color", "auto", "colour: auto (on a terminal), always or never")
 	f.IntVar(&sf.fields, "max-fields", 8, "show at most this many fields of a struct argument (0: all)")
+	registerTask(cmd, &task)
 	f.BoolVar(&sf.pcs, "pcs", false, "show classic kcov's PCs that ran inside each call (a trace recorded with --kcov; needs --symbols)")
 	return cmd
+}
+
+// warnUnnamed warns of --where conditions that named nothing.
+func warnUnnamed(ew io.Writer, preds []*wherePred) {
+	for _, p := range preds {
+		if !p.named {
+			fmt.Fprintf(ew, "warning: --where %q: no call has an argument, field or return named %s\n", p.text, strings.Join(p.path, "."))
+		}
+	}
 }
 
 // namer gives the calls package what the input resolved.
@@ -240,6 +262,8 @@ type view struct {
 	// pcs gives a call's kcov PCs and how many of them are guesses; nil
 	// without --pcs.
 	pcs func(i int) (pcs []string, guessed int)
+	// tid is the task whose calls these are, in a follow-mode trace.
+	tid int
 }
 
 func (s *shower) tree(t *calls.Tree) error {
@@ -423,6 +447,8 @@ func (s *shower) retSuffix(b []byte, t *calls.Tree, i int) []byte {
 
 // callJSON is the JSON form of one call.
 type callJSON struct {
+	// Tid is the task that made the call, in a follow-mode trace.
+	Tid    int              `json:"tid,omitempty"`
 	Index  int              `json:"index"`
 	Parent int32            `json:"parent"`
 	Depth  int32            `json:"depth"`
@@ -451,7 +477,7 @@ func printJSON(w *bufio.Writer, t *calls.Tree, nm *calls.Namer, v *view) error {
 		if parent >= 0 {
 			parent += int32(t.First)
 		}
-		j := callJSON{Index: t.First + i, Parent: parent, Depth: c.Depth, Seq: c.Seq, PC: nm.Hex(c.PC), Func: fi.Name, Args: nm.Args(t, i)}
+		j := callJSON{Tid: v.tid, Index: t.First + i, Parent: parent, Depth: c.Depth, Seq: c.Seq, PC: nm.Hex(c.PC), Func: fi.Name, Args: nm.Args(t, i)}
 		if j.Args == nil {
 			j.Args = []calls.Rendered{}
 		}
