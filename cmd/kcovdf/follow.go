@@ -45,7 +45,15 @@ func (in *input) follow(path, task string) (*followed, error) {
 	}
 	opt := in.opt
 	opt.Format = abi.FormatV1
-	ft, err := abi.DecodeFollowChunks(in.trace.Words, fm.ChunkWords, opt)
+	words := in.trace.Words
+	if n := in.trace.Meta.BufferWords; len(words) < n && n <= abi.MaxWords {
+		// A file cut short: its chunks keep their places, the missing
+		// words read as zeros, so that the chunk the cut went through
+		// gives its records before the cut and an anomaly after.
+		words = append(slices.Clip(words), make([]uint64, n-len(words))...)
+		in.trace.Words = words
+	}
+	ft, err := abi.DecodeFollowChunks(words, fm.ChunkWords, opt)
 	if err != nil {
 		return nil, fmt.Errorf("%s: follow-mode trace: %w (the file's \"follow\" metadata is damaged)", path, err)
 	}

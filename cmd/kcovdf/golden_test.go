@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,6 +26,9 @@ import (
 //	kcovdf sim --words 2048 --seed 3 --functions 40 -o sim.kdf --layout-out sim.jsonl
 //	kcovdf sim --words 2048 --seed 4 --functions 40 --out-format v3 -o "" --raw-out sim-v3.bin
 //	head -c 15656 sim.kdf >cut.kdf
+//	kcovdf sim --follow --words 2048 --chunk-words 128 --seed 5 --functions 40 --calls 3 --depth 3 -o follow.kdf --layout-out follow.jsonl
+//	kcovdf sim --follow --words 1024 --chunk-words 64 --seed 6 --functions 40 --depth 2 -o follow-full.kdf --layout-out follow-full.jsonl
+//	head -c 5800 follow.kdf >follow-cut.kdf
 //
 // capped.jsonl is abi/testdata/capped/capped.jsonl with a pc per function.
 // kcov.kdf and kcov.map are sim.kdf with made-up classic kcov PCs and a
@@ -67,6 +71,9 @@ func TestGoldenOutput(t *testing.T) {
 		// kcov.kdf: sim.kdf with classic kcov PCs, named by kcov.map.
 		kcovTrace = "testdata/in/kcov.kdf"
 		kcovMap   = "testdata/in/kcov.map"
+		// follow.kdf: a follow-mode trace of four tasks.
+		followTrace  = "testdata/in/follow.kdf"
+		followLayout = "testdata/in/follow.jsonl"
 	)
 	for _, c := range []struct {
 		name string
@@ -94,6 +101,17 @@ func TestGoldenOutput(t *testing.T) {
 		// with made-up pcs.
 		{"layout-lengths-capped", []string{"layout", "lengths", "--json", "testdata/in/capped.jsonl"}},
 		{"conformance-model", []string{"conformance", "--model"}},
+		// Follow mode: a shell, its child that execs, the child's two
+		// threads; a buffer the tree filled; a file cut mid-record.
+		{"follow-stats", []string{"stats", "--top", "5", "--layout", followLayout, followTrace}},
+		{"follow-stats-json", []string{"stats", "--json", "--top", "2", "--layout", followLayout, followTrace}},
+		{"follow-stats-task", []string{"stats", "--task", "worker", "--top", "3", "--layout", followLayout, followTrace}},
+		{"follow-stats-full", []string{"stats", "--top", "3", "--layout", "testdata/in/follow-full.jsonl", "testdata/in/follow-full.kdf"}},
+		{"follow-show", []string{"show", "--max-fields", "2", "--layout", followLayout, followTrace}},
+		{"follow-show-task-json", []string{"show", "--json", "--task", "3", "--max-fields", "1", "--layout", followLayout, followTrace}},
+		{"follow-decode-task", []string{"decode", "--task", "2", "--layout", followLayout, followTrace}},
+		{"follow-cut", []string{"stats", "--top", "2", "--layout", followLayout, "testdata/in/follow-cut.kdf"}},
+		{"follow-cut-show", []string{"show", "--task", "1", "--depth", "1", "--max-fields", "1", "--layout", followLayout, "testdata/in/follow-cut.kdf"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out := transcript(t, "", c.args...)
@@ -266,6 +284,11 @@ func TestGoldenErrors(t *testing.T) {
 		{"feedback", "extra"},
 		{"record", "--kcov", "--device", filepath.Join(dir, "missing"), "--", "true"},
 		{"symbolize", "0xffffffff81000000"},
+		{"stats", "--task", "1", "testdata/in/sim.kdf"},
+		{"show", "--task", "nosuch", "testdata/in/follow.kdf"},
+		{"show", "--pcs", "testdata/in/follow.kdf"},
+		{"sim", "--follow", "-o", "", "--out-format", "v3"},
+		{"sim", "--follow", "-o", "", "--chunk-words", "100"},
 	} {
 		all.Write(transcript(t, dir, args...))
 		all.WriteByte('\n')
@@ -368,4 +391,55 @@ func wordBytes(words []uint64) []byte {
 		binary.LittleEndian.PutUint64(b[8*i:], w)
 	}
 	return b
+}
+
+// TestGoldenFollowSim: sim --follow writes the checked-in follow trace's
+// words again, and reports its tree.
+func TestGoldenFollowSim(t *testing.T) {
+	dir := t.TempDir()
+	area := filepath.Join(dir, "area.bin")
+	out := transcript(t, dir, "sim", "--follow", "--words", "2048", "--chunk-words", "128", "--seed", "5", "--functions", "40", "--calls", "3", "--depth", "3", "-o", "", "--raw-out", area)
+	golden.Check(t, "follow-sim.txt", out)
+	in, err := abi.LoadTrace("testdata/in/follow.kdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	if in.Meta.Follow == nil || in.Meta.Follow.ChunkWords != 128 {
+		t.Fatalf("follow.kdf: follow metadata %+v", in.Meta.Follow)
+	}
+	if got, err := os.ReadFile(area); err != nil || !bytes.Equal(got, wordBytes(in.Words)) {
+		t.Errorf("sim --follow --raw-out differs from the words of testdata/in/follow.kdf (%v)", err)
+	}
+}
+
+// TestGoldenFollowBadTag: a chunk whose tag was overwritten is skipped
+// and reported, with the task it belonged to cut there; a "follow"
+// metadata key with an impossible chunk size is a clear error.
+func TestGoldenFollowBadTag(t *testing.T) {
+	dir := t.TempDir()
+	in, err := abi.LoadTrace("testdata/in/follow.kdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	tr := &abi.Trace{Meta: in.Meta, Words: slices.Clone(in.Words)}
+	tr.Words[1+2*128] = 0xdeadbeef // the tag of chunk 2
+	bad := filepath.Join(dir, "badtag.kdf")
+	if err := abi.SaveTrace(bad, tr); err != nil {
+		t.Fatal(err)
+	}
+	tr.Words = in.Words
+	tr.Meta.Follow = &abi.FollowMeta{ChunkWords: 100}
+	size := filepath.Join(dir, "badsize.kdf")
+	if err := abi.SaveTrace(size, tr); err != nil {
+		t.Fatal(err)
+	}
+	var all bytes.Buffer
+	all.Write(transcript(t, dir, "stats", "--top", "1", "--layout", "testdata/in/follow.jsonl", bad))
+	all.WriteByte('\n')
+	all.Write(transcript(t, dir, "show", "--task", "sh", "--depth", "1", "--max-fields", "1", "--layout", "testdata/in/follow.jsonl", bad))
+	all.WriteByte('\n')
+	all.Write(transcript(t, dir, "stats", size))
+	golden.Check(t, "follow-badtag.txt", all.Bytes())
 }
