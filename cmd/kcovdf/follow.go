@@ -172,6 +172,11 @@ func writeProcessTree(w io.Writer, tasks []*abi.TaskStream) {
 	for _, t := range tops {
 		walk(t, 0)
 	}
+	// Parents that name each other (a damaged buffer) leave tasks that
+	// no top reaches: each heads a tree of its own.
+	for _, t := range tasks {
+		walk(t, 0)
+	}
 }
 
 // taskStats counts one task's records by function, as stats does.
