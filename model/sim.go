@@ -95,18 +95,8 @@ var simVerbs = []string{"open", "read", "write", "lookup", "alloc", "free", "get
 // Simulate runs a workload and returns the buffer, the layout of the
 // synthetic functions and the ground truth.
 func Simulate(cfg SimConfig) (*SimResult, error) {
-	def := DefaultSimConfig()
-	if cfg.Words == 0 {
-		cfg.Words = def.Words
-	}
-	if cfg.Functions == 0 {
-		cfg.Functions = def.Functions
-	}
-	if cfg.MaxDepth == 0 {
-		cfg.MaxDepth = def.MaxDepth
-	}
-	if cfg.Words < abi.MinWords || cfg.Words > abi.MaxWords {
-		return nil, fmt.Errorf("sim: buffer of %d words is outside %d..%d", cfg.Words, abi.MinWords, abi.MaxWords)
+	if err := cfg.fill(); err != nil {
+		return nil, err
 	}
 	s := newSim(cfg)
 	res := &SimResult{Layout: s.layout()}
@@ -138,6 +128,24 @@ func Simulate(cfg SimConfig) (*SimResult, error) {
 	}
 	res.Area = area
 	return res, nil
+}
+
+// fill sets the sizes left 0 to the defaults and checks the buffer's.
+func (cfg *SimConfig) fill() error {
+	def := DefaultSimConfig()
+	if cfg.Words == 0 {
+		cfg.Words = def.Words
+	}
+	if cfg.Functions == 0 {
+		cfg.Functions = def.Functions
+	}
+	if cfg.MaxDepth == 0 {
+		cfg.MaxDepth = def.MaxDepth
+	}
+	if cfg.Words < abi.MinWords || cfg.Words > abi.MaxWords {
+		return fmt.Errorf("sim: buffer of %d words is outside %d..%d", cfg.Words, abi.MinWords, abi.MaxWords)
+	}
+	return nil
 }
 
 // newSim builds the call graph of cfg on a new device.

@@ -39,18 +39,8 @@ func SimulateFollow(cfg FollowSimConfig) (*FollowSimResult, error) {
 	if cfg.ChunkWords == 0 {
 		cfg.ChunkWords = abi.FollowDefaultChunk
 	}
-	def := DefaultSimConfig()
-	if cfg.Words == 0 {
-		cfg.Words = def.Words
-	}
-	if cfg.Functions == 0 {
-		cfg.Functions = def.Functions
-	}
-	if cfg.MaxDepth == 0 {
-		cfg.MaxDepth = def.MaxDepth
-	}
-	if cfg.Words < abi.MinWords || cfg.Words > abi.MaxWords {
-		return nil, fmt.Errorf("sim: buffer of %d words is outside %d..%d", cfg.Words, abi.MinWords, abi.MaxWords)
+	if err := cfg.SimConfig.fill(); err != nil {
+		return nil, err
 	}
 	if !abi.ValidChunkWords(uint64(cfg.ChunkWords), uint64(cfg.Words)) {
 		return nil, fmt.Errorf("sim: chunks of %d words in a %d-word buffer: want a power of two from %d to %d, smaller than the buffer", cfg.ChunkWords, cfg.Words, abi.FollowMinChunk, abi.FollowMaxChunk)

@@ -8,11 +8,9 @@ import (
 	"github.com/kcovdf/kcovdf/model"
 )
 
-// The simulated tree decodes into exactly the streams the tasks wrote:
-// sh, its child that exec'd, and the child's two threads.
-func TestSimulateFollow(t *testing.T) {
-	cfg := model.FollowSimConfig{SimConfig: model.DefaultSimConfig(), ChunkWords: 256}
-	cfg.Words, cfg.Calls = 16384, 6
+// simulateFollow runs cfg and decodes its area exactly, with its layout.
+func simulateFollow(t *testing.T, cfg model.FollowSimConfig) (*model.FollowSimResult, *abi.FollowTrace) {
+	t.Helper()
 	res, err := model.SimulateFollow(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -22,6 +20,15 @@ func TestSimulateFollow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return res, ft
+}
+
+// The simulated tree decodes into exactly the streams the tasks wrote:
+// sh, its child that exec'd, and the child's two threads.
+func TestSimulateFollow(t *testing.T) {
+	cfg := model.FollowSimConfig{SimConfig: model.DefaultSimConfig(), ChunkWords: 256}
+	cfg.Words, cfg.Calls = 16384, 6
+	res, ft := simulateFollow(t, cfg)
 	if len(ft.Anomalies) > 0 {
 		t.Fatalf("anomalies: %v", ft.Anomalies)
 	}
@@ -59,15 +66,7 @@ func TestSimulateFollow(t *testing.T) {
 func TestSimulateFollowFills(t *testing.T) {
 	cfg := model.FollowSimConfig{SimConfig: model.DefaultSimConfig(), ChunkWords: 128}
 	cfg.Words = 4096
-	res, err := model.SimulateFollow(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	table, _ := abi.TableFromLayout(res.Layout, 0)
-	ft, err := abi.DecodeFollowChunks(res.Area, res.ChunkWords, abi.Options{Table: table})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, ft := simulateFollow(t, cfg)
 	if !ft.Full || res.Dropped < 16 || ft.Dropped > res.Dropped {
 		t.Fatalf("full %v, %d dropped, %d in chunks", ft.Full, res.Dropped, ft.Dropped)
 	}

@@ -45,49 +45,29 @@ reports every word it could not attribute, rather than guess.`,
 			if err != nil {
 				return err
 			}
-			if fl != nil {
-				return decodeFollow(cmd, src, fl, asJSON)
-			}
 			// Symbols of another build name a few pcs by chance: as in
 			// show and stats, their names are checked against every
 			// traced function before any is printed.
 			var warning string
 			if src.names != nil && src.names.ix != nil {
-				warning, _ = src.names.check(src.scan().pcs)
+				if fl != nil {
+					warning, _ = src.names.check(fl.scan().pcs)
+				} else {
+					warning, _ = src.names.check(src.scan().pcs)
+				}
+			}
+			if fl != nil {
+				return decodeFollow(cmd, src, fl, asJSON, warning)
 			}
 			out := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
 			d := abi.NewDecoder(src.trace.Words, src.opt)
-			var line []byte
-			enc := json.NewEncoder(out)
+			rw := newRecordWriter(out, src, asJSON)
 			for d.Next() {
-				r := d.Record()
-				if asJSON {
-					j := jsonRecord(r)
-					j.Func = src.names.name(r.PC)
-					if err := enc.Encode(j); err != nil {
-						return err
-					}
-					continue
-				}
-				line = r.Append(line[:0])
-				if name := src.names.name(r.PC); name != "" {
-					line = append(line, " fn="...)
-					line = append(line, name...)
-				}
-				line = append(line, '\n')
-				if _, err := out.Write(line); err != nil {
+				if err := rw.write(d.Record(), 0); err != nil {
 					return err
 				}
 			}
-			if err := out.Flush(); err != nil {
-				return err
-			}
-			printSetup(cmd.ErrOrStderr(), src)
-			if warning != "" {
-				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", warning)
-			}
-			printAnomalies(cmd.ErrOrStderr(), d.Summary(), 20)
-			return src.fileErr
+			return finishDecode(cmd.ErrOrStderr(), out, src, warning, d.Summary())
 		},
 	}
 	in.register(cmd)
@@ -96,6 +76,51 @@ reports every word it could not attribute, rather than guess.`,
 	cmd.Flags().IntVar(&bench, "bench", 0, "decode N times without printing and report the median throughput")
 	cmd.Flags().MarkHidden("bench") // for measuring the decoder, not for users
 	return cmd
+}
+
+// finishDecode flushes decode's records and says what it has to say
+// after them: the setup, the symbols' warning, the anomalies.
+func finishDecode(ew io.Writer, out *bufio.Writer, src *input, warning string, sum *abi.Summary) error {
+	if err := out.Flush(); err != nil {
+		return err
+	}
+	printSetup(ew, src)
+	if warning != "" {
+		fmt.Fprintln(ew, "warning:", warning)
+	}
+	printAnomalies(ew, sum, 20)
+	return src.fileErr
+}
+
+// recordWriter prints records as decode does: a line each, or a JSON
+// object each.
+type recordWriter struct {
+	out    *bufio.Writer
+	enc    *json.Encoder
+	names  *names
+	asJSON bool
+	line   []byte
+}
+
+func newRecordWriter(out *bufio.Writer, src *input, asJSON bool) *recordWriter {
+	return &recordWriter{out: out, enc: json.NewEncoder(out), names: src.names, asJSON: asJSON}
+}
+
+// write prints r; tid, when not 0, is the task that wrote it.
+func (rw *recordWriter) write(r *abi.Record, tid int) error {
+	if rw.asJSON {
+		j := jsonRecord(r)
+		j.Tid, j.Func = tid, rw.names.name(r.PC)
+		return rw.enc.Encode(j)
+	}
+	rw.line = r.Append(rw.line[:0])
+	if name := rw.names.name(r.PC); name != "" {
+		rw.line = append(rw.line, " fn="...)
+		rw.line = append(rw.line, name...)
+	}
+	rw.line = append(rw.line, '\n')
+	_, err := rw.out.Write(rw.line)
+	return err
 }
 
 // recordJSON is the JSON form of a record.

@@ -322,14 +322,7 @@ func followStats(cmd *cobra.Command, file string, src *input, f *followed, top i
 	writeProcessTree(cmd.OutOrStdout(), f.tasks)
 	fmt.Fprintln(cmd.OutOrStdout())
 	w = tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-	fmt.Fprintf(w, "pc\tfunction\tentry\treturn\twords\n")
-	for i, s := range stats {
-		if i == top {
-			fmt.Fprintf(w, "...\t%d more\t\t\t\n", len(stats)-top)
-			break
-		}
-		fmt.Fprintf(w, "%#x\t%s\t%d\t%d\t%d\n", s.pc, cmp.Or(src.names.name(s.pc), "?"), s.entry, s.ret, s.words)
-	}
+	printFnTable(w, stats, top, src.names)
 	if err := w.Flush(); err != nil {
 		return err
 	}
@@ -414,15 +407,7 @@ func showFollow(cmd *cobra.Command, src *input, f *followed, sh *shower, out *bu
 	if err := out.Flush(); err != nil {
 		return err
 	}
-	printSetup(ew, src)
-	for _, n := range notes {
-		fmt.Fprintln(ew, "note:", n)
-	}
-	if warning != "" {
-		fmt.Fprintln(ew, "warning:", warning)
-	}
-	warnUnnamed(ew, preds)
-	printAnomalies(ew, f.anomalies(), 10)
+	printShowNotes(ew, src, notes, warning, preds, f.anomalies())
 	return src.fileErr
 }
 
@@ -455,39 +440,18 @@ func execSegments(t *abi.TaskStream) []execSegment {
 
 // decodeFollow is decode of a follow-mode trace: each task's records
 // under a header line (in JSON, each record carries its tid).
-func decodeFollow(cmd *cobra.Command, src *input, f *followed, asJSON bool) error {
+func decodeFollow(cmd *cobra.Command, src *input, f *followed, asJSON bool, warning string) error {
 	out := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
-	enc := json.NewEncoder(out)
-	var line []byte
+	rw := newRecordWriter(out, src, asJSON)
 	for _, t := range f.tasks {
 		if !asJSON {
 			fmt.Fprintf(out, "== %s\n", taskHeader(t))
 		}
 		for i := range t.Records {
-			r := &t.Records[i]
-			if asJSON {
-				j := jsonRecord(r)
-				j.Tid, j.Func = t.Tid, src.names.name(r.PC)
-				if err := enc.Encode(j); err != nil {
-					return err
-				}
-				continue
-			}
-			line = r.Append(line[:0])
-			if name := src.names.name(r.PC); name != "" {
-				line = append(line, " fn="...)
-				line = append(line, name...)
-			}
-			line = append(line, '\n')
-			if _, err := out.Write(line); err != nil {
+			if err := rw.write(&t.Records[i], t.Tid); err != nil {
 				return err
 			}
 		}
 	}
-	if err := out.Flush(); err != nil {
-		return err
-	}
-	printSetup(cmd.ErrOrStderr(), src)
-	printAnomalies(cmd.ErrOrStderr(), f.anomalies(), 20)
-	return src.fileErr
+	return finishDecode(cmd.ErrOrStderr(), out, src, warning, f.anomalies())
 }

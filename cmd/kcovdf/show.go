@@ -143,16 +143,7 @@ are on, are left out.`,
 			if err := out.Flush(); err != nil {
 				return err
 			}
-			ew := cmd.ErrOrStderr()
-			printSetup(ew, src)
-			for _, n := range end.Notes {
-				fmt.Fprintln(ew, "note:", n)
-			}
-			if warning != "" {
-				fmt.Fprintln(ew, "warning:", warning)
-			}
-			warnUnnamed(ew, preds)
-			printAnomalies(ew, d.Summary(), 10)
+			printShowNotes(cmd.ErrOrStderr(), src, end.Notes, warning, preds, d.Summary())
 			return src.fileErr
 		},
 	}
@@ -171,13 +162,23 @@ are on, are left out.`,
 	return cmd
 }
 
-// warnUnnamed warns of --where conditions that named nothing.
-func warnUnnamed(ew io.Writer, preds []*wherePred) {
+// printShowNotes prints what show has to say after the calls: the setup,
+// the call trees' notes, the symbols' warning, --where conditions that
+// named nothing, the anomalies.
+func printShowNotes(ew io.Writer, src *input, notes []string, warning string, preds []*wherePred, sum *abi.Summary) {
+	printSetup(ew, src)
+	for _, n := range notes {
+		fmt.Fprintln(ew, "note:", n)
+	}
+	if warning != "" {
+		fmt.Fprintln(ew, "warning:", warning)
+	}
 	for _, p := range preds {
 		if !p.named {
 			fmt.Fprintf(ew, "warning: --where %q: no call has an argument, field or return named %s\n", p.text, strings.Join(p.path, "."))
 		}
 	}
+	printAnomalies(ew, sum, 10)
 }
 
 // namer gives the calls package what the input resolved.

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"fmt"
+	"io"
 	"slices"
 	"text/tabwriter"
 
@@ -133,14 +134,7 @@ func newStatsCommand() *cobra.Command {
 				ks.printHead(w)
 			}
 			fmt.Fprintln(w)
-			fmt.Fprintf(w, "pc\tfunction\tentry\treturn\twords\n")
-			for i, s := range stats {
-				if i == top {
-					fmt.Fprintf(w, "...\t%d more\t\t\t\n", len(stats)-top)
-					break
-				}
-				fmt.Fprintf(w, "%#x\t%s\t%d\t%d\t%d\n", s.pc, cmp.Or(src.names.name(s.pc), "?"), s.entry, s.ret, s.words)
-			}
+			printFnTable(w, stats, top, src.names)
 			if ks != nil {
 				ks.printTable(w, top)
 			}
@@ -162,4 +156,16 @@ type fnStat struct {
 	pc         uint64
 	entry, ret int
 	words      int
+}
+
+// printFnTable prints the functions' table, the top of stats.
+func printFnTable(w io.Writer, stats []*fnStat, top int, nm *names) {
+	fmt.Fprintf(w, "pc\tfunction\tentry\treturn\twords\n")
+	for i, s := range stats {
+		if i == top {
+			fmt.Fprintf(w, "...\t%d more\t\t\t\n", len(stats)-top)
+			break
+		}
+		fmt.Fprintf(w, "%#x\t%s\t%d\t%d\t%d\n", s.pc, cmp.Or(nm.name(s.pc), "?"), s.entry, s.ret, s.words)
+	}
 }
