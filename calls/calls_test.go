@@ -324,3 +324,41 @@ func TestRenderMaxFields(t *testing.T) {
 		t.Fatalf("all five fields: %+v", a)
 	}
 }
+
+// BuildRecords and StreamRecords over records decoded beforehand (as a
+// follow-mode task's stream is) give Build's tree and Stream's calls.
+func TestBuildRecords(t *testing.T) {
+	opt := abi.Options{Format: abi.FormatV2, PCMin: 1, PCMax: ^uint64(0)}
+	for _, recs := range [][]rec{
+		{E(A, 0, 4, 1), E(A, 1, 8, 2), E(B, 0, 0, 0), R(B, 0, 0), E(C, 0, 4, 3), R(C, 4, 0), R(A, 8, 5), E(B, 0, 0, 0), R(B, 4, 1)},
+		{E(A, 0, 4, 1), R(B, 4, 7), R(A, 4, 0), R(C, 4, 1)},
+		{E(A, 0, 4, 1), E(B, 0, 0, 0)},
+	} {
+		a := v2area(recs)
+		d := abi.NewDecoder(a, opt)
+		var decoded []abi.Record
+		for d.Next() {
+			r := *d.Record()
+			r.Values = slices.Clone(r.Values)
+			decoded = append(decoded, r)
+		}
+		built := Build(a, abi.NewDecoder(a, opt), Options{})
+		got := BuildRecords(a, decoded, d.Summary(), Options{})
+		if shape(got) != shape(built) || got.Exact != built.Exact || got.Open != built.Open || !slices.Equal(got.Notes, built.Notes) {
+			t.Fatalf("BuildRecords %s (exact %v, open %d), Build %s", shape(got), got.Exact, got.Open, shape(built))
+		}
+		for i := range got.Calls {
+			if !slices.Equal(got.Words(&got.Calls[i].Ret), built.Words(&built.Calls[i].Ret)) {
+				t.Fatalf("call %d: return words differ", i)
+			}
+		}
+		var streamed []string
+		end, err := StreamRecords(a, decoded, d.Summary(), Options{Markers: true}, func(s *Tree) error {
+			streamed = append(streamed, shape(s))
+			return nil
+		})
+		if err != nil || end.Count != len(built.Calls) || len(streamed) == 0 {
+			t.Fatalf("StreamRecords: %v, %d calls of %d, %q", err, end.Count, len(built.Calls), streamed)
+		}
+	}
+}
