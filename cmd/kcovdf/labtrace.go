@@ -23,8 +23,8 @@ import (
 func newLabTraceCommand() *cobra.Command {
 	f := &labFlags{}
 	var output string
-	var words int
-	var kcov bool
+	var words, chunkWords int
+	var kcov, follow bool
 	c := &cobra.Command{
 		Use:   "trace [flags] -- CMD [ARGS...]",
 		Short: "Trace CMD in the lab kernel and bring the trace back, decoded exactly",
@@ -33,12 +33,20 @@ func newLabTraceCommand() *cobra.Command {
 the trace file to --output. It prints where the trace, the matching vmlinux
 and the build's layout are, and checks that the trace decodes exactly with
 them. --kcov records classic kcov's coverage of the same run beside it
-("kcovdf record --kcov").`,
+("kcovdf record --kcov"). --follow traces CMD's whole process tree
+("kcovdf record --follow"), and sums up each task's stream.`,
 		Example: `  kcovdf lab trace -o cat.kdf -- cat /etc/passwd
   kcovdf show --symbols VMLINUX cat.kdf
-  kcovdf lab trace --kcov -o cat.kdf -- cat /etc/passwd`,
+  kcovdf lab trace --kcov -o cat.kdf -- cat /etc/passwd
+  kcovdf lab trace --follow -o pipe.kdf -- sh -c 'cat /etc/passwd | wc -l'`,
 		Args: argsCommand,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("chunk-words") && !follow {
+				return usageError(cmd, "--chunk-words sizes the chunks of --follow: give both or neither")
+			}
+			if follow && kcov {
+				return usageError(cmd, "--kcov traces one thread and cannot follow a process tree: give --follow or --kcov")
+			}
 			ctx, cancel := signalContext(cmd.Context())
 			defer cancel()
 			dir, err := f.workDir()
@@ -61,6 +69,9 @@ them. --kcov records classic kcov's coverage of the same run beside it
 			guest := []string{"kcovdf", "record", "-o", lab.GuestCtlDir + "/" + guestTrace, "--words", fmt.Sprint(words)}
 			if kcov {
 				guest = append(guest, "--kcov")
+			}
+			if follow {
+				guest = append(guest, "--follow", "--chunk-words", fmt.Sprint(chunkWords))
 			}
 			guest = append(append(guest, "--"), args...)
 			res, err := l.Run(ctx, m, lab.RunOptions{Args: guest, Dir: dir, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(), Timeout: f.timeout, SerialLog: f.serial})
@@ -87,13 +98,22 @@ them. --kcov records classic kcov's coverage of the same run beside it
 			if err != nil {
 				return err
 			}
-			d := abi.NewDecoder(tr.Words, abi.Options{Format: abi.FormatV1, Table: table, BufferWords: tr.Meta.BufferWords})
-			for d.Next() {
-			}
-			s := d.Summary()
 			w := tabwriter.NewWriter(cmd.ErrOrStderr(), 0, 4, 2, ' ', 0)
 			fmt.Fprintf(w, "trace\t%s\nvmlinux\t%s\nlayout\t%s\n", path, m.Kernel.Vmlinux, m.Kernel.Layout)
-			fmt.Fprintf(w, "records\t%d in %d words, %d unattributed; command status %d\n", s.Records, s.Count, s.Unattributed, res.ExitCode)
+			var s *abi.Summary
+			var ft *abi.FollowTrace
+			if tr.Meta.Follow != nil {
+				if ft, err = decodeFollowTrace(tr, abi.Options{Table: table}); err != nil {
+					return fmt.Errorf("lab trace: %s: %w", path, err)
+				}
+				fmt.Fprintf(w, "command status\t%d\n", res.ExitCode)
+			} else {
+				d := abi.NewDecoder(tr.Words, abi.Options{Format: abi.FormatV1, Table: table, BufferWords: tr.Meta.BufferWords})
+				for d.Next() {
+				}
+				s = d.Summary()
+				fmt.Fprintf(w, "records\t%d in %d words, %d unattributed; command status %d\n", s.Records, s.Count, s.Unattributed, res.ExitCode)
+			}
 			if k := tr.Meta.Kcov; k != nil {
 				fmt.Fprintf(w, "kcov\t%d PCs (classic kcov, same thread)\n", len(tr.KcovPCs))
 			}
@@ -103,10 +123,18 @@ them. --kcov records classic kcov's coverage of the same run beside it
 				fmt.Fprintf(w, "show\tkcovdf show --symbols %s %s\n", m.Kernel.Vmlinux, path)
 			}
 			w.Flush()
+			if ft != nil {
+				if err := writeFollowRecorded(cmd.ErrOrStderr(), "records: ", ft, tr.Meta); err != nil {
+					return err
+				}
+			}
 			for _, n := range notes {
 				fmt.Fprintln(cmd.ErrOrStderr(), "note:", n)
 			}
-			if !s.Exact() {
+			if ft != nil && len(ft.Anomalies) > 0 {
+				printAnomalies(cmd.ErrOrStderr(), followAnomalies(ft), 10)
+			}
+			if s != nil && !s.Exact() {
 				printAnomalies(cmd.ErrOrStderr(), s, 10)
 			}
 			// The trace of a failing command is kept and summed up above.
@@ -118,6 +146,8 @@ them. --kcov records classic kcov's coverage of the same run beside it
 	c.Flags().StringVarP(&output, "output", "o", "trace.kdf", "trace file to write")
 	c.Flags().IntVar(&words, "words", defaultWords, wordsUsage)
 	c.Flags().BoolVar(&kcov, "kcov", false, "also record classic kcov's coverage (KCOV_TRACE_PC) of the same thread")
+	c.Flags().BoolVar(&follow, "follow", false, "trace CMD's whole process tree: every thread and process it creates, each into chunks of its own (KCOV_DF_ENABLE_FOLLOW)")
+	c.Flags().IntVar(&chunkWords, "chunk-words", abi.FollowDefaultChunk, "with --follow: words per chunk, a power of two from 64, smaller than --words")
 	return c
 }
 

@@ -1,0 +1,85 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/internal/golden"
+)
+
+// record --follow's flags: --chunk-words only with --follow, and not with
+// --kcov; both refused before any device is opened.
+func TestRecordFollowFlags(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"record", "--chunk-words", "256", "--", "true"}, "record: --chunk-words sizes the chunks of --follow: give both or neither; usage: kcovdf record [flags] -- CMD [ARGS...]"},
+		{[]string{"record", "--follow", "--kcov", "--", "true"}, "record: --kcov traces one thread and cannot follow a process tree: give --follow or --kcov; usage: kcovdf record [flags] -- CMD [ARGS...]"},
+		{[]string{"record", "--follow", "--chunk-words", "100", "--device", "/nonexistent", "--", "true"}, "record: chunks of 100 words in a buffer of 4194304 words: a chunk is a power of two from 64 to 1048576 words, smaller than the buffer"},
+		{[]string{"record", "--follow", "--words", "512", "--chunk-words", "1024", "--device", "/nonexistent", "--", "true"}, "record: chunks of 1024 words in a buffer of 512 words"},
+		{[]string{"lab", "trace", "--chunk-words", "256", "--", "true"}, "lab trace: --chunk-words sizes the chunks of --follow: give both or neither"},
+		{[]string{"lab", "trace", "--follow", "--kcov", "--", "true"}, "lab trace: --kcov traces one thread and cannot follow a process tree"},
+	} {
+		_, _, err := runCLI(t, c.args...)
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("%q: %v, want %q", c.args, err, c.want)
+		}
+	}
+}
+
+// What record stores in follow mode (the area up to its last chunk
+// handed out) reads as the whole buffer does: stats gives the same tasks
+// and records. The summary record prints is checked in.
+func TestRecordFollowTraceFile(t *testing.T) {
+	in, err := abi.LoadTrace("testdata/in/follow.kdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	c := in.Meta.Follow.ChunkWords
+	end := 1
+	for off := 1; off+c <= len(in.Words); off += c {
+		if in.Words[off] != 0 {
+			end = off + c
+		}
+	}
+	if end == len(in.Words) {
+		t.Fatal("follow.kdf has no chunk left untaken: the test would prove nothing")
+	}
+	dir := t.TempDir()
+	short := filepath.Join(dir, "stored.kdf")
+	if err := abi.SaveTrace(short, &abi.Trace{Meta: in.Meta, Words: in.Words[:end]}); err != nil {
+		t.Fatal(err)
+	}
+	full, _, err := runCLI(t, "stats", "--layout", "testdata/in/follow.jsonl", "testdata/in/follow.kdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _, err := runCLI(t, "stats", "--layout", "testdata/in/follow.jsonl", short)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Replace(stored, short, "testdata/in/follow.kdf", 1), full; got != want {
+		t.Errorf("stats of the stored area:\n%s\nwant, as of the whole buffer:\n%s", got, want)
+	}
+	tr, err := abi.LoadTrace(short)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	ft, err := decodeFollowTrace(tr, abi.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := writeFollowRecorded(&b, "kcovdf record: stored.kdf: ", ft, tr.Meta); err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, "record-follow-summary.txt", b.Bytes())
+}
