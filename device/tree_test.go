@@ -212,3 +212,36 @@ func TestFollowWords(t *testing.T) {
 		t.Fatalf("an empty area: %d words", len(got))
 	}
 }
+
+// followRound counts the record words and records of the chunks a round
+// took, after those of earlier rounds, headers left out.
+func TestFollowRound(t *testing.T) {
+	const c = abi.FollowDefaultChunk
+	d := plainDevice(t, 1+4*c)
+	area := d.Words()
+	// writeChunk puts n one-value records of tid into chunk slot.
+	writeChunk := func(slot, tid, n int) {
+		off := 1 + slot*c
+		area[off+abi.ChunkTag] = abi.ChunkTagWord(abi.ChunkFirst, c, 0)
+		area[off+abi.ChunkTid], area[off+abi.ChunkTgid] = uint64(tid), uint64(tid)
+		var recs []uint64
+		for i := range n {
+			r := abi.Record{Kind: abi.KindEntry, Seq: uint32(i + 1), PC: 0xffffffff81000000, Size: 8, Ptr: 0xffff888000001000, Values: []uint64{uint64(i)}}
+			recs = abi.EncodeV1(recs, &r)
+		}
+		area[off+abi.ChunkUsed] = uint64(len(recs))
+		copy(area[off+abi.ChunkHeaderWords:], recs)
+		area[0] += c
+	}
+	writeChunk(0, 1, 10) // an earlier round
+	from := area[0]
+	writeChunk(1, 1, 20)
+	writeChunk(2, 2, 5)
+	words, records := followRound(d, from)
+	if w := abi.RecordWords(1); words != 25*w || records != 25 {
+		t.Errorf("%d words, %d records; want %d, 25", words, records, 25*w)
+	}
+	if w, r := followRound(d, area[0]); w != 0 || r != 0 {
+		t.Errorf("a round that took no chunk: %d words, %d records", w, r)
+	}
+}

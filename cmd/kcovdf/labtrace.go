@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -188,13 +189,15 @@ func newLabBenchCommand() *cobra.Command {
 	var calls, rounds int
 	c := &cobra.Command{
 		Use:   "bench",
-		Short: "Capture cost: syscall latency with nothing, classic kcov, kcov dataflow, and both on",
+		Short: "Capture cost: syscall latency with nothing, classic kcov, kcov dataflow, both, and follow mode on",
 		Long: `bench boots the lab kernel once and times getpid, open+close, a 4 KiB read and
-a struct-heavy path with "kcovdf latency" four times: nothing collecting,
-classic kcov (KCOV_TRACE_PC), kcov dataflow, and both. It prints the medians,
-their ratios to the untraced time, what each collects per call (kcov's PCs,
-dataflow's words and records) and the cost of one recorded unit: dataflow's
-extra time per word next to classic kcov's per PC, measured in the same guest.
+a struct-heavy path with "kcovdf latency" in five modes: nothing collecting,
+classic kcov (KCOV_TRACE_PC), kcov dataflow, both, and kcov dataflow in
+follow mode (KCOV_DF_ENABLE_FOLLOW, when the kernel has it). It prints the
+medians, their ratios to the untraced time, what each collects per call
+(kcov's PCs, dataflow's words and records) and the cost of one recorded
+unit: dataflow's extra time per word, in follow mode too, next to classic
+kcov's per PC, measured in the same guest.
 With --baseline it also boots the uninstrumented kernel (--instrument none),
 to show what the callbacks cost when nothing is enabled.
 Under TCG every instruction is emulated: only ratios mean anything.`,
@@ -224,7 +227,12 @@ Under TCG every instruction is emulated: only ratios mean anything.`,
 				return rows, nil
 			}
 			lat := fmt.Sprintf("kcovdf latency --json --calls %d --rounds %d", calls, rounds)
-			rows, err := run(f.instrument, lat+" --modes none,kcov,dataflow,both")
+			// Follow mode only where the kernel has it: a probe of one
+			// call decides, and says on stderr why not.
+			probe := `modes=none,kcov,dataflow,both,follow
+kcovdf latency --json --calls 1 --rounds 1 --modes follow >/dev/null || { echo "lab bench: follow mode left out" >&2; modes=none,kcov,dataflow,both; }
+`
+			rows, err := run(f.instrument, probe+lat+" --modes $modes")
 			if err != nil {
 				return err
 			}
@@ -269,13 +277,41 @@ type benchFigure struct {
 	Kcov           int64 `json:"kcov_ns"`
 	Dataflow       int64 `json:"dataflow_ns"`
 	Both           int64 `json:"both_ns"`
+	// Follow: kcov dataflow in follow mode; 0 when the kernel has none.
+	Follow int64 `json:"follow_ns,omitempty"`
 	// Collected per call.
 	PCs     float64 `json:"pcs"`
 	Words   float64 `json:"words"`
 	Records float64 `json:"records"`
+	// In follow mode: the chunks' record words (headers left out).
+	FollowWords   float64 `json:"follow_words,omitempty"`
+	FollowRecords float64 `json:"follow_records,omitempty"`
 	// Extra ns per collected unit over the untraced call.
-	NSPerPC   float64 `json:"ns_per_pc"`
-	NSPerWord float64 `json:"ns_per_word"`
+	NSPerPC         float64 `json:"ns_per_pc"`
+	NSPerWord       float64 `json:"ns_per_word"`
+	NSPerFollowWord float64 `json:"ns_per_follow_word,omitempty"`
+}
+
+// FollowPerWord is follow mode's cost per word over single-task
+// dataflow's (v1).
+func (b benchFigure) FollowPerWord() float64 {
+	if b.NSPerWord <= 0 || b.NSPerFollowWord <= 0 {
+		return 0
+	}
+	return b.NSPerFollowWord / b.NSPerWord
+}
+
+// perUnit sets the extra ns per collected unit from the times and counts.
+func (b *benchFigure) perUnit() {
+	if b.PCs > 0 {
+		b.NSPerPC = float64(b.Kcov-b.None) / b.PCs
+	}
+	if b.Words > 0 {
+		b.NSPerWord = float64(b.Dataflow-b.None) / b.Words
+	}
+	if b.FollowWords > 0 {
+		b.NSPerFollowWord = float64(b.Follow-b.None) / b.FollowWords
+	}
 }
 
 // WordPerPC is dataflow's cost per word over classic kcov's per PC.
@@ -297,6 +333,7 @@ func benchFigures(rows, base []device.Latency) ([]benchFigure, error) {
 		}
 		return device.Latency{}, false
 	}
+	withFollow := slices.ContainsFunc(rows, func(r device.Latency) bool { return r.Collector() == "follow" })
 	var out []benchFigure
 	for _, r := range rows {
 		if r.Collector() != "none" {
@@ -311,12 +348,12 @@ func benchFigures(rows, base []device.Latency) ([]benchFigure, error) {
 		}
 		fg.Kcov, fg.Dataflow, fg.Both = k.NS, d.NS, b.NS
 		fg.PCs, fg.Words, fg.Records = k.PCs, d.Words, d.Records
-		if fg.PCs > 0 {
-			fg.NSPerPC = float64(fg.Kcov-fg.None) / fg.PCs
+		if fo, ok := find(rows, r.Name, "follow"); ok {
+			fg.Follow, fg.FollowWords, fg.FollowRecords = fo.NS, fo.Words, fo.Records
+		} else if withFollow {
+			return nil, fmt.Errorf("lab bench: %s: no follow-mode measurement, though other syscalls have one", r.Name)
 		}
-		if fg.Words > 0 {
-			fg.NSPerWord = float64(fg.Dataflow-fg.None) / fg.Words
-		}
+		fg.perUnit()
 		if base != nil {
 			u, ok := find(base, r.Name, "none")
 			if !ok {
@@ -338,16 +375,14 @@ func benchFigures(rows, base []device.Latency) ([]benchFigure, error) {
 		all.Kcov += fg.Kcov
 		all.Dataflow += fg.Dataflow
 		all.Both += fg.Both
+		all.Follow += fg.Follow
 		all.PCs += fg.PCs
 		all.Words += fg.Words
 		all.Records += fg.Records
+		all.FollowWords += fg.FollowWords
+		all.FollowRecords += fg.FollowRecords
 	}
-	if all.PCs > 0 {
-		all.NSPerPC = float64(all.Kcov-all.None) / all.PCs
-	}
-	if all.Words > 0 {
-		all.NSPerWord = float64(all.Dataflow-all.None) / all.Words
-	}
+	all.perUnit()
 	return append(out, all), nil
 }
 
@@ -360,27 +395,57 @@ func printBench(w io.Writer, figs []benchFigure) error {
 	} else {
 		fmt.Fprint(tw, "syscall\t")
 	}
-	fmt.Fprint(tw, "none\tkcov\tdataflow\tboth\tkcov/none\tdataflow/none\tboth/none\t\n")
+	withFollow := figs[0].Follow > 0
+	fmt.Fprint(tw, "none\tkcov\tdataflow\tboth\t")
+	if withFollow {
+		fmt.Fprint(tw, "follow\t")
+	}
+	fmt.Fprint(tw, "kcov/none\tdataflow/none\tboth/none\t")
+	if withFollow {
+		fmt.Fprint(tw, "follow/none\t")
+	}
+	fmt.Fprint(tw, "\n")
 	for _, fg := range figs {
 		fmt.Fprintf(tw, "%s\t", fg.Name)
 		if withBase {
 			fmt.Fprintf(tw, "%d ns\t", fg.Uninstrumented)
 		}
-		fmt.Fprintf(tw, "%d ns\t%d ns\t%d ns\t%d ns\t%s\t%s\t%s\t\n", fg.None, fg.Kcov, fg.Dataflow, fg.Both,
-			ratio(fg.Kcov, fg.None), ratio(fg.Dataflow, fg.None), ratio(fg.Both, fg.None))
+		fmt.Fprintf(tw, "%d ns\t%d ns\t%d ns\t%d ns\t", fg.None, fg.Kcov, fg.Dataflow, fg.Both)
+		if withFollow {
+			fmt.Fprintf(tw, "%d ns\t", fg.Follow)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t", ratio(fg.Kcov, fg.None), ratio(fg.Dataflow, fg.None), ratio(fg.Both, fg.None))
+		if withFollow {
+			fmt.Fprintf(tw, "%s\t", ratio(fg.Follow, fg.None))
+		}
+		fmt.Fprint(tw, "\n")
 	}
 	fmt.Fprint(tw, "\t\n")
-	fmt.Fprint(tw, "syscall\tPCs/call\twords/call\trecords/call\tns/PC\tns/word\tword/PC\t\n")
-	for _, fg := range figs {
-		wpc := "-"
-		if fg.WordPerPC() > 0 {
-			wpc = fmt.Sprintf("%.1fx", fg.WordPerPC())
+	fmt.Fprint(tw, "syscall\tPCs/call\twords/call\trecords/call\tns/PC\tns/word\tword/PC\t")
+	if withFollow {
+		fmt.Fprint(tw, "follow words/call\tns/follow word\tfollow/v1 per word\t")
+	}
+	fmt.Fprint(tw, "\n")
+	times := func(x float64, format string) string {
+		if x <= 0 {
+			return "-"
 		}
-		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t\n", fg.Name, fg.PCs, fg.Words, fg.Records, fg.NSPerPC, fg.NSPerWord, wpc)
+		return fmt.Sprintf(format, x)
+	}
+	for _, fg := range figs {
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t", fg.Name, fg.PCs, fg.Words, fg.Records, fg.NSPerPC, fg.NSPerWord, times(fg.WordPerPC(), "%.1fx"))
+		if withFollow {
+			fmt.Fprintf(tw, "%.1f\t%.1f\t%s\t", fg.FollowWords, fg.NSPerFollowWord, times(fg.FollowPerWord(), "%.2fx"))
+		}
+		fmt.Fprint(tw, "\n")
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintln(w, "QEMU TCG: only the ratios mean anything. ns/PC and ns/word: the extra time per collected unit over the untraced call; word/PC: their ratio.")
+	note := "QEMU TCG: only the ratios mean anything. ns/PC and ns/word: the extra time per collected unit over the untraced call; word/PC: their ratio."
+	if withFollow {
+		note += " follow: kcov dataflow in follow mode on the same thread; its words are the chunks' record words; follow/v1 per word: its ns/word over dataflow's."
+	}
+	_, err := fmt.Fprintln(w, note)
 	return err
 }
