@@ -132,7 +132,9 @@ func checkPipelineTrace(t *testing.T, path string, k *lab.Kernel, size int) {
 	if got := sum(wrote) + sum(spliced); got != int64(size) {
 		t.Errorf("cat moved %d bytes into the pipe (pipe_write %v, splice_file_to_pipe %v), want the %d of /etc/passwd", got, wrote, spliced, size)
 	}
+	t.Logf("cat: pipe_write returned %v, splice_file_to_pipe %v", wrote, spliced)
 	reads, read := calls(wc, "pipe_read")
+	t.Logf("wc: pipe_read returned %v", read)
 	if reads == 0 || sum(read) != int64(size) {
 		t.Errorf("wc: %d pipe_read calls returning %v, want %d bytes in all", reads, read, size)
 	}
@@ -178,23 +180,29 @@ func checkStream(t *testing.T, area []uint64, ts *abi.TaskStream, c int) {
 // exec, and from the first chunk named to on, every chunk is. Between
 // the exec and that one a busybox applet is "exe": busybox runs applets
 // by exec'ing /proc/self/exe, and names itself after the applet only
-// once it runs.
+// once it runs. The chunk before the exec chunk may already have the
+// exec chunk's name: execve renames the task (__set_task_comm) before
+// the follow mode's exec hook starts a chunk, and the rename's own
+// records then need a chunk at times.
 func checkExec(t *testing.T, ts *abi.TaskStream, from, to string) {
 	t.Helper()
 	if ts.Chunks[0].Comm != from || ts.Chunks[0].Flags&abi.ChunkFirst == 0 || ts.Chunks[0].Flags&abi.ChunkExec != 0 {
 		t.Errorf("task %d: first chunk %q [%s], want %q [first]", ts.Tid, ts.Chunks[0].Comm, ts.Chunks[0].Flags, from)
 	}
 	execs, named := 0, false
-	for _, ch := range ts.Chunks {
+	for i, ch := range ts.Chunks {
 		if ch.Flags&abi.ChunkExec != 0 {
 			execs++
 		}
 		named = named || execs > 0 && ch.Comm == to
+		renamed := i+1 < len(ts.Chunks) && ts.Chunks[i+1].Flags&abi.ChunkExec != 0 && ch.Comm == ts.Chunks[i+1].Comm
 		switch {
-		case execs == 0 && ch.Comm != from,
+		case execs == 0 && ch.Comm != from && !renamed,
 			execs > 0 && !named && ch.Comm != "exe",
 			named && ch.Comm != to:
 			t.Errorf("task %d: chunk %d is named %q (%d execs before it), want %q before the exec, then %q", ts.Tid, ch.Slot, ch.Comm, execs, from, to)
+		case renamed && ch.Comm != from:
+			t.Logf("task %d: chunk %d, taken in execve after the rename, is named %q already", ts.Tid, ch.Slot, ch.Comm)
 		}
 	}
 	if execs != 1 || !named {
@@ -216,13 +224,13 @@ func tasksOf(ft *abi.FollowTrace) string {
 	return strings.Join(s, "; ")
 }
 
-// discardRecords keeps FollowTrace.WriteText's task and chunk lines and
-// drops its record lines, for the test log.
+// discardRecords keeps FollowTrace.WriteText's task lines and drops its
+// chunk and record lines, for the test log.
 type discardRecords struct{ b *strings.Builder }
 
 func (d *discardRecords) Write(p []byte) (int, error) {
 	for _, line := range strings.SplitAfter(string(p), "\n") {
-		if !strings.HasPrefix(line, "  [") {
+		if !strings.HasPrefix(line, "  ") {
 			d.b.WriteString(line)
 		}
 	}
