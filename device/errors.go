@@ -110,7 +110,7 @@ func (e *OpError) why() string {
 	case s == ErrInvalid && e.Op == "DISABLE":
 		return "this thread is not the traced one: Enable and Disable must run on one goroutine locked to its thread"
 	case s == ErrNotSupported && e.Op == "ENABLE_FOLLOW":
-		return "this kernel has no follow mode (the kernel series in kcovdf's kernel/patches adds it): trace one task without it"
+		return "this kernel has no follow mode; kcovdf's kernel series (kernel/patches) adds it"
 	case s == ErrInvalid && e.Op == "ENABLE_FOLLOW":
 		return "the file has no buffer yet, already traces a task or a tree, was used without follow mode, or the chunk size is not a power of two from 64 words smaller than the buffer"
 	case s == ErrBusy && e.Op == "ENABLE_FOLLOW":
