@@ -106,7 +106,14 @@ func writeFollowRecorded(w io.Writer, prefix string, ft *abi.FollowTrace, m abi.
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	writeTaskRows(tw, ft.Tasks)
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if m.Overflowed {
+		_, err := fmt.Fprintf(w, "note: every chunk was taken and %s records were dropped: record with more --words\n", dropped)
+		return err
+	}
+	return nil
 }
 
 // summary is what decoding found in one task's chunks: its records by

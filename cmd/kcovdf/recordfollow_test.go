@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -82,4 +83,29 @@ func TestRecordFollowTraceFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden.Check(t, "record-follow-summary.txt", b.Bytes())
+}
+
+// A full buffer: the summary says so and what to do.
+func TestRecordFollowFull(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "full.kdf")
+	if _, _, err := runCLI(t, "sim", "--follow", "--calls", "0", "--words", "2048", "--chunk-words", "128", "-o", path); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := abi.LoadTrace(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	ft, err := decodeFollowTrace(tr, abi.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := writeFollowRecorded(&b, "", ft, tr.Meta); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("note: every chunk was taken and %d records were dropped: record with more --words\n", *tr.Meta.Dropped)
+	if !ft.Full || *tr.Meta.Dropped == 0 || !strings.HasSuffix(b.String(), want) {
+		t.Errorf("full %v, summary:\n%s\nwant it to end with %q", ft.Full, b.String(), want)
+	}
 }
