@@ -27,11 +27,24 @@ func TestFollowPipelineE2E(t *testing.T) {
 	if os.Getenv("KCOVDF_E2E") != "1" {
 		t.Skip("set KCOVDF_E2E=1 to boot the lab kernel and trace a pipeline in follow mode")
 	}
+	followPipeline(t, lab.KernelOptions{})
+}
+
+// TestFollowPipelineE2EKASAN: the same on the KASAN + lockdep kernel, which
+// must report nothing about the fork, exec and exit hooks.
+func TestFollowPipelineE2EKASAN(t *testing.T) {
+	if os.Getenv("KCOVDF_E2E_KASAN") != "1" {
+		t.Skip("set KCOVDF_E2E_KASAN=1 to boot the KASAN lab kernel and trace a pipeline in follow mode")
+	}
+	followPipeline(t, lab.KernelOptions{KASAN: true})
+}
+
+func followPipeline(t *testing.T, opts lab.KernelOptions) {
 	const script = `set -e
 cp /etc/passwd passwd.txt
 kcovdf record --follow -o pipe.kdf -- sh -c 'cat /etc/passwd | wc -l' > wc.out
 `
-	dir, k, _ := runGuest(t, lab.KernelOptions{}, script)
+	dir, k, _ := runGuest(t, opts, script)
 	passwd, err := os.ReadFile(filepath.Join(dir, "passwd.txt"))
 	if err != nil {
 		t.Fatal(err)
