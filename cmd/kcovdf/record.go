@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/device"
@@ -80,7 +81,11 @@ and an interrupt kills what is left of the tree and keeps the trace.
 				fmt.Fprintln(stderr, "note: KASLR offset unknown (/proc/kallsyms hides addresses): symbolize against this boot's kallsyms")
 			}
 			if len(rec.Killed) > 0 {
-				fmt.Fprintf(stderr, "note: interrupted: killed %d processes of the tree that were still running (%v); their streams end there\n", len(rec.Killed), rec.Killed)
+				var pids []string
+				for _, p := range rec.Killed {
+					pids = append(pids, fmt.Sprint(p))
+				}
+				fmt.Fprintf(stderr, "note: interrupted: killed %d processes of the tree that were still running (pids %s); their streams end there\n", len(rec.Killed), strings.Join(pids, ", "))
 			}
 			if follow {
 				// Found without a layout: "kcovdf stats --symbols
