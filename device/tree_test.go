@@ -245,3 +245,22 @@ func TestFollowRound(t *testing.T) {
 		t.Errorf("a round that took no chunk: %d words, %d records", w, r)
 	}
 }
+
+// FuzzChildFailure: whatever the child's status pipe carries, reading it
+// gives nil for nothing and an error otherwise, never a panic.
+func FuzzChildFailure(f *testing.F) {
+	f.Add("ENABLE_FOLLOW\t/sys/kernel/debug/kcov_dataflow\t25\n")
+	f.Add("exec\t/bin/true\t13\n")
+	f.Add("\t\t0\tdevice descriptor: bad file descriptor\n")
+	f.Add("x\ty\t-1\n")
+	f.Add("\n")
+	f.Fuzz(func(t *testing.T, report string) {
+		err := childFailure(report)
+		if (err == nil) != (strings.TrimSuffix(report, "\n") == "") {
+			t.Fatalf("%q: error %v", report, err)
+		}
+		if err != nil && err.Error() == "" {
+			t.Fatalf("%q: an empty error", report)
+		}
+	})
+}
