@@ -69,20 +69,27 @@ func TestRecordFollowTraceFile(t *testing.T) {
 	if got, want := strings.Replace(stored, short, "testdata/in/follow.kdf", 1), full; got != want {
 		t.Errorf("stats of the stored area:\n%s\nwant, as of the whole buffer:\n%s", got, want)
 	}
-	tr, err := abi.LoadTrace(short)
+	summary, _, _ := recordedSummary(t, short, "kcovdf record: stored.kdf: ")
+	golden.Check(t, "record-follow-summary.txt", []byte(summary))
+}
+
+// recordedSummary is what record prints after storing the trace at path.
+func recordedSummary(t *testing.T, path, prefix string) (string, *abi.Trace, *abi.FollowTrace) {
+	t.Helper()
+	tr, err := abi.LoadTrace(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tr.Close()
+	t.Cleanup(func() { tr.Close() })
 	ft, err := decodeFollowTrace(tr, abi.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	if err := writeFollowRecorded(&b, "kcovdf record: stored.kdf: ", ft, tr.Meta); err != nil {
+	if err := writeFollowRecorded(&b, prefix, ft, tr.Meta); err != nil {
 		t.Fatal(err)
 	}
-	golden.Check(t, "record-follow-summary.txt", b.Bytes())
+	return b.String(), tr, ft
 }
 
 // A full buffer: the summary says so and what to do.
@@ -91,21 +98,9 @@ func TestRecordFollowFull(t *testing.T) {
 	if _, _, err := runCLI(t, "sim", "--follow", "--calls", "0", "--words", "2048", "--chunk-words", "128", "-o", path); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := abi.LoadTrace(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	ft, err := decodeFollowTrace(tr, abi.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := writeFollowRecorded(&b, "", ft, tr.Meta); err != nil {
-		t.Fatal(err)
-	}
+	summary, tr, ft := recordedSummary(t, path, "")
 	want := fmt.Sprintf("note: every chunk was taken and %d records were dropped: record with more --words\n", *tr.Meta.Dropped)
-	if !ft.Full || *tr.Meta.Dropped == 0 || !strings.HasSuffix(b.String(), want) {
-		t.Errorf("full %v, summary:\n%s\nwant it to end with %q", ft.Full, b.String(), want)
+	if !ft.Full || *tr.Meta.Dropped == 0 || !strings.HasSuffix(summary, want) {
+		t.Errorf("full %v, summary:\n%s\nwant it to end with %q", ft.Full, summary, want)
 	}
 }
