@@ -98,6 +98,7 @@ guest is built without it.`,
 		},
 	}
 	in.register(cmd)
+	registerTask(cmd, &in.task)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per row")
 	return cmd
 }
