@@ -78,6 +78,30 @@ func (in *input) follow(path, task string) (*followed, error) {
 	return f, nil
 }
 
+// summary decodes the whole trace for what its decoding found: of a
+// follow-mode trace, every task's records and the anomalies (tasks is
+// then how many tasks it has, else 0).
+func (in *input) summary(path string) (s *abi.Summary, tasks int, err error) {
+	fl, err := in.follow(path, "")
+	if err != nil || fl == nil {
+		if err == nil {
+			d := abi.NewDecoder(in.trace.Words, in.opt)
+			for d.Next() {
+			}
+			s = d.Summary()
+		}
+		return s, 0, err
+	}
+	s = fl.anomalies()
+	for _, t := range fl.tasks {
+		s.Records += len(t.Records)
+		for i := range t.Records {
+			s.ByKind[t.Records[i].Kind]++
+		}
+	}
+	return s, len(fl.tasks), nil
+}
+
 // oneTaskError is --task given for a trace of one task.
 type oneTaskError struct{ error }
 

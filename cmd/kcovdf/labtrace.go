@@ -87,13 +87,18 @@ them. --kcov records classic kcov's coverage of the same run beside it
 			if err != nil {
 				return err
 			}
-			d := abi.NewDecoder(tr.Words, abi.Options{Format: abi.FormatV1, Table: table, BufferWords: tr.Meta.BufferWords})
-			for d.Next() {
+			src := &input{trace: tr, opt: abi.Options{Format: abi.FormatV1, Table: table, BufferWords: tr.Meta.BufferWords}}
+			s, tasks, err := src.summary(path)
+			if err != nil {
+				return err
 			}
-			s := d.Summary()
 			w := tabwriter.NewWriter(cmd.ErrOrStderr(), 0, 4, 2, ' ', 0)
 			fmt.Fprintf(w, "trace\t%s\nvmlinux\t%s\nlayout\t%s\n", path, m.Kernel.Vmlinux, m.Kernel.Layout)
-			fmt.Fprintf(w, "records\t%d in %d words, %d unattributed; command status %d\n", s.Records, s.Count, s.Unattributed, res.ExitCode)
+			if tasks > 0 {
+				fmt.Fprintf(w, "records\t%d of %d tasks (follow mode); command status %d\n", s.Records, tasks, res.ExitCode)
+			} else {
+				fmt.Fprintf(w, "records\t%d in %d words, %d unattributed; command status %d\n", s.Records, s.Count, s.Unattributed, res.ExitCode)
+			}
 			if k := tr.Meta.Kcov; k != nil {
 				fmt.Fprintf(w, "kcov\t%d PCs (classic kcov, same thread)\n", len(tr.KcovPCs))
 			}
@@ -106,7 +111,7 @@ them. --kcov records classic kcov's coverage of the same run beside it
 			for _, n := range notes {
 				fmt.Fprintln(cmd.ErrOrStderr(), "note:", n)
 			}
-			if !s.Exact() {
+			if !s.Exact() || tasks > 0 && len(s.Anomalies) > 0 {
 				printAnomalies(cmd.ErrOrStderr(), s, 10)
 			}
 			// The trace of a failing command is kept and summed up above.
