@@ -295,7 +295,7 @@ func TestThreadColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(rows) != 2 || rows[0].Tid != nil || rows[0].Comm != nil || rows[1].Tid == nil ||
-		fmt.Sprint(*rows[1].Tid, *rows[1].Tgid, *rows[1].Ptid, *rows[1].Comm, *rows[1].Exec, *rows[1].Root, *rows[1].Exited) != "7 5 5 worker 1 false true" {
+		fmt.Sprintf("%v %v %v %v %v %v %v", *rows[1].Tid, *rows[1].Tgid, *rows[1].Ptid, *rows[1].Comm, *rows[1].Exec, *rows[1].Root, *rows[1].Exited) != "7 5 5 worker 1 false true" {
 		t.Fatalf("tasks.parquet: %+v", rows)
 	}
 }
