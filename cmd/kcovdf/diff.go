@@ -44,10 +44,12 @@ and go with the state of memory rather than with what the program did:
 
 Two follow-mode traces (record --follow) are compared task by task: a
 task of A with the task of B at the same place in the process tree —
-the same names (its comm, and the programs it exec'd) under a parent at
-the same place, the first such child of its parent (in tid order) with
-the first, the second with the second — and within a task program by
-program, since a call never spans an execve; a task one side lacks is
+the same first name (its comm when it first recorded: a forked child's
+is its parent's until it execs) under a parent at the same place, the
+first such child of its parent (in tid order) with the first, the second
+with the second — and within a task program by program (before its
+first execve, after it, ...), since a call never spans an execve; a
+task or program one side lacks is
 compared with nothing, all its calls only on that side. A follow-mode
 trace against a single-task one compares the single task with the
 follow trace's root task (--task picks another), all its records as
@@ -248,11 +250,14 @@ func diffTasks(a, b *namedTree) (ta, tb []tracediff.Task, notes []string) {
 }
 
 // taskKeys names each task by its place in the process tree, the same in
-// two runs of one program whatever tids they got: the names of the tasks
-// from the top down to it, each with its rank among the children of its
-// parent that have its names (in tid order, the order they were created
-// in), e.g. "sh#0/make#0/cc1#2". A task whose parent has no stream is at
-// the top.
+// two runs of one program whatever tids they got: the first names of the
+// tasks from the top down to it (the name a task had when it first
+// recorded: a forked child's is its parent's until it execs), each with
+// its rank among the children of its parent that had that name (in tid
+// order, the order they were created in), e.g. "sh#0/sh#1/cc1#0". What a
+// task exec'd is left out, so that a stream cut before its exec pairs
+// with a whole one; its programs are paired in order (partKey). A task
+// whose parent has no stream is at the top.
 func taskKeys(tasks []*abi.TaskStream) map[*abi.TaskStream]string {
 	byTid := map[int]*abi.TaskStream{}
 	for _, t := range tasks {
@@ -276,7 +281,7 @@ func taskKeys(tasks []*abi.TaskStream) map[*abi.TaskStream]string {
 		slices.SortStableFunc(sorted, func(x, y *abi.TaskStream) int { return cmp.Compare(x.Tid, y.Tid) })
 		n := map[string]int{}
 		for _, k := range sorted {
-			name := taskNames(k)
+			name := firstName(k)
 			rank[k] = n[name]
 			n[name]++
 		}
@@ -287,7 +292,7 @@ func taskKeys(tasks []*abi.TaskStream) map[*abi.TaskStream]string {
 		if k, ok := keys[t]; ok {
 			return k
 		}
-		k := fmt.Sprintf("%s#%d", taskNames(t), rank[t])
+		k := fmt.Sprintf("%s#%d", firstName(t), rank[t])
 		// depth bounds a loop of parents in a damaged buffer.
 		if p := parent(t); p != nil && depth < len(tasks) {
 			k = key(p, depth+1) + "/" + k
@@ -299,6 +304,14 @@ func taskKeys(tasks []*abi.TaskStream) map[*abi.TaskStream]string {
 		key(t, 0)
 	}
 	return keys
+}
+
+// firstName is the name a task had when it first recorded.
+func firstName(t *abi.TaskStream) string {
+	if len(t.Chunks) == 0 {
+		return t.Comm
+	}
+	return t.Chunks[0].Comm
 }
 
 // partKey is a part's place: its task's key and its program.
