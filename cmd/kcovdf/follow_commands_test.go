@@ -11,6 +11,7 @@ import (
 
 	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/export"
+	"github.com/kcovdf/kcovdf/query"
 	"github.com/parquet-go/parquet-go"
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -424,5 +425,29 @@ func TestFollowTaskErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error()+stderr, c.want) {
 			t.Errorf("%v: %v %s, want %q", c.args, err, stderr, c.want)
 		}
+	}
+}
+
+// query reads the tasks of a follow-mode trace through the export's
+// tables, with those of a trace of one task beside them.
+func TestFollowQuery(t *testing.T) {
+	if !query.Available {
+		t.Skip("a build without cgo has no DuckDB")
+	}
+	out, _, err := runCLI(t, "query", "SELECT tid, comm, exec, calls, (SELECT count(*) FROM calls c WHERE c.task_id = t.task_id AND c.tid IS NOT DISTINCT FROM t.tid) AS n FROM tasks t ORDER BY tid NULLS FIRST, exec",
+		"--layout", followLayout, followIn, "testdata/in/sim.kdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `tid   comm    exec  calls  n
+NULL  NULL    NULL  108    108
+1     sh      0     19     19
+2     sh      0     4      4
+2     worker  1     6      6
+3     worker  0     4      4
+4     worker  0     10     10
+`
+	if out != want {
+		t.Fatalf("got\n%s\nwant\n%s", out, want)
 	}
 }
