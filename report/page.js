@@ -576,9 +576,12 @@ function drawHists(s) {
 // #func=NAME, #value=V or #errno=E in the address runs that search;
 // #call=TASK:INDEX opens the tree down to a call (both from 0; the
 // last one given is selected);
+// #task=TASK (from 0) keeps to one task of a follow-mode trace;
 // #tab=functions opens a tab.
 {
   const h = new URLSearchParams(location.hash.slice(1));
+  const sel = $("task");
+  if (sel && h.has("task") && +h.get("task") < D.tasks.length) { sel.value = h.get("task"); sel.onchange(); }
   for (const how of ["func", "value", "errno"]) if (h.has(how)) runSearch(h.get(how), how);
   for (const c of h.getAll("call")) {
     const m = /^(\d+):(\d+)$/.exec(c);
