@@ -32,10 +32,9 @@ const (
 	trackDescThread  = 4 // TrackDescriptor.thread
 	trackDescParent  = 5 // TrackDescriptor.parent_uuid
 
-	processPid  = 1 // ProcessDescriptor.pid
+	// ProcessDescriptor.pid and ThreadDescriptor.pid are 1,
+	// ThreadDescriptor.tid 2 (appendEntity).
 	processName = 6 // ProcessDescriptor.process_name
-	threadPid   = 1 // ThreadDescriptor.pid
-	threadTid   = 2 // ThreadDescriptor.tid
 	threadName  = 5 // ThreadDescriptor.thread_name
 
 	eventAnnotations  = 4  // TrackEvent.debug_annotations
@@ -229,15 +228,7 @@ func (tt *threadTracks) describe(pw *perfettoWriter, seq uint64, t *Task, uuid u
 		pu := unused(h.Sum64())
 		tt.process[pk] = pu
 		desc(func(d []byte) []byte {
-			d = protowire.AppendTag(d, trackDescUUID, protowire.VarintType)
-			d = protowire.AppendVarint(d, pu)
-			var p []byte
-			p = protowire.AppendTag(p, processPid, protowire.VarintType)
-			p = protowire.AppendVarint(p, uint64(th.Tgid))
-			p = protowire.AppendTag(p, processName, protowire.BytesType)
-			p = protowire.AppendString(p, tt.names[pk])
-			d = protowire.AppendTag(d, trackDescProcess, protowire.BytesType)
-			return protowire.AppendBytes(d, p)
+			return appendEntity(d, pu, trackDescProcess, processName, tt.names[pk], th.Tgid)
 		})
 	}
 	tk := threadKey{t.Trace, th.Stream}
@@ -251,17 +242,7 @@ func (tt *threadTracks) describe(pw *perfettoWriter, seq uint64, t *Task, uuid u
 		}
 		tt.threads[tk] = thread
 		desc(func(d []byte) []byte {
-			d = protowire.AppendTag(d, trackDescUUID, protowire.VarintType)
-			d = protowire.AppendVarint(d, thread)
-			var p []byte
-			p = protowire.AppendTag(p, threadPid, protowire.VarintType)
-			p = protowire.AppendVarint(p, uint64(th.Tgid))
-			p = protowire.AppendTag(p, threadTid, protowire.VarintType)
-			p = protowire.AppendVarint(p, uint64(th.Tid))
-			p = protowire.AppendTag(p, threadName, protowire.BytesType)
-			p = protowire.AppendString(p, th.Comm)
-			d = protowire.AppendTag(d, trackDescThread, protowire.BytesType)
-			return protowire.AppendBytes(d, p)
+			return appendEntity(d, thread, trackDescThread, threadName, th.Comm, th.Tgid, th.Tid)
 		})
 	}
 	if thread == uuid {
@@ -275,6 +256,23 @@ func (tt *threadTracks) describe(pw *perfettoWriter, seq uint64, t *Task, uuid u
 		d = protowire.AppendTag(d, trackDescName, protowire.BytesType)
 		return protowire.AppendString(d, fmt.Sprintf("%s after execve %d", th.Comm, th.Exec))
 	})
+}
+
+// appendEntity adds the uuid of a process's or a thread's track and its
+// descriptor (field: TrackDescriptor.process or .thread): the ids in
+// order (pid; pid then tid) and its name in field nameField.
+func appendEntity(d []byte, uuid uint64, field, nameField protowire.Number, name string, ids ...int) []byte {
+	d = protowire.AppendTag(d, trackDescUUID, protowire.VarintType)
+	d = protowire.AppendVarint(d, uuid)
+	var p []byte
+	for i, id := range ids {
+		p = protowire.AppendTag(p, protowire.Number(i+1), protowire.VarintType) // pid = 1, tid = 2
+		p = protowire.AppendVarint(p, uint64(id))
+	}
+	p = protowire.AppendTag(p, nameField, protowire.BytesType)
+	p = protowire.AppendString(p, name)
+	d = protowire.AppendTag(d, field, protowire.BytesType)
+	return protowire.AppendBytes(d, p)
 }
 
 // trackName names task k's track: its command and file.

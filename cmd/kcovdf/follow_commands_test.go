@@ -175,34 +175,39 @@ func TestFollowExportParquet(t *testing.T) {
 	}
 }
 
+// protoFields walks the fields of one protobuf message: each with its
+// bytes (length-delimited) or its number (varint).
+func protoFields(t *testing.T, b []byte, each func(num protowire.Number, v []byte, n uint64)) {
+	t.Helper()
+	for len(b) > 0 {
+		num, typ, k := protowire.ConsumeTag(b)
+		if k < 0 {
+			t.Fatalf("perfetto: bad tag: %v", protowire.ParseError(k))
+		}
+		b = b[k:]
+		var v []byte
+		var n uint64
+		switch typ {
+		case protowire.BytesType:
+			v, k = protowire.ConsumeBytes(b)
+		case protowire.VarintType:
+			n, k = protowire.ConsumeVarint(b)
+		default:
+			k = protowire.ConsumeFieldValue(num, typ, b)
+		}
+		if k < 0 {
+			t.Fatalf("perfetto: field %d: %v", num, protowire.ParseError(k))
+		}
+		b = b[k:]
+		each(num, v, n)
+	}
+}
+
 // perfettoThreads decodes a Perfetto trace's process and thread tracks
 // and counts the slices on each track.
 func perfettoThreads(t *testing.T, b []byte) (tracks []string, slices map[string]int) {
 	t.Helper()
-	fields := func(b []byte, each func(num protowire.Number, v []byte, n uint64)) {
-		for len(b) > 0 {
-			num, typ, k := protowire.ConsumeTag(b)
-			if k < 0 {
-				t.Fatal(protowire.ParseError(k))
-			}
-			b = b[k:]
-			var v []byte
-			var n uint64
-			switch typ {
-			case protowire.BytesType:
-				v, k = protowire.ConsumeBytes(b)
-			case protowire.VarintType:
-				n, k = protowire.ConsumeVarint(b)
-			default:
-				k = protowire.ConsumeFieldValue(num, typ, b)
-			}
-			if k < 0 {
-				t.Fatal(protowire.ParseError(k))
-			}
-			b = b[k:]
-			each(num, v, n)
-		}
-	}
+	fields := func(b []byte, each func(num protowire.Number, v []byte, n uint64)) { protoFields(t, b, each) }
 	name := map[uint64]string{}
 	slices = map[string]int{}
 	fields(b, func(_ protowire.Number, packet []byte, _ uint64) {
