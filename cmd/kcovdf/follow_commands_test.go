@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -454,5 +455,44 @@ NULL  NULL    NULL  108    108
 `
 	if out != want {
 		t.Fatalf("got\n%s\nwant\n%s", out, want)
+	}
+}
+
+// BenchmarkLoadTasks: what export, query and the report read before they
+// write: a full 4 M-word buffer opened, decoded and built into call
+// trees, as one task (v1) and as the four tasks of a follow-mode trace,
+// cut into their programs.
+func BenchmarkLoadTasks(b *testing.B) {
+	dir := b.TempDir()
+	for _, c := range []struct {
+		name string
+		sim  []string
+	}{
+		{"v1", []string{"sim", "--words", "4194304", "--seed", "5"}},
+		{"follow", []string{"sim", "--follow", "--calls", "0", "--seed", "5"}},
+	} {
+		trace, layout := filepath.Join(dir, c.name+".kdf"), filepath.Join(dir, c.name+".jsonl")
+		cmd := newRootCommand()
+		cmd.SetArgs(append(c.sim, "-o", trace, "--layout-out", layout))
+		cmd.SetOut(io.Discard)
+		if err := cmd.Execute(); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			calls := 0
+			for b.Loop() {
+				in := inputFlags{format: "auto", layout: layout}
+				tasks, done, err := in.loadTasks([]string{trace}, io.Discard)
+				if err != nil {
+					b.Fatal(err)
+				}
+				calls = 0
+				for _, t := range tasks {
+					calls += len(t.Tree.Calls)
+				}
+				done()
+			}
+			b.ReportMetric(float64(calls), "calls")
+		})
 	}
 }
