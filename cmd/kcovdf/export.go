@@ -42,6 +42,11 @@ format other tools read:
             ClickHouse; "kcovdf query" runs SQL over them
   html      a self-contained HTML report
 
+A follow-mode trace (record --follow) gives a task per traced task and
+per program it ran (a call never spans an execve), with its tid, process
+and name: in every JSON line, as Perfetto processes and threads, in the
+tid columns of Parquet, as the report's task selector. --task keeps one.
+
 docs/export.md gives each schema. -o - writes jsonl and perfetto to
 standard output.`,
 		Example: `  kcovdf export --format jsonl -o calls.jsonl --symbols vmlinux trace.kdf
