@@ -166,10 +166,15 @@ func (p *taskPart) summary(f *followed) *abi.Summary {
 	return f.summaryOf(p.chunks, p.records, dropped)
 }
 
-// build groups the part's records into calls. markers: the trace has the
+// options are how the part's calls are built. markers: the trace has the
 // kernel's no-parameter and void markers (scan tells).
+func (p *taskPart) options(markers bool) calls.Options {
+	return calls.Options{Full: p.last && p.task.Dropped > 0, Markers: markers}
+}
+
+// build groups the part's records into calls.
 func (p *taskPart) build(f *followed, area []uint64, markers bool) *calls.Tree {
-	return calls.BuildRecords(area, p.records, p.summary(f), calls.Options{Full: p.last && p.task.Dropped > 0, Markers: markers})
+	return calls.BuildRecords(area, p.records, p.summary(f), p.options(markers))
 }
 
 // label names the part in the output of a command that lists several:
@@ -463,26 +468,24 @@ func showFollow(cmd *cobra.Command, src *input, f *followed, sh *shower, out *bu
 	ew := cmd.ErrOrStderr()
 	seen := f.scan()
 	var notes []string
-	for _, t := range f.tasks {
+	// A call never spans an execve: each program's calls are a stream of
+	// their own, under a line that says which.
+	for _, p := range f.parts() {
+		t := p.task
 		if !sh.asJSON {
-			fmt.Fprintf(out, "== %s\n", taskHeader(t))
+			if p.seg == 0 {
+				fmt.Fprintf(out, "== %s\n", taskHeader(t))
+			} else {
+				fmt.Fprintf(out, "== task %d exec: %s\n", t.Tid, p.comm)
+			}
 		}
 		sh.v.tid = t.Tid
-		sum := f.summary(t)
-		// A call never spans an execve: each program's calls are a
-		// stream of their own, under a line that says which.
-		for k, recs := range execSegments(t) {
-			if k > 0 && !sh.asJSON {
-				fmt.Fprintf(out, "== task %d exec: %s\n", t.Tid, recs.comm)
-			}
-			opts := calls.Options{Full: t.Dropped > 0 && k == len(execSegments(t))-1, Markers: seen.markers}
-			end, err := calls.StreamRecords(src.trace.Words, recs.records, sum, opts, sh.tree)
-			if err != nil {
-				return err
-			}
-			for _, n := range end.Notes {
-				notes = append(notes, fmt.Sprintf("task %d: %s", t.Tid, n))
-			}
+		end, err := calls.StreamRecords(src.trace.Words, p.records, p.summary(f), p.options(seen.markers), sh.tree)
+		if err != nil {
+			return err
+		}
+		for _, n := range end.Notes {
+			notes = append(notes, fmt.Sprintf("task %d: %s", t.Tid, n))
 		}
 	}
 	if err := out.Flush(); err != nil {
