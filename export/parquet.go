@@ -254,7 +254,7 @@ func WriteParquet(dir string, tasks []*Task) (err error) {
 		tr := TaskRow{TaskID: t.ID, Trace: t.Trace, Records: int64(s.Records), Calls: int64(len(t.Tree.Calls)),
 			Exact: t.Tree.Exact, OpenCalls: int64(t.Tree.Open), Unattributed: int64(s.Unattributed), LostRecords: int64(s.LostRecords)}
 		if th := t.Thread; th != nil {
-			tr.Tid, tr.Tgid, tr.Ptid, tr.Comm = tid, ptr(int32(th.Tgid)), ptr(int32(th.Ptid)), ptr(th.Comm)
+			tr.Tid, tr.Tgid, tr.Ptid, tr.Comm = tid, ptr(int32(th.Tgid)), ptr(int32(th.Ptid)), ptr(th.name())
 			tr.Exec, tr.Root, tr.Exited = ptr(int32(th.Exec)), ptr(th.Root), ptr(th.Exited)
 		}
 		if m := t.Meta; m != nil {

@@ -200,7 +200,7 @@ func newThreadTracks(tasks []*Task) *threadTracks {
 		if th := t.Thread; th != nil {
 			k := processKey{t.Trace, th.Tgid}
 			if _, ok := tt.names[k]; !ok || th.Tid == th.Tgid {
-				tt.names[k] = th.Comm
+				tt.names[k] = th.name()
 			}
 		}
 	}
@@ -242,7 +242,7 @@ func (tt *threadTracks) describe(pw *perfettoWriter, seq uint64, t *Task, uuid u
 		}
 		tt.threads[tk] = thread
 		desc(func(d []byte) []byte {
-			return appendEntity(d, thread, trackDescThread, threadName, th.Comm, th.Tgid, th.Tid)
+			return appendEntity(d, thread, trackDescThread, threadName, th.name(), th.Tgid, th.Tid)
 		})
 	}
 	if thread == uuid {
@@ -254,7 +254,7 @@ func (tt *threadTracks) describe(pw *perfettoWriter, seq uint64, t *Task, uuid u
 		d = protowire.AppendTag(d, trackDescParent, protowire.VarintType)
 		d = protowire.AppendVarint(d, thread)
 		d = protowire.AppendTag(d, trackDescName, protowire.BytesType)
-		return protowire.AppendString(d, fmt.Sprintf("%s after execve %d", th.Comm, th.Exec))
+		return protowire.AppendString(d, fmt.Sprintf("%s after execve %d", th.name(), th.Exec))
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"hash/fnv"
+	"strings"
 
 	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/calls"
@@ -52,6 +53,10 @@ type Thread struct {
 	// counted with its last program).
 	Dropped uint64
 }
+
+// name is the task's name as the formats that want UTF-8 take it: a
+// task's comm is whatever bytes the program set.
+func (th *Thread) name() string { return strings.ToValidUTF8(th.Comm, "\uFFFD") }
 
 // ThreadID derives the ID of a follow-mode trace's Task from the
 // trace's ID (TaskID) and the task's stream and program.
