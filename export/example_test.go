@@ -38,3 +38,23 @@ func Example() {
 	// 47 calls; the first: path_open_28(a1=49760, ...)
 	// 7 tables
 }
+
+// A task of a follow-mode trace carries its thread: its ids go into every
+// format (here JSON Lines).
+func ExampleThread() {
+	task, err := exporttest.Sim(3, 1024)
+	if err != nil {
+		panic(err)
+	}
+	task.Thread = &export.Thread{Tid: 12, Tgid: 10, Ptid: 10, Comm: "worker"}
+	task.ID = export.ThreadID(task.ID, task.Thread)
+	var b bytes.Buffer
+	if err := export.WriteJSONL(&b, []*export.Task{task}); err != nil {
+		panic(err)
+	}
+	var first export.CallLine
+	json.Unmarshal(bytes.SplitN(b.Bytes(), []byte("\n"), 2)[0], &first)
+	fmt.Printf("call %d of task %d (%s) of process %d: %s\n", first.Call, first.Tid, first.Comm, first.Tgid, first.Func)
+	// Output:
+	// call 0 of task 12 (worker) of process 10: path_open_28
+}

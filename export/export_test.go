@@ -3,6 +3,7 @@ package export_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -241,3 +242,60 @@ func BenchmarkExportParquet(b *testing.B) {
 type countWriter int64
 
 func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
+
+// The tasks of a follow-mode trace carry their ids: tid, tgid and comm
+// in JSON Lines, tid in calls.parquet and the task's ids in tasks.parquet;
+// a trace of one task has none of them.
+func TestThreadColumns(t *testing.T) {
+	one := simTask(t, 3, 2048)
+	th := &export.Thread{Tid: 7, Tgid: 5, Ptid: 5, Comm: "worker", Exec: 1, Exited: true}
+	task := simTask(t, 5, 2048)
+	task.Thread, task.ID = th, export.ThreadID(one.ID, th)
+	tasks := []*export.Task{one, task}
+	var b bytes.Buffer
+	if err := export.WriteJSONL(&b, tasks); err != nil {
+		t.Fatal(err)
+	}
+	n := map[string]int{}
+	for line := range strings.Lines(b.String()) {
+		var l export.CallLine
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatal(err)
+		}
+		if l.TaskID == one.ID && strings.Contains(line, `"tid"`) {
+			t.Fatalf("a call of a trace of one task has a tid: %s", line)
+		}
+		n[fmt.Sprintf("%d %d %d %q", l.TaskID, l.Tid, l.Tgid, l.Comm)]++
+	}
+	want := map[string]int{fmt.Sprintf("%d 0 0 \"\"", one.ID): len(one.Tree.Calls), fmt.Sprintf("%d 7 5 \"worker\"", task.ID): len(task.Tree.Calls)}
+	if fmt.Sprint(n) != fmt.Sprint(want) {
+		t.Fatalf("lines by task %v, want %v", n, want)
+	}
+	dir := t.TempDir()
+	if err := export.WriteParquet(dir, tasks); err != nil {
+		t.Fatal(err)
+	}
+	calls, err := parquet.ReadFile[export.CallRow](filepath.Join(dir, "calls.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tids := map[string]int{}
+	for _, c := range calls {
+		k := "null"
+		if c.Tid != nil {
+			k = fmt.Sprint(*c.Tid)
+		}
+		tids[k]++
+	}
+	if fmt.Sprint(tids) != fmt.Sprint(map[string]int{"null": len(one.Tree.Calls), "7": len(task.Tree.Calls)}) {
+		t.Fatalf("calls by tid %v", tids)
+	}
+	rows, err := parquet.ReadFile[export.TaskRow](filepath.Join(dir, "tasks.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Tid != nil || rows[0].Comm != nil || rows[1].Tid == nil ||
+		fmt.Sprintf("%v %v %v %v %v %v %v", *rows[1].Tid, *rows[1].Tgid, *rows[1].Ptid, *rows[1].Comm, *rows[1].Exec, *rows[1].Root, *rows[1].Exited) != "7 5 5 worker 1 false true" {
+		t.Fatalf("tasks.parquet: %+v", rows)
+	}
+}

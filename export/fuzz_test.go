@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/export"
@@ -64,6 +65,37 @@ func FuzzExport(f *testing.F) {
 		}
 		if begins != len(task.Tree.Calls) || ends != begins {
 			t.Fatalf("%d begins, %d ends for %d calls", begins, ends, len(task.Tree.Calls))
+		}
+
+		// The same calls as two programs of a task of a follow-mode
+		// trace, named by the data's first bytes as a comm may be: a
+		// process, a thread and a track under it, every name UTF-8.
+		comm := string(data[:min(len(data), 16)])
+		var parts []*export.Task
+		for exec := range 2 {
+			part := *task
+			part.Thread = &export.Thread{Tid: 2, Tgid: 1, Ptid: 1, Comm: comm, Exec: exec}
+			part.ID = export.ThreadID(task.ID, part.Thread)
+			parts = append(parts, &part)
+		}
+		p.Reset()
+		if err := export.WritePerfetto(&p, parts); err != nil {
+			t.Fatal(err)
+		}
+		descs, slices := 0, 0
+		for _, pk := range decodePerfetto(t, p.Bytes()) {
+			switch {
+			case pk.track != nil:
+				descs++
+				if !utf8.ValidString(pk.track.name) || !utf8.ValidString(pk.track.pname) {
+					t.Fatalf("track names %q %q", pk.track.name, pk.track.pname)
+				}
+			case pk.ev.typ == 1:
+				slices++
+			}
+		}
+		if descs != 3 || slices != 2*len(task.Tree.Calls) {
+			t.Fatalf("%d track descriptors, %d slices for 2 × %d calls", descs, slices, len(task.Tree.Calls))
 		}
 	})
 }

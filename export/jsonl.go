@@ -13,6 +13,11 @@ import (
 type CallLine struct {
 	TaskID int64  `json:"task_id"`
 	Trace  string `json:"trace"`
+	// Tid, Tgid and Comm are the task's, in a follow-mode trace: its id,
+	// its process's and its name while it made the call.
+	Tid  int    `json:"tid,omitempty"`
+	Tgid int    `json:"tgid,omitempty"`
+	Comm string `json:"comm,omitempty"`
 	// Call is the call's index in its task, in entry order; Parent is
 	// the caller's (-1 for a top-level call) and End one past the last
 	// callee's, so a call's callees are the calls Call+1 .. End-1.
@@ -39,6 +44,9 @@ func (t *Task) Line(i int, l *CallLine) {
 	fi := t.Names.Func(c.PC)
 	*l = CallLine{TaskID: t.ID, Trace: t.Trace, Call: i, Parent: c.Parent, End: c.End, Depth: c.Depth, Seq: c.Seq,
 		PC: t.Names.Hex(c.PC), Func: fi.NameOr(c.PC), Args: t.Names.Args(t.Tree, i), Flags: flagList(c.Flags)}
+	if th := t.Thread; th != nil {
+		l.Tid, l.Tgid, l.Comm = th.Tid, th.Tgid, th.Comm
+	}
 	if l.Args == nil {
 		l.Args = []calls.Rendered{}
 	}

@@ -41,6 +41,9 @@ type CallRow struct {
 	NoReturn bool `parquet:"no_return"`
 	NoEntry  bool `parquet:"no_entry"`
 	Unsure   bool `parquet:"unsure"`
+	// Tid is the task that made the call, in a follow-mode trace; null
+	// for a trace of one task.
+	Tid *int32 `parquet:"tid,optional"`
 }
 
 // ArgRow is a row of args.parquet: one argument of one call.
@@ -109,6 +112,15 @@ type TaskRow struct {
 	OpenCalls    int64  `parquet:"open_calls"`
 	Unattributed int64  `parquet:"unattributed_words"`
 	LostRecords  int64  `parquet:"lost_records"`
+	// The task of a follow-mode trace (a row per task and program it
+	// ran); null for a trace of one task.
+	Tid    *int32  `parquet:"tid,optional"`
+	Tgid   *int32  `parquet:"tgid,optional"`
+	Ptid   *int32  `parquet:"ptid,optional"`
+	Comm   *string `parquet:"comm,optional"`
+	Exec   *int32  `parquet:"exec,optional"`
+	Root   *bool   `parquet:"root,optional"`
+	Exited *bool   `parquet:"exited,optional"`
 }
 
 // CaptureRow is a row of captures.parquet: the capture metadata of one
@@ -170,6 +182,10 @@ func WriteParquet(dir string, tasks []*Task) (err error) {
 		return err
 	}
 	for _, t := range tasks {
+		var tid *int32
+		if th := t.Thread; th != nil {
+			tid = ptr(int32(th.Tid))
+		}
 		type counts struct{ calls, errors int64 }
 		perPC := map[uint64]*counts{}
 		var pcs []uint64
@@ -179,7 +195,7 @@ func WriteParquet(dir string, tasks []*Task) (err error) {
 			name := fi.NameOr(c.PC)
 			row := CallRow{TaskID: t.ID, CallID: int32(i), Parent: c.Parent, End: c.End, Depth: c.Depth, Seq: int64(c.Seq),
 				PC: t.Names.Word(c.PC), Func: name, Records: int32(len(t.Tree.Args(i))), NoReturn: c.Flags&calls.NoReturn != 0,
-				NoEntry: c.Flags&calls.NoEntry != 0, Unsure: c.Flags&calls.Unsure != 0}
+				NoEntry: c.Flags&calls.NoEntry != 0, Unsure: c.Flags&calls.Unsure != 0, Tid: tid}
 			if fi.Func != nil {
 				row.File, row.Line = fi.Func.File, int32(fi.Func.Line)
 			}
@@ -237,6 +253,10 @@ func WriteParquet(dir string, tasks []*Task) (err error) {
 		s := t.Summary
 		tr := TaskRow{TaskID: t.ID, Trace: t.Trace, Records: int64(s.Records), Calls: int64(len(t.Tree.Calls)),
 			Exact: t.Tree.Exact, OpenCalls: int64(t.Tree.Open), Unattributed: int64(s.Unattributed), LostRecords: int64(s.LostRecords)}
+		if th := t.Thread; th != nil {
+			tr.Tid, tr.Tgid, tr.Ptid, tr.Comm = tid, ptr(int32(th.Tgid)), ptr(int32(th.Ptid)), ptr(th.name())
+			tr.Exec, tr.Root, tr.Exited = ptr(int32(th.Exec)), ptr(th.Root), ptr(th.Exited)
+		}
 		if m := t.Meta; m != nil {
 			tr.Command = strings.Join(m.Command, " ")
 			cr := CaptureRow{TaskID: t.ID, Format: m.Format.String(), KernelRelease: m.KernelRelease, BuildID: m.BuildID,
@@ -255,6 +275,8 @@ func WriteParquet(dir string, tasks []*Task) (err error) {
 	}
 	return closeAll()
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // table buffers rows for one Parquet writer, which encodes and
 // compresses them in a goroutine of its own: the tables are written in

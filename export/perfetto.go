@@ -3,6 +3,7 @@ package export
 import (
 	"bufio"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"path/filepath"
 	"slices"
@@ -25,8 +26,16 @@ const (
 
 	seqIncrementalStateCleared = 1 // TracePacket.SequenceFlags
 
-	trackDescUUID = 1 // TrackDescriptor.uuid
-	trackDescName = 2 // TrackDescriptor.name
+	trackDescUUID    = 1 // TrackDescriptor.uuid
+	trackDescName    = 2 // TrackDescriptor.name
+	trackDescProcess = 3 // TrackDescriptor.process
+	trackDescThread  = 4 // TrackDescriptor.thread
+	trackDescParent  = 5 // TrackDescriptor.parent_uuid
+
+	// ProcessDescriptor.pid and ThreadDescriptor.pid are 1,
+	// ThreadDescriptor.tid 2 (appendEntity).
+	processName = 6 // ProcessDescriptor.process_name
+	threadName  = 5 // ThreadDescriptor.thread_name
 
 	eventAnnotations  = 4  // TrackEvent.debug_annotations
 	eventType         = 9  // TrackEvent.type
@@ -58,26 +67,42 @@ const (
 // slice, struct fields as nested entries; its return value (and errno)
 // annotate the slice's end. Value flows (see Task.Flows) are Perfetto
 // flows from the returning call to the call the value was passed to.
+//
+// The tasks of a follow-mode trace (Task.Thread) are Perfetto's processes
+// and threads, with their real pids, tids and names: a process track per
+// process of the trace, a thread track per task under its process, and
+// the calls a task made after an execve on a track of their own under
+// the thread's. Each task's clock is its own sequence numbers there too.
+// Two follow-mode traces exported together show a pid both have as one
+// process.
 func WritePerfetto(w io.Writer, tasks []*Task) error {
 	pw := &perfettoWriter{w: bufio.NewWriterSize(w, 1<<16)}
 	flowID := uint64(0)
 	used := map[uint64]bool{}
-	for k, t := range tasks {
-		seq := uint64(k + 1)
-		// The task ID, unless the same trace came twice.
-		uuid := uint64(t.ID)
+	unused := func(uuid uint64) uint64 {
 		for used[uuid] || uuid == 0 {
 			uuid++
 		}
 		used[uuid] = true
-		pw.packet(seq, true, 0, func(b []byte) []byte {
-			d := protowire.AppendTag(nil, trackDescUUID, protowire.VarintType)
-			d = protowire.AppendVarint(d, uuid)
-			d = protowire.AppendTag(d, trackDescName, protowire.BytesType)
-			d = protowire.AppendString(d, t.trackName(k))
-			b = protowire.AppendTag(b, packetTrackDesc, protowire.BytesType)
-			return protowire.AppendBytes(b, d)
-		})
+		return uuid
+	}
+	tracks := newThreadTracks(tasks)
+	for k, t := range tasks {
+		seq := uint64(k + 1)
+		// The task ID, unless the same trace came twice.
+		uuid := unused(uint64(t.ID))
+		if t.Thread != nil {
+			tracks.describe(pw, seq, t, uuid, unused)
+		} else {
+			pw.packet(seq, true, 0, func(b []byte) []byte {
+				d := protowire.AppendTag(nil, trackDescUUID, protowire.VarintType)
+				d = protowire.AppendVarint(d, uuid)
+				d = protowire.AppendTag(d, trackDescName, protowire.BytesType)
+				d = protowire.AppendString(d, t.trackName(k))
+				b = protowire.AppendTag(b, packetTrackDesc, protowire.BytesType)
+				return protowire.AppendBytes(b, d)
+			})
+		}
 		flows := t.Flows()
 		// Each flow leaves its From call's begin and ends at its To
 		// call's: the value was returned in between.
@@ -146,6 +171,108 @@ func WritePerfetto(w io.Writer, tasks []*Task) error {
 		return pw.err
 	}
 	return pw.w.Flush()
+}
+
+// threadTracks are the process and thread tracks of the follow-mode
+// traces' tasks, described once each.
+type threadTracks struct {
+	process map[processKey]uint64 // described, with their uuids
+	names   map[processKey]string
+	threads map[threadKey]uint64
+}
+
+type processKey struct {
+	trace string
+	tgid  int
+}
+
+type threadKey struct {
+	trace  string
+	stream int
+}
+
+// newThreadTracks names each process after its main thread (the task
+// whose tid is the process's), as it was last named, else after its
+// first task.
+func newThreadTracks(tasks []*Task) *threadTracks {
+	tt := &threadTracks{process: map[processKey]uint64{}, names: map[processKey]string{}, threads: map[threadKey]uint64{}}
+	for _, t := range tasks {
+		if th := t.Thread; th != nil {
+			k := processKey{t.Trace, th.Tgid}
+			if _, ok := tt.names[k]; !ok || th.Tid == th.Tgid {
+				tt.names[k] = th.name()
+			}
+		}
+	}
+	return tt
+}
+
+// describe writes the track descriptors task t's calls need, as the
+// first packets of its sequence: its process's and its thread's when
+// not yet written, and for the calls after an execve a track under the
+// thread's. uuid is the track the calls go on.
+func (tt *threadTracks) describe(pw *perfettoWriter, seq uint64, t *Task, uuid uint64, unused func(uint64) uint64) {
+	th := t.Thread
+	first := true
+	desc := func(fill func(d []byte) []byte) {
+		pw.packet(seq, first, 0, func(b []byte) []byte {
+			b = protowire.AppendTag(b, packetTrackDesc, protowire.BytesType)
+			return protowire.AppendBytes(b, fill(nil))
+		})
+		first = false
+	}
+	pk := processKey{t.Trace, th.Tgid}
+	if _, ok := tt.process[pk]; !ok {
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%s\x00process %d", t.Trace, th.Tgid)
+		pu := unused(h.Sum64())
+		tt.process[pk] = pu
+		desc(func(d []byte) []byte {
+			return appendEntity(d, pu, trackDescProcess, processName, tt.names[pk], th.Tgid)
+		})
+	}
+	tk := threadKey{t.Trace, th.Stream}
+	thread, ok := tt.threads[tk]
+	if !ok {
+		thread = uuid
+		if th.Exec > 0 {
+			h := fnv.New64a()
+			fmt.Fprintf(h, "%s\x00thread %d %d", t.Trace, th.Stream, th.Tid)
+			thread = unused(h.Sum64())
+		}
+		tt.threads[tk] = thread
+		desc(func(d []byte) []byte {
+			return appendEntity(d, thread, trackDescThread, threadName, th.name(), th.Tgid, th.Tid)
+		})
+	}
+	if thread == uuid {
+		return
+	}
+	desc(func(d []byte) []byte {
+		d = protowire.AppendTag(d, trackDescUUID, protowire.VarintType)
+		d = protowire.AppendVarint(d, uuid)
+		d = protowire.AppendTag(d, trackDescParent, protowire.VarintType)
+		d = protowire.AppendVarint(d, thread)
+		d = protowire.AppendTag(d, trackDescName, protowire.BytesType)
+		return protowire.AppendString(d, fmt.Sprintf("%s after execve %d", th.name(), th.Exec))
+	})
+}
+
+// appendEntity adds the uuid of a process's or a thread's track and its
+// descriptor (field: TrackDescriptor.process or .thread): the ids in
+// order (pid; pid then tid) and its name in field nameField.
+func appendEntity(d []byte, uuid uint64, field, nameField protowire.Number, name string, ids ...int) []byte {
+	d = protowire.AppendTag(d, trackDescUUID, protowire.VarintType)
+	d = protowire.AppendVarint(d, uuid)
+	var p []byte
+	for i, id := range ids {
+		p = protowire.AppendTag(p, protowire.Number(i+1), protowire.VarintType) // pid = 1, tid = 2
+		p = protowire.AppendVarint(p, uint64(id))
+	}
+	p = protowire.AppendTag(p, nameField, protowire.BytesType)
+	p = protowire.AppendString(p, name)
+	d = protowire.AppendTag(d, field, protowire.BytesType)
+	return protowire.AppendBytes(d, p)
 }
 
 // trackName names task k's track: its command and file.

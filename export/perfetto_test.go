@@ -3,6 +3,7 @@ package export_test
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/kcovdf/kcovdf/calls"
@@ -22,8 +23,12 @@ type pfPacket struct {
 }
 
 type pfTrack struct {
-	uuid uint64
-	name string
+	uuid, parent uint64
+	name         string
+	// A process's or a thread's track: pid, tid and name.
+	process, thread bool
+	pid, tid        uint64
+	pname           string
 }
 
 type pfEvent struct {
@@ -98,6 +103,22 @@ func decodePerfetto(t *testing.T, data []byte) []pfPacket {
 						p.track.uuid = u
 					case 2:
 						p.track.name = string(v)
+					case 5:
+						p.track.parent = u
+					case 3, 4: // process, thread
+						p.track.process, p.track.thread = num == 3, num == 4
+						fields(t, v, func(n protowire.Number, _ protowire.Type, v []byte, u uint64) {
+							switch {
+							case n == 1:
+								p.track.pid = u
+							case n == 2 && num == 4:
+								p.track.tid = u
+							case n == 6 && num == 3, n == 5 && num == 4:
+								p.track.pname = string(v)
+							default:
+								t.Fatalf("descriptor %d field %d", num, n)
+							}
+						})
 					default:
 						t.Fatalf("TrackDescriptor field %d", num)
 					}
@@ -319,4 +340,60 @@ func TestPerfettoDecoded(t *testing.T) {
 		}
 	}
 	t.Logf("%d packets, %d bytes, %d flows", len(packets), buf.Len(), flows)
+}
+
+// The tasks of a follow-mode trace are processes and threads with their
+// real ids: a process track per process, a thread track per task, and the
+// calls after an execve on a track under the thread's.
+func TestPerfettoThreads(t *testing.T) {
+	thread := func(seed uint64, th export.Thread) *export.Task {
+		task := simTask(t, seed, 2048)
+		task.Trace, task.Thread = "f.kdf", &th
+		task.ID = export.ThreadID(42, &th)
+		return task
+	}
+	tasks := []*export.Task{
+		thread(3, export.Thread{Tid: 100, Tgid: 100, Ptid: 1, Comm: "sh", Root: true}),
+		thread(7, export.Thread{Tid: 101, Tgid: 101, Ptid: 100, Comm: "sh", Stream: 1}),
+		thread(5, export.Thread{Tid: 101, Tgid: 101, Ptid: 100, Comm: "ls", Exec: 1, Stream: 1}),
+		thread(9, export.Thread{Tid: 102, Tgid: 101, Ptid: 101, Comm: "ls", Stream: 2}),
+	}
+	var buf bytes.Buffer
+	if err := export.WritePerfetto(&buf, tasks); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	begins := map[uint64]int{}
+	uuids := map[uint64]string{}
+	for _, p := range decodePerfetto(t, buf.Bytes()) {
+		switch tr := p.track; {
+		case tr != nil && tr.process:
+			uuids[tr.uuid] = fmt.Sprintf("process %d", tr.pid)
+			got = append(got, fmt.Sprintf("seq %d: process %d %q", p.seq, tr.pid, tr.pname))
+		case tr != nil && tr.thread:
+			uuids[tr.uuid] = fmt.Sprintf("thread %d", tr.tid)
+			got = append(got, fmt.Sprintf("seq %d: thread %d of %d %q", p.seq, tr.tid, tr.pid, tr.pname))
+		case tr != nil:
+			uuids[tr.uuid] = tr.name
+			got = append(got, fmt.Sprintf("seq %d: track %q under %s", p.seq, tr.name, uuids[tr.parent]))
+		case p.ev.typ == 1:
+			begins[p.ev.track]++
+		}
+	}
+	want := []string{
+		`seq 1: process 100 "sh"`,
+		`seq 1: thread 100 of 100 "sh"`,
+		`seq 2: process 101 "ls"`, // its main thread's last name
+		`seq 2: thread 101 of 101 "sh"`,
+		`seq 3: track "ls after execve 1" under thread 101`,
+		`seq 4: thread 102 of 101 "ls"`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("tracks:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	for k, task := range tasks {
+		if n := begins[uint64(task.ID)]; n != len(task.Tree.Calls) || n == 0 {
+			t.Errorf("task %d: %d slices on its track %q, want %d", k, n, uuids[uint64(task.ID)], len(task.Tree.Calls))
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/crc32"
 	"hash/fnv"
+	"strings"
 
 	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/calls"
@@ -26,6 +27,51 @@ type Task struct {
 	Names *calls.Namer
 	// Summary is what the decoder learnt besides the records.
 	Summary *abi.Summary
+	// Thread is the task of a follow-mode trace these calls are of; nil
+	// for a trace of one task (docs/follow.md).
+	Thread *Thread
+}
+
+// Thread is one task of a follow-mode trace: a follow-mode trace gives a
+// Task per task and per program the task ran (a call never spans an
+// execve), all with the same Thread but Exec.
+type Thread struct {
+	// Tid, Tgid (its process) and Ptid (the task that created it) are
+	// the ids of the root's pid namespace.
+	Tid, Tgid, Ptid int
+	// Comm is the task's name while it made these calls.
+	Comm string
+	// Exec counts the execve()s the task made before these calls.
+	Exec int
+	// Stream tells apart two streams of one tid within a trace (a tid
+	// reused by a later tree): the task's index among the trace's.
+	Stream int
+	// Root is the task that enabled the mode; Exited tells that its
+	// stream is complete.
+	Root, Exited bool
+	// Dropped is the records the task could not write (all of them
+	// counted with its last program).
+	Dropped uint64
+}
+
+// name is the task's name as the formats that want UTF-8 take it: a
+// task's comm is whatever bytes the program set.
+func (th *Thread) name() string { return strings.ToValidUTF8(th.Comm, "\uFFFD") }
+
+// ThreadID derives the ID of a follow-mode trace's Task from the
+// trace's ID (TaskID) and the task's stream and program.
+func ThreadID(traceID int64, th *Thread) int64 {
+	h := fnv.New64a()
+	var b [8]byte
+	for _, v := range []uint64{uint64(traceID), uint64(th.Stream), uint64(th.Tid), uint64(th.Exec)} {
+		binary.LittleEndian.PutUint64(b[:], v)
+		h.Write(b[:])
+	}
+	id := int64(h.Sum64() &^ (1 << 63))
+	if id == 0 {
+		id = 1
+	}
+	return id
 }
 
 // NewTask decodes a trace's words into a task. names may be nil (values

@@ -16,6 +16,9 @@ import (
 // Match is one place a call held the value: an argument, one of its
 // fields, the return value or one of its fields.
 type Match struct {
+	// Tid is the task that made the call, in a follow-mode trace (the
+	// caller sets it: a tree is one task's).
+	Tid   int    `json:"tid,omitempty"`
 	Call  int    `json:"call"` // index in the tree, pre-order
 	Seq   uint32 `json:"seq"`  // sequence number of the call's first record
 	Depth int    `json:"depth"`

@@ -110,6 +110,22 @@ func TestChromium(t *testing.T) {
 		t.Errorf("call %d (%s) in the gap: %d rows made, %d gaps", mid, name, made, gaps)
 	}
 
+	// The tasks of a follow-mode trace: a selector, and #task=1 keeps
+	// the search to the second task and hides the first one's tree.
+	threads := []Task{smallTask(t), smallTask(t)}
+	threads[0].Name, threads[0].Thread = "f.kdf task 7 (sh) process 7", &Thread{Tid: 7, Tgid: 7, Ptid: 1, Comm: "sh"}
+	threads[1].Name, threads[1].Thread = "f.kdf task 8 (sh) process 7", &Thread{Tid: 8, Tgid: 7, Ptid: 7, Comm: "sh"}
+	threadFile := filepath.Join(dir, "threads.html")
+	os.WriteFile(threadFile, page(t, threads, Options{}), 0o644)
+	dom = chromium(t, threadFile, "#func=^set_flags$", "--dump-dom")
+	if !strings.Contains(dom, `<div class="head">4 matches</div>`) || !strings.Contains(dom, `<option value="1">8 sh, process 7</option>`) {
+		t.Errorf("two tasks, all shown: %s", dom)
+	}
+	dom = chromium(t, threadFile, "#task=1&func=^set_flags$", "--dump-dom")
+	if !strings.Contains(dom, `<div class="head">2 matches</div>`) || strings.Count(dom, `<div class="task" hidden="">`) != 1 {
+		t.Errorf("#task=1: %s", dom)
+	}
+
 	shot := filepath.Join(dir, "shot.png")
 	chromium(t, file, "#func=by_value", "--screenshot="+shot)
 	f, err := os.Open(shot)

@@ -27,6 +27,20 @@ type Task struct {
 	// Notes are what the reader should know about the decoding
 	// (anomalies, a vmlinux that names few functions).
 	Notes []string
+	// Thread is the task of a follow-mode trace these calls are of; nil
+	// for a trace of one task.
+	Thread *Thread
+}
+
+// Thread is a task of a follow-mode trace: its ids in the traced pid
+// namespace, its name while it made the calls, and how many execve()s
+// it made before them. The page offers a selector of these tasks.
+type Thread struct {
+	Tid  int    `json:"tid"`
+	Tgid int    `json:"pid"`
+	Ptid int    `json:"ppid"`
+	Comm string `json:"comm"`
+	Exec int    `json:"exec"`
 }
 
 // Options tune the report.
@@ -84,11 +98,12 @@ type SigData struct {
 // TaskData is one task's call tree, one entry a call in each column, in
 // entry (pre-)order, so that call i's descendants are i+1 … i+Size[i].
 type TaskData struct {
-	Name  string    `json:"name"`
-	Meta  *abi.Meta `json:"meta,omitempty"`
-	Exact bool      `json:"exact"`
-	Open  int       `json:"open"`
-	Notes []string  `json:"notes,omitempty"`
+	Name   string    `json:"name"`
+	Thread *Thread   `json:"thread,omitempty"`
+	Meta   *abi.Meta `json:"meta,omitempty"`
+	Exact  bool      `json:"exact"`
+	Open   int       `json:"open"`
+	Notes  []string  `json:"notes,omitempty"`
 
 	Fn   []int32  `json:"fn"`   // index in Funcs
 	Size []int32  `json:"size"` // number of descendants
@@ -302,7 +317,7 @@ func (c *collector) task(t *Task) TaskData {
 	tr := t.Tree
 	n := len(tr.Calls)
 	td := TaskData{
-		Name: t.Name, Meta: t.Meta, Exact: tr.Exact, Open: tr.Open,
+		Name: t.Name, Thread: t.Thread, Meta: t.Meta, Exact: tr.Exact, Open: tr.Open,
 		Notes: append(slices.Clone(tr.Notes), t.Notes...),
 		Fn:    make([]int32, n), Size: make([]int32, n), Flag: make([]uint16, n),
 		Seq: make([]uint32, n), Sig: make([]int32, n), Ret: make([]int32, n),

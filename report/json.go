@@ -148,12 +148,13 @@ func (j *jsonWriter) task(t *TaskData) {
 	// The small part with encoding/json, so that it keeps Meta's own
 	// encoding; then the columns.
 	head, err := json.Marshal(struct {
-		Name  string    `json:"name"`
-		Meta  *abi.Meta `json:"meta,omitempty"`
-		Exact bool      `json:"exact"`
-		Open  int       `json:"open"`
-		Notes []string  `json:"notes,omitempty"`
-	}{t.Name, t.Meta, t.Exact, t.Open, t.Notes})
+		Name   string    `json:"name"`
+		Thread *Thread   `json:"thread,omitempty"`
+		Meta   *abi.Meta `json:"meta,omitempty"`
+		Exact  bool      `json:"exact"`
+		Open   int       `json:"open"`
+		Notes  []string  `json:"notes,omitempty"`
+	}{t.Name, t.Thread, t.Meta, t.Exact, t.Open, t.Notes})
 	if err != nil && j.err == nil {
 		j.err = err
 	}

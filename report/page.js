@@ -219,9 +219,30 @@ D.tasks.forEach((t, ti) => {
   const box = el("div", "kids");
   sec.append(box);
   t.top = box;
+  t.sec = sec;
   fill(box, ti, -1, -1);
   trees.append(sec);
 });
+
+// The tasks of a follow-mode trace: a selector shows one task's calls
+// and keeps searches to them.
+let taskSel = -1;
+if (D.tasks.some((t) => t.thread)) {
+  const sel = el("select");
+  sel.id = "task";
+  sel.setAttribute("aria-label", "task");
+  sel.append(new Option("all tasks", "-1"));
+  D.tasks.forEach((t, ti) => {
+    const th = t.thread;
+    sel.append(new Option(th ? th.tid + " " + th.comm + (th.exec ? " (after execve " + th.exec + ")" : "") + ", process " + th.pid : t.name || "task " + (ti + 1), String(ti)));
+  });
+  sel.onchange = () => {
+    taskSel = +sel.value;
+    D.tasks.forEach((t, ti) => { t.sec.hidden = taskSel >= 0 && ti !== taskSel; });
+    if (!$("results").hidden) runSearch(qIn.value, mode.value);
+  };
+  $("search").insertBefore(sel, $("search").firstChild);
+}
 $("collapse").onclick = () => {
   for (const t of D.tasks) for (const r of t.rows.values()) collapse(r);
 };
@@ -348,7 +369,11 @@ function funcMatcher(q) {
 function search(q, how) {
   const hits = [];
   let total = 0;
-  const add = (ti, i) => { total++; if (hits.length < MAX_RESULTS) hits.push([ti, i]); };
+  const add = (ti, i) => {
+    if (taskSel >= 0 && ti !== taskSel) return;
+    total++;
+    if (hits.length < MAX_RESULTS) hits.push([ti, i]);
+  };
   if (how === "func") {
     const fm = funcMatcher(q);
     D.tasks.forEach((t, ti) => { for (let i = 0; i < t.fn.length; i++) if (fm[t.fn[i]]) add(ti, i); });
@@ -524,7 +549,8 @@ function drawHists(s) {
     sec.append(el("h2", "sec", t.name || "task " + (ti + 1)));
     const tab = el("table", "plain");
     const row = (k, v) => { const tr = el("tr"); tr.append(el("th", "", k), el("td", "mono", String(v))); tab.append(tr); };
-    const m = t.meta;
+    const m = t.meta, th = t.thread;
+    if (th) row("task", th.tid + " " + th.comm + ", process " + th.pid + ", created by " + th.ppid + (th.exec ? ", after execve " + th.exec : ""));
     if (!m) row("source", "raw area dump (no metadata)");
     else {
       if (m.command) row("command", m.command.join(" "));
@@ -550,9 +576,12 @@ function drawHists(s) {
 // #func=NAME, #value=V or #errno=E in the address runs that search;
 // #call=TASK:INDEX opens the tree down to a call (both from 0; the
 // last one given is selected);
+// #task=TASK (from 0) keeps to one task of a follow-mode trace;
 // #tab=functions opens a tab.
 {
   const h = new URLSearchParams(location.hash.slice(1));
+  const sel = $("task");
+  if (sel && h.has("task") && +h.get("task") < D.tasks.length) { sel.value = h.get("task"); sel.onchange(); }
   for (const how of ["func", "value", "errno"]) if (h.has(how)) runSearch(h.get(how), how);
   for (const c of h.getAll("call")) {
     const m = /^(\d+):(\d+)$/.exec(c);

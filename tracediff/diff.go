@@ -11,6 +11,8 @@ import (
 // Task is the call tree of one traced task, with what names its calls.
 type Task struct {
 	Label string // how the output names it: the trace's file, its command
+	// Tree is nil for a task the trace lacks, when the tasks of two
+	// traces are paired by their place (Label then says which).
 	Tree  *calls.Tree
 	Namer *calls.Namer
 }
@@ -127,8 +129,9 @@ type ValueDiff struct {
 	B    string `json:"b"`
 }
 
-// Compare aligns the tasks of a and b, pairing them in order, and
-// compares every aligned call.
+// Compare aligns the tasks of a and b, pairing them in order (a task
+// without a Tree stands for one its trace lacks), and compares every
+// aligned call.
 func Compare(a, b []Task, opt Options) *Result {
 	if opt.MaxEdits == 0 {
 		opt.MaxEdits = 2000
@@ -200,9 +203,13 @@ type valueAt struct{ arg, word int }
 func compareTask(a, b *Task, ids map[string]int32, opt Options) TaskResult {
 	if a == nil {
 		a = &empty
+	} else if a.Tree == nil {
+		a = &Task{Label: a.Label, Tree: empty.Tree, Namer: empty.Namer}
 	}
 	if b == nil {
 		b = &empty
+	} else if b.Tree == nil {
+		b = &Task{Label: b.Label, Tree: empty.Tree, Namer: empty.Namer}
 	}
 	d := &differ{a: a, b: b, opt: opt, slotsA: map[slotKey]calls.Slots{}}
 	d.tr = &TaskResult{A: a.Label, B: b.Label, CallsA: len(a.Tree.Calls), CallsB: len(b.Tree.Calls), Divergences: []Divergence{}}

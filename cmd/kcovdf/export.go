@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/export"
 	"github.com/kcovdf/kcovdf/report"
 	"github.com/spf13/cobra"
@@ -40,6 +41,11 @@ format other tools read:
             functions, tasks, captures) for DuckDB, Spark, Trino or
             ClickHouse; "kcovdf query" runs SQL over them
   html      a self-contained HTML report
+
+A follow-mode trace (record --follow) gives a task per traced task and
+per program it ran (a call never spans an execve), with its tid, process
+and name: in every JSON line, as Perfetto processes and threads, in the
+tid columns of Parquet, as the report's task selector. --task keeps one.
 
 docs/export.md gives each schema. -o - writes jsonl and perfetto to
 standard output.`,
@@ -107,6 +113,7 @@ standard output.`,
 	}
 	in.registerLayout(cmd)
 	rf.register(cmd)
+	registerTask(cmd, &in.task)
 	f := cmd.Flags()
 	f.StringVar(&in.format, "input-format", "auto", "record format of the traces: v1, v2, v3 or auto (from the trace file, else from the first header)")
 	f.StringVar(&format, "format", "", "the format to write: "+strings.Join(exportFormats, ", "))
@@ -136,20 +143,40 @@ func (f *inputFlags) loadTasks(paths []string, ew io.Writer) (_ []*export.Task, 
 		}
 		opened = append(opened, src)
 		size += int64(len(src.trace.Words)) * 8
-		t := export.NewTask(p, src.trace, src.opt, nil)
+		fl, err := src.follow(p, f.task)
+		if err != nil {
+			done()
+			return nil, nil, err
+		}
+		var these []*export.Task
+		if fl != nil {
+			these = followTasks(p, src, fl)
+		} else {
+			these = []*export.Task{export.NewTask(p, src.trace, src.opt, nil)}
+			these[0].Names = src.namer()
+		}
 		pcs := map[uint64]bool{}
-		for i := range t.Tree.Calls {
-			pcs[t.Tree.Calls[i].PC] = true
+		records := 0
+		for _, t := range these {
+			for i := range t.Tree.Calls {
+				pcs[t.Tree.Calls[i].PC] = true
+			}
+			records += t.Summary.Records
 		}
 		warning, _ := src.names.check(pcs)
-		t.Names = src.namer()
 		text := func(s string) string { return s }
 		if f.redact != nil {
-			rt := f.redact.Trace(t.ID)
-			t.Names.Redact, t.Meta, text = rt, rt.Meta(t.Meta), rt.Text
+			// One key per trace: the tasks of a follow-mode trace share
+			// its kernel's addresses, and so their tokens.
+			rt := f.redact.Trace(export.TaskID(src.trace))
+			meta := rt.Meta(these[0].Meta)
+			these[0].Names.Redact, text = rt, rt.Text
+			for _, t := range these {
+				t.Meta = meta
+			}
 		}
-		tasks = append(tasks, t)
-		if t.Summary.Records == 0 {
+		tasks = append(tasks, these...)
+		if records == 0 {
 			done()
 			return nil, nil, fmt.Errorf("%s: no records found: is it a kcovdf trace file or a raw dump of the traced area (see kcovdf decode)?", p)
 		}
@@ -160,8 +187,13 @@ func (f *inputFlags) loadTasks(paths []string, ew io.Writer) (_ []*export.Task, 
 		for _, n := range src.notes {
 			fmt.Fprintln(ew, prefix+"note:", text(n))
 		}
-		for _, n := range t.Tree.Notes {
-			fmt.Fprintln(ew, prefix+"note:", text(n))
+		for _, t := range these {
+			for _, n := range t.Tree.Notes {
+				if th := t.Thread; th != nil {
+					n = threadPart(th).label() + ": " + n
+				}
+				fmt.Fprintln(ew, prefix+"note:", text(n))
+			}
 		}
 		if warning != "" {
 			fmt.Fprintln(ew, prefix+"warning:", text(warning))
@@ -183,6 +215,29 @@ func (f *inputFlags) loadTasks(paths []string, ew io.Writer) (_ []*export.Task, 
 	return tasks, done, nil
 }
 
+// followTasks is a follow-mode trace's tasks for export: one per task
+// and program it ran, all named by the trace's one namer.
+func followTasks(path string, src *input, fl *followed) []*export.Task {
+	traceID := export.TaskID(src.trace)
+	var meta *abi.Meta
+	if !src.trace.Raw {
+		meta = &src.trace.Meta
+	}
+	namer := src.namer()
+	markers := fl.scan().markers
+	var out []*export.Task
+	for _, p := range fl.parts() {
+		ts := p.task
+		th := &export.Thread{Tid: ts.Tid, Tgid: ts.Tgid, Ptid: ts.Ptid, Comm: p.comm, Exec: p.seg, Stream: p.stream, Root: ts.Root, Exited: ts.Exited}
+		if p.last {
+			th.Dropped = ts.Dropped
+		}
+		out = append(out, &export.Task{ID: export.ThreadID(traceID, th), Trace: path, Meta: meta,
+			Tree: p.build(fl, src.trace.Words, markers), Names: namer, Summary: p.summary(fl), Thread: th})
+	}
+	return out
+}
+
 // argsOneOrMore wants at least one argument named name.
 func argsOneOrMore(name string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
@@ -193,12 +248,35 @@ func argsOneOrMore(name string) cobra.PositionalArgs {
 	}
 }
 
+// threadLabel names a follow-mode trace's task and program as the other
+// commands do: "task 12 (sh) process 10", "task 12 (ls, after execve 1)
+// process 10".
+func threadLabel(th *export.Thread) string {
+	p := threadPart(th)
+	return fmt.Sprintf("%s process %d", p.label(), th.Tgid)
+}
+
+// threadPart is as much of the part an exported task came from as its
+// label needs.
+func threadPart(th *export.Thread) *taskPart {
+	p := &taskPart{task: &abi.TaskStream{Tid: th.Tid}, seg: th.Exec}
+	p.comm = th.Comm
+	return p
+}
+
 // reportTasks gives the HTML report the exported tasks, with what the
 // decoder found wrong as notes.
 func reportTasks(tasks []*export.Task) []report.Task {
 	out := make([]report.Task, len(tasks))
 	for i, t := range tasks {
 		out[i] = report.Task{Name: filepath.Base(t.Trace), Meta: t.Meta, Tree: t.Tree, Namer: t.Names}
+		if th := t.Thread; th != nil {
+			out[i].Name += " " + threadLabel(th)
+			out[i].Thread = &report.Thread{Tid: th.Tid, Tgid: th.Tgid, Ptid: th.Ptid, Comm: th.Comm, Exec: th.Exec}
+			if th.Dropped > 0 {
+				out[i].Notes = append(out[i].Notes, fmt.Sprintf("the task dropped %d records at its end (the buffer was full)", th.Dropped))
+			}
+		}
 		if s := t.Summary; s != nil && s.Unattributed > 0 {
 			out[i].Notes = append(out[i].Notes, fmt.Sprintf("%d words unattributed, about %d records lost", s.Unattributed, s.LostRecords))
 		}

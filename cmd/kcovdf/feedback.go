@@ -21,14 +21,23 @@ type feedbackTrace struct {
 	src   *input
 	slide uint64 // what turns the trace's pcs into link-time addresses
 	types signal.Types
+	// follow is the trace's tasks when it is a follow-mode one.
+	follow *followed
 }
 
-func (in *inputFlags) openFeedback(path string) (*feedbackTrace, error) {
+// openFeedback opens a trace; task is --task, the one task of a
+// follow-mode trace to take ("" for all).
+func (in *inputFlags) openFeedback(path, task string) (*feedbackTrace, error) {
 	src, err := in.open(path)
 	if err != nil {
 		return nil, err
 	}
-	t := &feedbackTrace{path: path, src: src, slide: src.names.space.Slide}
+	fl, err := src.follow(path, task)
+	if err != nil {
+		src.trace.Close()
+		return nil, err
+	}
+	t := &feedbackTrace{path: path, src: src, slide: src.names.space.Slide, follow: fl}
 	format := src.opt.Format
 	if format == abi.FormatAuto {
 		format = abi.DetectFormat(src.trace.Words)
@@ -46,14 +55,30 @@ func (in *inputFlags) openFeedback(path string) (*feedbackTrace, error) {
 	return t, nil
 }
 
-// walk decodes the trace and hands every record to f. A trace in which
-// no record could be decoded is an error: it is no trace of this kind.
-func (t *feedbackTrace) walk(stderr io.Writer, f func(r *abi.Record)) (*abi.Summary, error) {
-	d := abi.NewDecoder(t.src.trace.Words, t.src.opt)
-	for d.Next() {
-		f(d.Record())
+// walk decodes the trace and hands every record to f. In a follow-mode
+// trace each task's stream is decoded on its own, and task, when set, is
+// told of each task before its records. A trace in which no record could
+// be decoded is an error: it is no trace of this kind.
+func (t *feedbackTrace) walk(stderr io.Writer, f func(r *abi.Record), task func(ts *abi.TaskStream)) (*abi.Summary, error) {
+	var sum *abi.Summary
+	if fl := t.follow; fl != nil {
+		sum = fl.anomalies()
+		for _, ts := range fl.tasks {
+			if task != nil {
+				task(ts)
+			}
+			for i := range ts.Records {
+				f(&ts.Records[i])
+			}
+			sum.Records += len(ts.Records)
+		}
+	} else {
+		d := abi.NewDecoder(t.src.trace.Words, t.src.opt)
+		for d.Next() {
+			f(d.Record())
+		}
+		sum = d.Summary()
 	}
-	sum := d.Summary()
 	printSetup(stderr, t.src)
 	printAnomalies(stderr, sum, 3)
 	if sum.Records == 0 {

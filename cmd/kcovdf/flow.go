@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/kcovdf/kcovdf/calls"
@@ -16,6 +17,7 @@ func newFlowCommand() *cobra.Command {
 	var in inputFlags
 	var rf redactFlags
 	var asJSON, small bool
+	var task string
 	cmd := &cobra.Command{
 		Use:   "flow [flags] TRACE VALUE",
 		Short: "Follow a value through a trace: every call that took or returned it",
@@ -43,10 +45,16 @@ says which forms were looked for, standard error which were skipped.
 
 Flags come before TRACE, so that a negative VALUE is read as a value
 ("--" before it works too). seq is the sequence number of the call's
-first record, as decode shows it.`,
+first record, as decode shows it.
+
+In a follow-mode trace (record --follow) the value is followed within
+each task's calls, and within each program a task ran (a call never
+spans an execve): the matches of each come under a line naming the task,
+and in JSON each match carries its tid. --task keeps one task.`,
 		Example: `  kcovdf flow --symbols vmlinux trace.kdf 3
   kcovdf flow --symbols vmlinux trace.kdf -ENOENT
-  kcovdf flow --symbols vmlinux --json trace.kdf 0x8000 | jq .path`,
+  kcovdf flow --symbols vmlinux --json trace.kdf 0x8000 | jq .path
+  kcovdf flow --symbols vmlinux --task 1234 follow.kdf -ENOENT`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			args = dropDash(args)
 			for _, a := range args[min(1, len(args)):] {
@@ -69,17 +77,18 @@ first record, as decode shows it.`,
 					return err
 				}
 			}
-			nt, err := in.buildTree(args[0])
+			nt, err := in.buildTree(args[0], task)
 			if err != nil {
 				return err
 			}
+			defer nt.src.trace.Close()
 			rt := redactor(secret, nt.src.trace)
 			if isToken {
 				if rt == nil {
 					return fmt.Errorf("%s is a token of --redact: give --redact-key with the key it was made with", args[1])
 				}
 				var ok bool
-				if v, ok = resolveToken(nt.tree, rt, tok); !ok {
+				if v, ok = resolveToken(nt.trees(), rt, tok); !ok {
 					return fmt.Errorf("%s: no kernel address of %s has this token under the key of --redact-key", args[1], args[0])
 				}
 			}
@@ -88,11 +97,16 @@ first record, as decode shows it.`,
 				defer redactOutput(cmd, rt)()
 			}
 			m := flow.NewMatcher(v, small)
-			res := flow.Find(nt.tree, nt.namer, m)
-			if asJSON {
-				err = flow.WriteJSON(cmd.OutOrStdout(), res)
+			var res *flow.Result
+			if nt.parts != nil {
+				res, err = flowTasks(cmd.OutOrStdout(), nt, m, asJSON)
 			} else {
-				err = flow.WriteText(cmd.OutOrStdout(), res)
+				res = flow.Find(nt.tree, nt.namer, m)
+				if asJSON {
+					err = flow.WriteJSON(cmd.OutOrStdout(), res)
+				} else {
+					err = flow.WriteText(cmd.OutOrStdout(), res)
+				}
 			}
 			if err != nil {
 				return err
@@ -113,8 +127,9 @@ first record, as decode shows it.`,
 	})
 	in.register(cmd)
 	rf.register(cmd)
+	registerTask(cmd, &task)
 	f := cmd.Flags()
-	f.BoolVar(&asJSON, "json", false, "one JSON object per match: call, seq, depth, path, func, name, text, raw, width, form")
+	f.BoolVar(&asJSON, "json", false, "one JSON object per match: call, seq, depth, path, func, name, text, raw, width, form (and tid in a follow-mode trace)")
 	// Flags end at TRACE: "-100" after it is a value, not a flag.
 	f.SetInterspersed(false)
 	f.BoolVar(&small, "small", false, "also look for the forms too weak to mean much alone: 0, 1, -1, truncations to small numbers, byte swaps of small values")
@@ -130,10 +145,64 @@ func dropDash(args []string) []string {
 	return args
 }
 
+// flowTasks follows the value within each task's calls of a follow-mode
+// trace: under a line naming the task for each task that has matches, or
+// in JSON each match with its tid. It returns the matches together.
+func flowTasks(w io.Writer, nt *namedTree, m *flow.Matcher, asJSON bool) (*flow.Result, error) {
+	all := &flow.Result{Value: m.Value, Forms: m.Forms(), Skipped: m.Skipped, Matches: []flow.Match{}}
+	for _, p := range nt.parts {
+		res := flow.Find(p.tree, nt.namer, m)
+		for i := range res.Matches {
+			res.Matches[i].Tid = p.task.Tid
+		}
+		all.Matches = append(all.Matches, res.Matches...)
+		all.Calls += res.Calls
+		if len(res.Matches) == 0 {
+			continue
+		}
+		var err error
+		if asJSON {
+			err = flow.WriteJSON(w, res)
+		} else {
+			if _, err = fmt.Fprintf(w, "== %s\n", p.label()); err == nil {
+				err = flow.WriteText(w, res)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if len(all.Matches) == 0 && !asJSON {
+		return all, flow.WriteText(w, all)
+	}
+	return all, nil
+}
+
+// trees is the trace's call trees: one, or a follow-mode trace's parts.
+func (nt *namedTree) trees() []*calls.Tree {
+	if nt.tree != nil {
+		return []*calls.Tree{nt.tree}
+	}
+	out := make([]*calls.Tree, len(nt.parts))
+	for i := range nt.parts {
+		out[i] = nt.parts[i].tree
+	}
+	return out
+}
+
 // resolveToken finds the kernel address a token stands for among the
-// values of a tree: the first word of each argument and return, and the
-// pointer it was read through.
-func resolveToken(t *calls.Tree, rt *redact.Trace, tok uint64) (uint64, bool) {
+// values of the trees: the first word of each argument and return, and
+// the pointer it was read through.
+func resolveToken(trees []*calls.Tree, rt *redact.Trace, tok uint64) (uint64, bool) {
+	for _, t := range trees {
+		if v, ok := resolveTokenIn(t, rt, tok); ok {
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+func resolveTokenIn(t *calls.Tree, rt *redact.Trace, tok uint64) (uint64, bool) {
 	match := func(w uint64) bool { return calls.KernelAddress(w) && rt.Word(w) == tok }
 	for i := range t.Calls {
 		c := &t.Calls[i]

@@ -39,7 +39,7 @@ func (in *input) follow(path, task string) (*followed, error) {
 	fm := in.trace.Meta.Follow
 	if in.trace.Raw || fm == nil {
 		if task != "" {
-			return nil, fmt.Errorf("--task %s: %s holds one task's records, not a follow-mode capture (record it with --follow)", task, path)
+			return nil, &oneTaskError{fmt.Errorf("--task %s: %s holds one task's records, not a follow-mode capture (record it with --follow)", task, path)}
 		}
 		return nil, nil
 	}
@@ -116,16 +116,26 @@ func writeFollowRecorded(w io.Writer, prefix string, ft *abi.FollowTrace, m abi.
 	return nil
 }
 
+// oneTaskError is --task given for a trace of one task.
+type oneTaskError struct{ error }
+
+func (e *oneTaskError) Unwrap() error { return e.error }
+
 // summary is what decoding found in one task's chunks: its records by
 // kind and the anomalies that lie in them.
 func (f *followed) summary(t *abi.TaskStream) *abi.Summary {
-	s := &abi.Summary{Format: abi.FormatV1, Records: len(t.Records), Full: f.ft.Full && t.Dropped > 0}
-	for i := range t.Records {
-		s.ByKind[t.Records[i].Kind]++
+	return f.summaryOf(t.Chunks, t.Records, t.Dropped)
+}
+
+// summaryOf is summary for some of a task's chunks and their records.
+func (f *followed) summaryOf(chunks []abi.Chunk, records []abi.Record, dropped uint64) *abi.Summary {
+	s := &abi.Summary{Format: abi.FormatV1, Records: len(records), Full: f.ft.Full && dropped > 0}
+	for i := range records {
+		s.ByKind[records[i].Kind]++
 	}
 	c := f.ft.ChunkWords
 	for _, a := range f.ft.Anomalies {
-		if a.Offset > 0 && slices.ContainsFunc(t.Chunks, func(ch abi.Chunk) bool { return a.Offset >= ch.Offset && a.Offset < ch.Offset+c }) {
+		if a.Offset > 0 && slices.ContainsFunc(chunks, func(ch abi.Chunk) bool { return a.Offset >= ch.Offset && a.Offset < ch.Offset+c }) {
 			s.AnomalyCounts[a.Kind]++
 			s.Anomalies = append(s.Anomalies, a)
 		}
@@ -133,9 +143,61 @@ func (f *followed) summary(t *abi.TaskStream) *abi.Summary {
 	return s
 }
 
-// tree builds a task's calls.
-func (f *followed) tree(area []uint64, t *abi.TaskStream) *calls.Tree {
-	return calls.BuildRecords(area, t.Records, f.summary(t), calls.Options{Full: t.Dropped > 0, Markers: true})
+// taskPart is what one task recorded under one program: the unit every
+// per-task analysis builds its calls from, since a call never spans two
+// tasks or an execve.
+type taskPart struct {
+	task *abi.TaskStream
+	// stream is the task's index in the trace's streams (a tid may come
+	// back as a new stream); seg its program, 0 until its first execve.
+	stream, seg int
+	last        bool // the task's last program: where its drops cut it
+	execSegment
+}
+
+// parts cuts the tasks shown into their programs, in stream order.
+func (f *followed) parts() []taskPart {
+	index := make(map[*abi.TaskStream]int, len(f.ft.Tasks))
+	for i, t := range f.ft.Tasks {
+		index[t] = i
+	}
+	var out []taskPart
+	for _, t := range f.tasks {
+		segs := execSegments(t)
+		for k, s := range segs {
+			out = append(out, taskPart{task: t, stream: index[t], seg: k, last: k == len(segs)-1, execSegment: s})
+		}
+	}
+	return out
+}
+
+// summary is what decoding found in the part's chunks.
+func (p *taskPart) summary(f *followed) *abi.Summary {
+	dropped := uint64(0)
+	if p.last {
+		dropped = p.task.Dropped
+	}
+	return f.summaryOf(p.chunks, p.records, dropped)
+}
+
+// options are how the part's calls are built. markers: the trace has the
+// kernel's no-parameter and void markers (scan tells).
+func (p *taskPart) options(markers bool) calls.Options {
+	return calls.Options{Full: p.last && p.task.Dropped > 0, Markers: markers}
+}
+
+// build groups the part's records into calls.
+func (p *taskPart) build(f *followed, area []uint64, markers bool) *calls.Tree {
+	return calls.BuildRecords(area, p.records, p.summary(f), p.options(markers))
+}
+
+// label names the part in the output of a command that lists several:
+// "task 12 (sh)", "task 12 (ls, after execve 1)".
+func (p *taskPart) label() string {
+	if p.seg == 0 {
+		return fmt.Sprintf("task %d (%s)", p.task.Tid, p.comm)
+	}
+	return fmt.Sprintf("task %d (%s, after execve %d)", p.task.Tid, p.comm, p.seg)
 }
 
 // anomalies is the whole trace's anomalies as a decoder summary, for
@@ -430,26 +492,24 @@ func showFollow(cmd *cobra.Command, src *input, f *followed, sh *shower, out *bu
 	ew := cmd.ErrOrStderr()
 	seen := f.scan()
 	var notes []string
-	for _, t := range f.tasks {
+	// A call never spans an execve: each program's calls are a stream of
+	// their own, under a line that says which.
+	for _, p := range f.parts() {
+		t := p.task
 		if !sh.asJSON {
-			fmt.Fprintf(out, "== %s\n", taskHeader(t))
+			if p.seg == 0 {
+				fmt.Fprintf(out, "== %s\n", taskHeader(t))
+			} else {
+				fmt.Fprintf(out, "== task %d exec: %s\n", t.Tid, p.comm)
+			}
 		}
 		sh.v.tid = t.Tid
-		sum := f.summary(t)
-		// A call never spans an execve: each program's calls are a
-		// stream of their own, under a line that says which.
-		for k, recs := range execSegments(t) {
-			if k > 0 && !sh.asJSON {
-				fmt.Fprintf(out, "== task %d exec: %s\n", t.Tid, recs.comm)
-			}
-			opts := calls.Options{Full: t.Dropped > 0 && k == len(execSegments(t))-1, Markers: seen.markers}
-			end, err := calls.StreamRecords(src.trace.Words, recs.records, sum, opts, sh.tree)
-			if err != nil {
-				return err
-			}
-			for _, n := range end.Notes {
-				notes = append(notes, fmt.Sprintf("task %d: %s", t.Tid, n))
-			}
+		end, err := calls.StreamRecords(src.trace.Words, p.records, p.summary(f), p.options(seen.markers), sh.tree)
+		if err != nil {
+			return err
+		}
+		for _, n := range end.Notes {
+			notes = append(notes, fmt.Sprintf("task %d: %s", t.Tid, n))
 		}
 	}
 	if err := out.Flush(); err != nil {
@@ -459,28 +519,32 @@ func showFollow(cmd *cobra.Command, src *input, f *followed, sh *shower, out *bu
 	return src.fileErr
 }
 
-// execSegment is the records a task wrote under one program.
+// execSegment is the records a task wrote under one program, and the
+// chunks they lie in.
 type execSegment struct {
 	comm    string
 	records []abi.Record
+	chunks  []abi.Chunk
 }
 
 // execSegments cuts a task's records where a chunk flagged exec begins.
 func execSegments(t *abi.TaskStream) []execSegment {
-	segs := []execSegment{{comm: taskNames(t)}}
+	segs := []execSegment{{comm: taskNames(t), chunks: t.Chunks}}
 	if len(t.Chunks) > 0 {
 		segs[0].comm = t.Chunks[0].Comm
 	}
-	start := 0
-	for _, c := range t.Chunks[min(1, len(t.Chunks)):] {
+	start, first := 0, 0
+	for k := 1; k < len(t.Chunks); k++ {
+		c := t.Chunks[k]
 		if c.Flags&abi.ChunkExec == 0 {
 			continue
 		}
 		// The first record at or past the chunk.
 		i := start + sort.Search(len(t.Records)-start, func(i int) bool { return t.Records[start+i].Offset >= c.Offset })
 		segs[len(segs)-1].records = t.Records[start:i]
-		segs = append(segs, execSegment{comm: c.Comm})
-		start = i
+		segs[len(segs)-1].chunks = t.Chunks[first:k]
+		segs = append(segs, execSegment{comm: c.Comm, chunks: t.Chunks[k:]})
+		start, first = i, k
 	}
 	segs[len(segs)-1].records = t.Records[start:]
 	return segs

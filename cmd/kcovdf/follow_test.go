@@ -50,6 +50,26 @@ func FuzzFollowOutput(f *testing.F) {
 				t.Fatalf("header %q lacks the names %q", taskHeader(ts), taskNames(ts))
 			}
 		}
+		// The parts the other commands build calls from: every record
+		// in one, each built, each labelled, and every task keyed for diff.
+		n := 0
+		for _, p := range fl.parts() {
+			n += len(p.records)
+			p.build(fl, area, false)
+			if p.label() == "" {
+				t.Fatal("a part without a label")
+			}
+		}
+		total := 0
+		for _, ts := range fl.tasks {
+			total += len(ts.Records)
+		}
+		if n != total {
+			t.Fatalf("%d records in the parts, %d in the streams", n, total)
+		}
+		if keys := taskKeys(fl.tasks); len(keys) != len(fl.tasks) && !hasRepeatedStream(fl.tasks) {
+			t.Fatalf("%d keys for %d tasks", len(keys), len(fl.tasks))
+		}
 		var tree bytes.Buffer
 		writeProcessTree(&tree, fl.tasks)
 		if lines := strings.Count(tree.String(), "\n"); lines != len(fl.tasks) {
@@ -70,4 +90,16 @@ func TestProcessTreeDamaged(t *testing.T) {
 	if b.String() != want {
 		t.Fatalf("got\n%swant\n%s", b.String(), want)
 	}
+}
+
+// hasRepeatedStream: one task stream given twice (not from the decoder).
+func hasRepeatedStream(tasks []*abi.TaskStream) bool {
+	seen := map[*abi.TaskStream]bool{}
+	for _, t := range tasks {
+		if seen[t] {
+			return true
+		}
+		seen[t] = true
+	}
+	return false
 }

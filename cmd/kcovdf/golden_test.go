@@ -112,6 +112,13 @@ func TestGoldenOutput(t *testing.T) {
 		{"follow-decode-task", []string{"decode", "--task", "2", "--layout", followLayout, followTrace}},
 		{"follow-cut", []string{"stats", "--top", "2", "--layout", followLayout, "testdata/in/follow-cut.kdf"}},
 		{"follow-cut-show", []string{"show", "--task", "1", "--depth", "1", "--max-fields", "1", "--layout", followLayout, "testdata/in/follow-cut.kdf"}},
+		// The other commands on follow-mode traces: per task.
+		{"follow-signal", []string{"signal", "--top", "3", "--layout", followLayout, followTrace}},
+		{"follow-hints-task", []string{"hints", "--task", "3", "--max-per-pc", "1", "--max-values-per-slot", "1", "--layout", followLayout, followTrace}},
+		{"follow-export-jsonl-task", []string{"export", "--format", "jsonl", "-o", "-", "--task", "3", "--layout", followLayout, followTrace}},
+		{"follow-flow", []string{"flow", "--layout", followLayout, followTrace, "0x3"}},
+		{"follow-diff-cut", []string{"diff", "--top", "2", "--layout", followLayout, followTrace, "testdata/in/follow-cut.kdf"}},
+		{"follow-diff-single", []string{"diff", "--top", "1", "--task", "worker", trace, followTrace}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out := transcript(t, "", c.args...)

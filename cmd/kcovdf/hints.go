@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/hints"
 	"github.com/spf13/cobra"
 )
@@ -14,7 +15,7 @@ func init() { subcommands = append(subcommands, newHintsCommand) }
 
 func newHintsCommand() *cobra.Command {
 	var in inputFlags
-	var out string
+	var out, task string
 	var maxPerPC, maxValues int
 	cmd := &cobra.Command{
 		Use:   "hints [flags] TRACE...",
@@ -26,7 +27,11 @@ each into the candidates syzkaller's hints would try: the value in 8, 4, 2
 and 1 bytes, sign-extended, and byte-swapped, without the special values a
 fuzzer tries anyway. Return values and errnos are listed apart: they tell
 which checks a call passed. Candidates are capped per function, the most
-frequent values first.`,
+frequent values first.
+
+Of a follow-mode trace (record --follow) the values of every task's
+stream are taken, each decoded on its own (--task keeps one task); the
+JSON lists the tasks.`,
 		Example: `  kcovdf hints --symbols vmlinux a.kdf b.kdf c.kdf
   kcovdf hints --symbols vmlinux -o hints.json a.kdf b.kdf`,
 		Args: argsAtLeastOne("TRACE"),
@@ -39,9 +44,10 @@ frequent values first.`,
 			}
 			opt := hints.Options{MaxPerPC: maxPerPC, MaxValuesPerSlot: maxValues}
 			var runs []*hints.Run
+			var taskRows []hintsTaskJSON
 			var first *feedbackTrace
 			for _, path := range args {
-				t, err := in.openFeedback(path)
+				t, err := in.openFeedback(path, task)
 				if err != nil {
 					return err
 				}
@@ -52,7 +58,14 @@ frequent values first.`,
 				o := opt
 				o.Slide, o.Types = t.slide, t.types
 				obs := hints.NewObserver(o)
-				if _, err := t.walk(cmd.ErrOrStderr(), obs.Add); err != nil {
+				if _, err := t.walk(cmd.ErrOrStderr(), func(r *abi.Record) {
+					obs.Add(r)
+					if n := len(taskRows); n > 0 && taskRows[n-1].Trace == path {
+						taskRows[n-1].Records++
+					}
+				}, func(ts *abi.TaskStream) {
+					taskRows = append(taskRows, hintsTaskJSON{Trace: path, Tid: ts.Tid, Process: ts.Tgid, Name: taskNames(ts)})
+				}); err != nil {
 					return err
 				}
 				runs = append(runs, obs.Run())
@@ -62,6 +75,7 @@ frequent values first.`,
 				return err
 			}
 			res := hintsJSONOf(h, args, first.src.names)
+			res.Tasks = taskRows
 			w := cmd.OutOrStdout()
 			if out != "" {
 				f, err := os.Create(out)
@@ -82,6 +96,7 @@ frequent values first.`,
 		},
 	}
 	in.register(cmd)
+	registerTask(cmd, &task)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write the JSON to this file instead of standard output")
 	cmd.Flags().IntVar(&maxPerPC, "max-per-pc", hints.DefaultMaxPerPC, "candidates per function at most")
 	cmd.Flags().IntVar(&maxValues, "max-values-per-slot", hints.DefaultMaxValuesPerSlot, "distinct values an argument or field keeps per trace at most")
@@ -101,6 +116,17 @@ type hintsJSON struct {
 	Flaky     int             `json:"flaky"`       // pairs of a run some other run lacked
 	Noisy     int             `json:"noisy_slots"` // slots over --max-values-per-slot in a run
 	Functions []hintsFuncJSON `json:"functions"`
+	// Tasks are the tasks of the follow-mode traces whose records were
+	// observed, each stream on its own.
+	Tasks []hintsTaskJSON `json:"tasks,omitempty"`
+}
+
+type hintsTaskJSON struct {
+	Trace   string `json:"trace"`
+	Tid     int    `json:"tid"`
+	Process int    `json:"process"`
+	Name    string `json:"name"`
+	Records int    `json:"records"`
 }
 
 type hintsFuncJSON struct {

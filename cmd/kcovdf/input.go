@@ -23,8 +23,11 @@ type inputFlags struct {
 	// fileErrs is the damage found in the files of a command that reads
 	// several (loadTasks).
 	fileErrs error
-	// redact, when set, has loadTasks redact each task with its own key.
+	// redact, when set, has loadTasks redact each trace with its own key.
 	redact *redact.Secret
+	// task is --task: loadTasks keeps only that task of a follow-mode
+	// trace.
+	task string
 }
 
 func (f *inputFlags) register(cmd *cobra.Command) {

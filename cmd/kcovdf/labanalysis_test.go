@@ -182,29 +182,8 @@ func labTask(t *testing.T, trace, vmlinux string) *export.Task {
 func walkPerfetto(t *testing.T, b []byte) (begins, ends int, names map[string]int) {
 	t.Helper()
 	names = map[string]int{}
-	fields := func(b []byte, each func(num protowire.Number, typ protowire.Type, v []byte, n uint64)) {
-		for len(b) > 0 {
-			num, typ, k := protowire.ConsumeTag(b)
-			if k < 0 {
-				t.Fatalf("perfetto: bad tag: %v", protowire.ParseError(k))
-			}
-			b = b[k:]
-			var v []byte
-			var n uint64
-			switch typ {
-			case protowire.BytesType:
-				v, k = protowire.ConsumeBytes(b)
-			case protowire.VarintType:
-				n, k = protowire.ConsumeVarint(b)
-			default:
-				k = protowire.ConsumeFieldValue(num, typ, b)
-			}
-			if k < 0 {
-				t.Fatalf("perfetto: field %d: %v", num, protowire.ParseError(k))
-			}
-			b = b[k:]
-			each(num, typ, v, n)
-		}
+	fields := func(b []byte, each func(num protowire.Number, _ protowire.Type, v []byte, n uint64)) {
+		protoFields(t, b, func(num protowire.Number, v []byte, n uint64) { each(num, 0, v, n) })
 	}
 	fields(b, func(num protowire.Number, _ protowire.Type, packet []byte, _ uint64) {
 		if num != 1 { // Trace.packet

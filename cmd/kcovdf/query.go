@@ -27,7 +27,9 @@ func newQueryCommand() *cobra.Command {
 "kcovdf export --format parquet": calls, args, returns, fields, functions,
 tasks and captures (docs/export.md has their columns). Each argument is a
 trace, exported to a temporary directory first, or a directory an export
-wrote; the tables of all of them are queried together.
+wrote; the tables of all of them are queried together. The tasks of a
+follow-mode trace are rows of tasks with their tid, and calls has a tid
+column (--task keeps one task).
 
 query needs a kcovdf built with cgo (DuckDB is C++); the kcovdf in the lab's
 guest is built without it.`,
@@ -98,6 +100,7 @@ guest is built without it.`,
 		},
 	}
 	in.register(cmd)
+	registerTask(cmd, &in.task)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per row")
 	return cmd
 }

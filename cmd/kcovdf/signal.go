@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/signal"
 	"github.com/spf13/cobra"
 )
@@ -16,7 +17,7 @@ func init() { subcommands = append(subcommands, newSignalCommand) }
 
 func newSignalCommand() *cobra.Command {
 	var in inputFlags
-	var corpus, save, ids, funcRE string
+	var corpus, save, ids, funcRE, task string
 	var asJSON, relations bool
 	var top, maxPerSlot int
 	cmd := &cobra.Command{
@@ -29,7 +30,11 @@ features are those neither the corpus (--corpus) nor the traces before it
 on the command line have: give two traces to see what the second adds.
 
 --save writes the union of the corpus and the traces, in the binary form
-or, for a name ending in .json, the JSON form.`,
+or, for a name ending in .json, the JSON form.
+
+A follow-mode trace (record --follow) gives the features of every task's
+stream, each decoded on its own; its tasks are listed under it with the
+features of each alone. --task keeps one task.`,
 		Example: `  kcovdf signal --symbols vmlinux a.kdf b.kdf
   kcovdf signal --symbols vmlinux --save corpus.sig a.kdf
   kcovdf signal --symbols vmlinux --corpus corpus.sig --json b.kdf`,
@@ -68,7 +73,7 @@ or, for a name ending in .json, the JSON form.`,
 			}
 			var fresh []newFeature
 			for _, path := range args {
-				t, err := in.openFeedback(path)
+				t, err := in.openFeedback(path, task)
 				if err != nil {
 					return err
 				}
@@ -87,16 +92,38 @@ or, for a name ending in .json, the JSON form.`,
 					}
 				}
 				e := signal.NewExtractor(opt)
-				sum, err := t.walk(cmd.ErrOrStderr(), e.Add)
+				// A follow-mode trace's tasks each have their features
+				// counted too, by an extractor of their own.
+				var tasks []signalTaskJSON
+				var te *signal.Extractor
+				endTask := func() {
+					if te != nil {
+						tasks[len(tasks)-1].Features = te.Len()
+					}
+				}
+				feed := e.Add
+				if t.follow != nil {
+					feed = func(r *abi.Record) {
+						e.Add(r)
+						te.Add(r)
+						tasks[len(tasks)-1].Records++
+					}
+				}
+				sum, err := t.walk(cmd.ErrOrStderr(), feed, func(ts *abi.TaskStream) {
+					endTask()
+					te = signal.NewExtractor(opt)
+					tasks = append(tasks, signalTaskJSON{Tid: ts.Tid, Process: ts.Tgid, Name: taskNames(ts)})
+				})
 				if err != nil {
 					return err
 				}
+				endTask()
 				s := e.Signal()
 				union = union.Merge(s)
 				add := have.Diff(s)
 				have = have.Merge(add)
 				added = added.Merge(add)
-				res.Traces = append(res.Traces, signalTraceJSON{File: path, Records: sum.Records, Features: s.Len(), New: add.Len(), Capped: e.Capped})
+				res.Traces = append(res.Traces, signalTraceJSON{File: path, Records: sum.Records, Features: s.Len(), New: add.Len(), Capped: e.Capped, Tasks: tasks})
 				res.Total.Records += sum.Records
 				for _, f := range add.Features() {
 					link, ok := links[f.Slot().Func()]
@@ -151,6 +178,9 @@ or, for a name ending in .json, the JSON form.`,
 			fmt.Fprintf(w, "trace\trecords\tfeatures\tnew\tcapped\n")
 			for _, t := range res.Traces {
 				fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\n", t.File, t.Records, t.Features, t.New, t.Capped)
+				for _, k := range t.Tasks {
+					fmt.Fprintf(w, "  task %d (%s)\t%d\t%d\t\t\n", k.Tid, k.Name, k.Records, k.Features)
+				}
 			}
 			if len(res.Traces) > 1 {
 				fmt.Fprintf(w, "all\t%d\t%d\t%d\t\n", res.Total.Records, res.Total.Features, res.Total.New)
@@ -175,6 +205,7 @@ or, for a name ending in .json, the JSON form.`,
 		},
 	}
 	in.register(cmd)
+	registerTask(cmd, &task)
 	cmd.Flags().StringVar(&corpus, "corpus", "", "a saved signal (--save) to compare with: new features are those it lacks")
 	cmd.Flags().StringVar(&save, "save", "", "write the union of the corpus and the traces to this file (binary; JSON for a name ending in .json)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object")
@@ -232,6 +263,17 @@ type signalTraceJSON struct {
 	Features int    `json:"features"`
 	New      int    `json:"new"`    // not in the corpus nor in the traces before
 	Capped   int    `json:"capped"` // values --max-per-slot refused
+	// Tasks are a follow-mode trace's tasks, each with the features of
+	// its own records (--max-per-slot applies to each task alone here).
+	Tasks []signalTaskJSON `json:"tasks,omitempty"`
+}
+
+type signalTaskJSON struct {
+	Tid      int    `json:"tid"`
+	Process  int    `json:"process"`
+	Name     string `json:"name"`
+	Records  int    `json:"records"`
+	Features int    `json:"features"`
 }
 
 type featureJSON struct {

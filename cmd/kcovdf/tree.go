@@ -17,14 +17,44 @@ type namedTree struct {
 	namer   *calls.Namer
 	summary *abi.Summary
 	warning string
+	// parts are the calls of a follow-mode trace, one tree per task and
+	// program (tree is then nil).
+	parts  []partTree
+	follow *followed
+}
+
+// partTree is the calls one task made under one program.
+type partTree struct {
+	taskPart
+	tree *calls.Tree
 }
 
 // buildTree opens a trace as show does (input flags, symbols, layouts)
-// and groups its records into calls.
-func (in *inputFlags) buildTree(path string) (*namedTree, error) {
+// and groups its records into calls: one tree, or for a follow-mode
+// trace one per task and program of the tasks task selects ("" for all).
+func (in *inputFlags) buildTree(path, task string) (*namedTree, error) {
 	src, err := in.open(path)
 	if err != nil {
 		return nil, err
+	}
+	fl, err := src.follow(path, task)
+	if err != nil {
+		src.trace.Close()
+		return nil, err
+	}
+	if fl != nil {
+		nt := &namedTree{path: path, src: src, namer: src.namer(), summary: fl.anomalies(), follow: fl}
+		markers := fl.scan().markers
+		pcs := map[uint64]bool{}
+		for _, p := range fl.parts() {
+			pt := partTree{taskPart: p, tree: p.build(fl, src.trace.Words, markers)}
+			for i := range pt.tree.Calls {
+				pcs[pt.tree.Calls[i].PC] = true
+			}
+			nt.parts = append(nt.parts, pt)
+		}
+		nt.warning, _ = src.names.check(pcs)
+		return nt, nil
 	}
 	if n := int64(len(src.trace.Words)) * 8; n > 64<<20 {
 		// A big trace: give back the file's bytes before building the
@@ -51,8 +81,15 @@ func (nt *namedTree) report(w io.Writer, prefix string) {
 	if nt.src.fileErr != nil {
 		fmt.Fprintf(w, "warning: %s%v\n", prefix, nt.src.fileErr)
 	}
-	for _, n := range nt.tree.Notes {
-		fmt.Fprintf(w, "note: %s%s\n", prefix, n)
+	if nt.tree != nil {
+		for _, n := range nt.tree.Notes {
+			fmt.Fprintf(w, "note: %s%s\n", prefix, n)
+		}
+	}
+	for _, p := range nt.parts {
+		for _, n := range p.tree.Notes {
+			fmt.Fprintf(w, "note: %s%s: %s\n", prefix, p.label(), n)
+		}
 	}
 	if nt.warning != "" {
 		fmt.Fprintf(w, "warning: %s%s\n", prefix, nt.warning)
