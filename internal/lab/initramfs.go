@@ -37,7 +37,8 @@ type InitramfsOptions struct {
 	// patched tree, rebuilt from kernel/patches) with gcc -static into
 	// GuestBinDir/kcov_dataflow_test (an error when the series lacks it).
 	Selftest bool
-	// Files are further host files (static binaries, data).
+	// Files are further host files (static binaries, data). The C
+	// programs of GuestPrograms are always there.
 	Files []File
 }
 
@@ -155,6 +156,16 @@ func (l *Lab) buildInitramfs(ctx context.Context, s *Step, opts InitramfsOptions
 			return nil, err
 		}
 		if err := addFile(out, path.Join(GuestBinDir, SelftestName), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range GuestPrograms {
+		s.Status("gcc " + p.Source)
+		bin, err := l.buildProgram(ctx, p, log)
+		if err != nil {
+			return nil, err
+		}
+		if err := addFile(bin, path.Join(GuestBinDir, p.Name), 0o755); err != nil {
 			return nil, err
 		}
 	}
