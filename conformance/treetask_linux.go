@@ -3,9 +3,10 @@
 package conformance
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
-	"net"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,7 +25,7 @@ import (
 // thread or process joins a followed tree only when a task of the tree
 // clones it, so the task itself must fork and start threads on command,
 // which a goroutine cannot: the helper is a C program driven over a
-// socket.
+// pair of pipes.
 const TreeTaskHelper = "kcovdf-treetask"
 
 // helperTimeout bounds one command: a helper that does not answer in it
@@ -49,11 +50,15 @@ func FindTreeTaskHelper() (string, error) {
 	return "", fmt.Errorf("no %s on PATH or beside this program (set KCOVDF_TREETASK to its path; build it with gcc -static -O2 -pthread from conformance/treetask/treetask.c)", TreeTaskHelper)
 }
 
-// helperTask is a task of a helper process, driven over a SOCK_SEQPACKET
-// socket: one message per command, one reply "ERRNO VALUE" per message.
+// helperTask is a task of a helper process, driven over two pipes: one
+// command line, one reply line "ERRNO VALUE". The lab kernel has no
+// AF_UNIX, so descriptors do not travel in messages: the task takes them
+// from this process with pidfd_getfd.
 type helperTask struct {
-	mu   sync.Mutex
-	conn *net.UnixConn
+	mu      sync.Mutex
+	cmd     *os.File // commands, ours to write
+	replies *os.File // replies, ours to read
+	in      *bufio.Reader
 	// tid is the id the task had when it was created: a thread that
 	// execs takes over its process's id, but the follow mode keeps
 	// attributing its records to the tid it joined with. now is its id
@@ -67,70 +72,83 @@ type helperTask struct {
 func StartTreeTask(path string) (TreeTask, error) { return startHelper(path) }
 
 func startHelper(path string) (*helperTask, error) {
-	ours, theirs, err := socketPair()
+	p, err := newPipes()
 	if err != nil {
 		return nil, err
 	}
-	defer theirs.Close()
-	cmd := exec.Command(path, "3")
-	cmd.ExtraFiles = []*os.File{theirs}
+	defer p.closeTheirs()
+	cmd := exec.Command(path, "3", "4")
+	cmd.ExtraFiles = []*os.File{p.theirCmd, p.theirReplies}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
-		ours.Close()
+		p.task.close()
 		return nil, fmt.Errorf("start %s: %v", path, err)
 	}
 	// Reaped whenever it ends; a zombie already counts as exited.
 	go cmd.Wait()
-	return &helperTask{conn: ours, tid: cmd.Process.Pid, now: cmd.Process.Pid, tgid: cmd.Process.Pid}, nil
+	t := p.task
+	t.tid, t.now, t.tgid = cmd.Process.Pid, cmd.Process.Pid, cmd.Process.Pid
+	return t, nil
 }
 
-// socketPair returns both ends of a new SOCK_SEQPACKET pair: ours as a
-// connection, theirs as the file to hand over.
-func socketPair() (*net.UnixConn, *os.File, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, fmt.Errorf("socketpair: %v", err)
-	}
-	f := os.NewFile(uintptr(fds[0]), "treetask")
-	c, err := net.FileConn(f)
-	f.Close()
-	if err != nil {
-		unix.Close(fds[1])
-		return nil, nil, err
-	}
-	return c.(*net.UnixConn), os.NewFile(uintptr(fds[1]), "treetask"), nil
+// pipes are a new task's two pipes: its ends, for the helper to take, and
+// ours, in the task.
+type pipes struct {
+	task                   *helperTask
+	theirCmd, theirReplies *os.File
 }
 
-// call sends one command, with fd (-1: none) as SCM_RIGHTS, runs sent
-// once the message is on its way (the descriptor then travels with it),
-// and returns the reply's value, or its errno as a syscall.Errno.
-func (h *helperTask) call(fd int, sent func(), format string, args ...any) (uint64, error) {
+func newPipes() (*pipes, error) {
+	cr, cw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	rr, rw, err := os.Pipe()
+	if err != nil {
+		cr.Close()
+		cw.Close()
+		return nil, err
+	}
+	// Fd puts their ends in blocking mode, which the helper expects: the
+	// mode belongs to the open file description it shares.
+	cr.Fd()
+	rw.Fd()
+	return &pipes{task: &helperTask{cmd: cw, replies: rr, in: bufio.NewReader(rr)}, theirCmd: cr, theirReplies: rw}, nil
+}
+
+func (p *pipes) closeTheirs() {
+	p.theirCmd.Close()
+	p.theirReplies.Close()
+}
+
+func (h *helperTask) close() {
+	h.cmd.Close()
+	h.replies.Close()
+}
+
+// call sends one command and returns the reply's value, or its errno as a
+// syscall.Errno.
+func (h *helperTask) call(format string, args ...any) (uint64, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	cmd := fmt.Sprintf(format, args...)
 	if h.exited {
 		return 0, fmt.Errorf("task %d: %q after it exited", h.tid, cmd)
 	}
-	var oob []byte
-	if fd >= 0 {
-		oob = unix.UnixRights(fd)
-	}
-	h.conn.SetDeadline(time.Now().Add(helperTimeout))
-	if _, _, err := h.conn.WriteMsgUnix([]byte(cmd), oob, nil); err != nil {
+	deadline := time.Now().Add(helperTimeout)
+	h.cmd.SetWriteDeadline(deadline)
+	h.replies.SetReadDeadline(deadline)
+	if _, err := h.cmd.WriteString(cmd + "\n"); err != nil {
 		return 0, fmt.Errorf("task %d: send %q: %v", h.tid, cmd, err)
 	}
-	if sent != nil {
-		sent()
-	}
-	buf := make([]byte, 64)
-	n, _, _, _, err := h.conn.ReadMsgUnix(buf, nil)
-	if err == nil && n == 0 {
-		err = errors.New("the task is gone")
-	}
+	line, err := h.in.ReadString('\n')
 	if err != nil {
+		if err == io.EOF {
+			err = errors.New("the task is gone")
+		}
 		return 0, fmt.Errorf("task %d: reply to %q: %v", h.tid, cmd, err)
 	}
-	return parseReply(string(buf[:n]))
+	return parseReply(strings.TrimSuffix(line, "\n"))
 }
 
 // parseReply reads "ERRNO VALUE".
@@ -151,35 +169,35 @@ func parseReply(s string) (uint64, error) {
 func (h *helperTask) Tid() int { return h.tid }
 
 func (h *helperTask) Work(n int) error {
-	_, err := h.call(-1, nil, "work %d", n)
+	_, err := h.call("work %d", n)
 	return err
 }
 
 func (h *helperTask) ForkWork() error {
-	_, err := h.call(-1, nil, "forkwork")
+	_, err := h.call("forkwork")
 	return err
 }
 
 func (h *helperTask) ClassicKcov() (int, error) {
-	n, err := h.call(-1, nil, "kcov")
+	n, err := h.call("kcov")
 	return int(n), err
 }
 
-// spawn has the task clone a process (fork) or a thread, driven over a
-// new socket it receives.
+// spawn has the task clone a process (fork) or a thread, driven over new
+// pipes it takes from us.
 func (h *helperTask) spawn(verb string) (*helperTask, error) {
-	ours, theirs, err := socketPair()
+	p, err := newPipes()
 	if err != nil {
 		return nil, err
 	}
-	// Once sent, the socket travels in the message: our copy can go.
-	tid, err := h.call(int(theirs.Fd()), func() { theirs.Close() }, "%s", verb)
-	theirs.Close()
+	defer p.closeTheirs()
+	tid, err := h.call("%s %d %d %d", verb, os.Getpid(), p.theirCmd.Fd(), p.theirReplies.Fd())
 	if err != nil {
-		ours.Close()
+		p.task.close()
 		return nil, fmt.Errorf("%s: %w", verb, err)
 	}
-	c := &helperTask{conn: ours, tid: int(tid), now: int(tid), tgid: int(tid)}
+	c := p.task
+	c.tid, c.now, c.tgid = int(tid), int(tid), int(tid)
 	if verb == "thread" {
 		c.tgid = h.tgid
 	}
@@ -192,7 +210,7 @@ func (h *helperTask) Thread() (TreeTask, error) { return h.spawn("thread") }
 // Exec runs the helper again under the name comm; the new program answers
 // with its tid.
 func (h *helperTask) Exec(comm string) error {
-	tid, err := h.call(-1, nil, "exec %s", comm)
+	tid, err := h.call("exec %s", comm)
 	if err == nil {
 		h.mu.Lock()
 		h.now = int(tid)
@@ -201,38 +219,39 @@ func (h *helperTask) Exec(comm string) error {
 	return err
 }
 
-// ioctl performs cmd on the open file description of fd from this task;
-// GET_DROPPED writes its count through a pointer.
+// ioctl performs cmd on the open file description of our fd from this
+// task; GET_DROPPED writes its count through a pointer.
 func (h *helperTask) ioctl(fd int, cmd uint32, arg uint64) (uint64, error) {
 	if cmd == abi.IoctlGetDropped {
-		return h.call(fd, nil, "ioctlp %d", cmd)
+		return h.call("ioctlp %d %d %d", os.Getpid(), fd, cmd)
 	}
-	_, err := h.call(fd, nil, "ioctl %d %d", cmd, arg)
+	_, err := h.call("ioctl %d %d %d %d", os.Getpid(), fd, cmd, arg)
 	return 0, err
 }
 
-// closeFile closes fd from this task: the task gets the description, our
-// own descriptor is closed while the message travels, and the task's close
-// then drops the last descriptor (a mapping may still hold the file).
+// closeFile closes fd from this task: the task takes the description, we
+// close our descriptor, and the task's close then drops the last one (a
+// mapping may still hold the file).
 func (h *helperTask) closeFile(fd int) error {
-	closed := false
-	_, err := h.call(fd, func() { closed = true; unix.Close(fd) }, "close")
-	if !closed {
-		return unix.Close(fd)
+	local, err := h.call("take %d %d", os.Getpid(), fd)
+	cerr := unix.Close(fd)
+	if err != nil {
+		return cerr
 	}
+	_, err = h.call("close %d", local)
 	return err
 }
 
 // Exit ends the task and returns once the kernel has seen it exit.
 func (h *helperTask) Exit() {
-	h.call(-1, nil, "exit")
+	h.call("exit")
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.exited {
 		return
 	}
 	h.exited = true
-	h.conn.Close()
+	h.close()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		if taskGone(h.tgid, h.now) {
 			break

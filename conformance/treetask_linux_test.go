@@ -139,8 +139,8 @@ func TestTreeTaskForkThreadExec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(fds) != 4 {
-		t.Fatalf("after fork and exec the child has %d descriptors, want 4 (stdio and its socket)", len(fds))
+	if len(fds) != 5 {
+		t.Fatalf("after fork and exec the child has %d descriptors, want 5 (stdio and its pipes)", len(fds))
 	}
 	// And the exec left no symlink behind.
 	if err := c.Exec("worker"); err != nil {
@@ -221,7 +221,7 @@ func TestTreeTaskFileDescription(t *testing.T) {
 	}
 	defer unix.Close(p[0])
 	unix.Write(p[1], []byte("hello"))
-	if n, err := h.call(p[0], nil, "ioctlp %d", unix.TIOCINQ); err != nil || n != 5 {
+	if n, err := h.call("ioctlp %d %d %d", os.Getpid(), p[0], unix.TIOCINQ); err != nil || n != 5 {
 		t.Fatalf("FIONREAD through the task: %d %v, want 5", n, err)
 	}
 	if _, err := h.ioctl(p[0], 0x6468, 0); !errors.Is(err, syscall.ENOTTY) {
@@ -239,10 +239,10 @@ func TestTreeTaskFileDescription(t *testing.T) {
 	if n, err := unix.Read(p[0], buf); n != 0 || err != nil {
 		t.Fatalf("read after the task's close: %d %v, want the end of the file", n, err)
 	}
-	if _, err := h.call(-1, nil, "frobnicate"); !errors.Is(err, syscall.EINVAL) {
+	if _, err := h.call("frobnicate"); !errors.Is(err, syscall.EINVAL) {
 		t.Fatalf("unknown command: %v, want EINVAL", err)
 	}
-	if _, err := h.call(-1, nil, "exec a/b"); !errors.Is(err, syscall.EINVAL) {
+	if _, err := h.call("exec a/b"); !errors.Is(err, syscall.EINVAL) {
 		t.Fatalf("exec of a name with a slash: %v, want EINVAL", err)
 	}
 }

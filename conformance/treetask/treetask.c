@@ -1,40 +1,42 @@
 // SPDX-License-Identifier: MIT
 /*
- * kcovdf-treetask: a task that the conformance target drives over a socket,
- * so that a followed tree can be built task by task on a real kernel.
+ * kcovdf-treetask: a task that the conformance target drives over a pair
+ * of pipes, so that a followed tree can be built task by task on a real
+ * kernel.
  *
  * A new thread or process joins a followed tree because the task that
  * cloned it is in the tree: the clone must be done by that very task. Go's
  * scheduler cannot start a thread on a chosen thread, hence this program.
  *
- * Usage: kcovdf-treetask FD            (FD: a SOCK_SEQPACKET socket)
- *        COMM FD DIR                   (after "exec COMM": DIR/COMM is the
- *                                       symlink it was started through)
+ * Usage: kcovdf-treetask RFD WFD           (commands on RFD, replies on WFD)
+ *        COMM RFD WFD DIR                  (after "exec COMM": DIR/COMM is
+ *                                           the symlink it was started by)
  *
- * Each message on FD is one command; each gets one reply "ERRNO VALUE"
- * (ERRNO 0 for success). Commands that need a descriptor carry it as
- * SCM_RIGHTS:
+ * Each command is a line; each gets one reply line "ERRNO VALUE" (ERRNO 0
+ * for success). Descriptors are taken from the driving process PID with
+ * pidfd_getfd(), so they are the same open file descriptions as the
+ * caller's (the lab kernel has no AF_UNIX to pass them with SCM_RIGHTS):
  *
- *   work N        N times open, read and close /proc/version
- *   fork          [socket] fork a child process driven over the socket;
- *                 VALUE is its tid
- *   thread        [socket] start a thread driven over the socket; VALUE is
- *                 its tid
- *   exec COMM     execve this program again through a symlink named COMM,
- *                 so that /proc/self/comm reads COMM; the new program
- *                 replies, VALUE is its tid
- *   ioctl CMD ARG [file] ioctl(file, CMD, ARG); VALUE is its result
- *   ioctlp CMD    [file] ioctl(file, CMD, &u64); VALUE is the u64
- *   close         [file] close it (the caller closed its own copy first,
- *                 so this task's close drops the last reference)
- *   kcov          classic kcov (trace-pc) around some work: VALUE is the
- *                 number of pcs
- *   forkwork      fork a shell that does some work and wait for it
- *   exit          reply, then end this thread (the process ends with its
- *                 last thread)
+ *   work N                 N times open, read and close /proc/version
+ *   fork PID RFD WFD       fork a child process driven over PID's RFD and
+ *                          WFD; VALUE is its tid
+ *   thread PID RFD WFD     start a thread driven over them; VALUE is its tid
+ *   exec COMM              execve this program again through a symlink
+ *                          named COMM, so that /proc/self/comm reads COMM;
+ *                          the new program replies, VALUE is its tid
+ *   ioctl PID FD CMD ARG   ioctl(PID's FD, CMD, ARG); VALUE is its result
+ *   ioctlp PID FD CMD      ioctl(PID's FD, CMD, &u64); VALUE is the u64
+ *   take PID FD            take PID's FD and keep it; VALUE is its number
+ *                          here (the caller then closes its own copy ...)
+ *   close FD               ... and has this task close the last one)
+ *   kcov                   classic kcov (trace-pc) around some work; VALUE
+ *                          is the number of pcs
+ *   forkwork               fork a shell that does some work, wait for it
+ *   exit                   reply, then end this thread (the process ends
+ *                          with its last thread)
  *
- * A task whose socket is closed ends too. Descriptors received for one
- * command are closed before the reply: a task holds no reference to the
+ * A task whose command pipe is closed ends too. Descriptors taken for an
+ * ioctl are closed before the reply: a task holds no reference to the
  * caller's files between commands, so the caller's close stays the one
  * that releases them.
  */
@@ -51,7 +53,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -67,39 +68,52 @@
 
 static pid_t gettid_(void) { return (pid_t)syscall(SYS_gettid); }
 
-/* recv_cmd reads one command into buf and the descriptor it carries (or
- * -1) into fd. It returns the command's length, 0 at end of file, -1 on
- * error. */
-static ssize_t recv_cmd(int sock, char *buf, size_t size, int *fd)
+/* read_line reads one command line into buf, without its newline. It
+ * returns its length, 0 at end of file, -1 on error. Commands and replies
+ * alternate, so the pipe never holds more than one line. */
+static ssize_t read_line(int fd, char *buf, size_t size)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} ctl;
-	struct iovec iov = { buf, size - 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
-	ssize_t n;
+	size_t have = 0;
 
-	*fd = -1;
-	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return n;
-	buf[n] = 0;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			memcpy(fd, CMSG_DATA(c), sizeof(int));
-	return n;
+	while (have < size - 1) {
+		ssize_t n = read(fd, buf + have, size - 1 - have);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n;
+		have += n;
+		if (buf[have - 1] == '\n') {
+			buf[have - 1] = 0;
+			return have;
+		}
+	}
+	errno = EMSGSIZE;
+	return -1;
 }
 
-static void reply(int sock, int err, unsigned long long value)
+/* take_fd duplicates descriptor fd of process pid into this one
+ * (close-on-exec): the same open file description. It returns the new
+ * descriptor or a negative errno. */
+static int take_fd(long pid, long fd)
+{
+	int pidfd = syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	int r, e;
+
+	if (pidfd < 0)
+		return -errno;
+	r = syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
+	e = errno;
+	close(pidfd);
+	return r < 0 ? -e : r;
+}
+
+static void reply(int wfd, int err, unsigned long long value)
 {
 	char buf[64];
-	int n = snprintf(buf, sizeof(buf), "%d %llu", err, value);
+	int n = snprintf(buf, sizeof(buf), "%d %llu\n", err, value);
 
-	while (send(sock, buf, n, MSG_NOSIGNAL) < 0 && errno == EINTR)
+	while (write(wfd, buf, n) < 0 && errno == EINTR)
 		;
 }
 
@@ -124,24 +138,29 @@ static int work(long n)
 	return 0;
 }
 
-/* close_from closes every descriptor from lo up except keep. */
-static void close_from(int lo, int keep)
+/* only_fds makes r and w descriptors 3 and 4 and closes every other one
+ * from 3 up: a forked child must not keep its parent's files and pipes
+ * open. */
+static void only_fds(int *r, int *w)
 {
+	int a = fcntl(*r, F_DUPFD_CLOEXEC, 256), b = fcntl(*w, F_DUPFD_CLOEXEC, 256);
+
+	dup3(a, 3, O_CLOEXEC);
+	dup3(b, 4, O_CLOEXEC);
+	*r = 3;
+	*w = 4;
 #ifdef SYS_close_range
-	if (keep < lo || syscall(SYS_close_range, lo, keep - 1, 0) == 0) {
-		if (syscall(SYS_close_range, keep < lo ? lo : keep + 1, ~0U, 0) == 0)
-			return;
-	}
+	if (syscall(SYS_close_range, 5, ~0U, 0) == 0)
+		return;
 #endif
-	for (int fd = lo; fd < 65536; fd++)
-		if (fd != keep)
-			close(fd);
+	for (int fd = 5; fd < 4096; fd++)
+		close(fd);
 }
 
-static void serve(int sock);
+static void serve(int rfd, int wfd);
 
 struct thread_start {
-	int sock;
+	int rfd, wfd;
 	pid_t tid;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
@@ -150,22 +169,22 @@ struct thread_start {
 static void *thread_start(void *arg)
 {
 	struct thread_start *ts = arg;
-	int sock = ts->sock;
+	int rfd = ts->rfd, wfd = ts->wfd;
 
 	pthread_mutex_lock(&ts->mu);
 	ts->tid = gettid_();
 	pthread_cond_signal(&ts->cond);
 	pthread_mutex_unlock(&ts->mu);
 	/* ts lives on the creator's stack: not used past this point. */
-	serve(sock);
+	serve(rfd, wfd);
 	return NULL;
 }
 
-/* new_thread starts a thread that serves sock; it returns its tid or a
- * negative errno. */
-static long new_thread(int sock)
+/* new_thread starts a thread that serves rfd and wfd; it returns its tid
+ * or a negative errno. */
+static long new_thread(int rfd, int wfd)
 {
-	struct thread_start ts = { .sock = sock, .tid = 0,
+	struct thread_start ts = { .rfd = rfd, .wfd = wfd, .tid = 0,
 				   .mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 	pthread_attr_t attr;
 	pthread_t th;
@@ -188,9 +207,9 @@ static long new_thread(int sock)
 
 /* do_exec runs this program again through DIR/COMM. It returns only on
  * failure, with the errno. */
-static int do_exec(int sock, const char *comm)
+static int do_exec(int rfd, int wfd, const char *comm)
 {
-	char self[PATH_MAX], dir[PATH_MAX - 32], link[PATH_MAX], fdarg[16];
+	char self[PATH_MAX], dir[PATH_MAX - 32], link[PATH_MAX], rarg[16], warg[16];
 	const char *tmp = getenv("TMPDIR");
 	ssize_t n;
 	int err;
@@ -205,19 +224,22 @@ static int do_exec(int sock, const char *comm)
 	if (!mkdtemp(dir))
 		return errno;
 	snprintf(link, sizeof(link), "%s/%s", dir, comm);
-	snprintf(fdarg, sizeof(fdarg), "%d", sock);
+	snprintf(rarg, sizeof(rarg), "%d", rfd);
+	snprintf(warg, sizeof(warg), "%d", wfd);
 	if (symlink(self, link) < 0) {
 		err = errno;
 		rmdir(dir);
 		return err;
 	}
-	/* The socket is the one descriptor that survives the exec. */
-	fcntl(sock, F_SETFD, 0);
-	char *argv[] = { (char *)comm, fdarg, dir, NULL };
+	/* The pipes are the descriptors that survive the exec. */
+	fcntl(rfd, F_SETFD, 0);
+	fcntl(wfd, F_SETFD, 0);
+	char *argv[] = { (char *)comm, rarg, warg, dir, NULL };
 	extern char **environ;
 	execve(link, argv, environ);
 	err = errno;
-	fcntl(sock, F_SETFD, FD_CLOEXEC);
+	fcntl(rfd, F_SETFD, FD_CLOEXEC);
+	fcntl(wfd, F_SETFD, FD_CLOEXEC);
 	unlink(link);
 	rmdir(dir);
 	return err;
@@ -279,80 +301,110 @@ static int fork_work(void)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : ECHILD;
 }
 
-static void serve(int sock)
+/* take2 takes two descriptors of pid for a new task's pipes. */
+static int take2(long pid, long r, long w, int *rfd, int *wfd)
+{
+	*rfd = take_fd(pid, r);
+	if (*rfd < 0)
+		return -*rfd;
+	*wfd = take_fd(pid, w);
+	if (*wfd < 0) {
+		close(*rfd);
+		return -*wfd;
+	}
+	return 0;
+}
+
+static void serve(int rfd, int wfd)
 {
 	char buf[MSG_MAX], verb[16], arg[MSG_MAX];
-	unsigned long long a, b, value;
-	int fd, err;
+	long long a, b, c, d;
+	unsigned long long value;
+	int err;
 
 	for (;;) {
-		ssize_t n = recv_cmd(sock, buf, sizeof(buf), &fd);
-
-		if (n <= 0)
+		if (read_line(rfd, buf, sizeof(buf)) <= 0)
 			break;
 		err = 0;
 		value = 0;
 		arg[0] = 0;
-		sscanf(buf, "%15s %255[^\n]", verb, arg);
-		if (!strcmp(verb, "work") && sscanf(arg, "%llu", &a) == 1) {
-			err = work((long)a);
-		} else if (!strcmp(verb, "fork") && fd >= 0) {
-			pid_t pid = fork();
+		if (sscanf(buf, "%15s %255[^\n]", verb, arg) < 1)
+			verb[0] = 0;
+		if (!strcmp(verb, "work") && sscanf(arg, "%lld", &a) == 1) {
+			err = work(a);
+		} else if ((!strcmp(verb, "fork") || !strcmp(verb, "thread")) &&
+			   sscanf(arg, "%lld %lld %lld", &a, &b, &c) == 3) {
+			int r, w;
 
-			if (pid == 0) {
-				/* Only the new socket: the parent's descriptors
-				 * must not keep its files or sockets open. */
-				close_from(3, fd);
-				fcntl(fd, F_SETFD, FD_CLOEXEC);
-				serve(fd);
-				pthread_exit(NULL);
-			}
-			if (pid < 0)
-				err = errno;
-			value = pid > 0 ? pid : 0;
-			close(fd);
-			fd = -1;
-		} else if (!strcmp(verb, "thread") && fd >= 0) {
-			long tid = new_thread(fd);
+			err = take2(a, b, c, &r, &w);
+			if (!err && verb[0] == 'f') {
+				pid_t pid = fork();
 
-			if (tid < 0) {
-				err = -tid;
-			} else {
-				value = tid;
-				fd = -1; /* the thread's socket now */
+				if (pid == 0) {
+					only_fds(&r, &w);
+					serve(r, w);
+					pthread_exit(NULL);
+				}
+				err = pid < 0 ? errno : 0;
+				value = pid > 0 ? pid : 0;
+				close(r);
+				close(w);
+			} else if (!err) {
+				long tid = new_thread(r, w);
+
+				if (tid < 0) {
+					err = -tid;
+					close(r);
+					close(w);
+				} else {
+					value = tid;
+				}
 			}
 		} else if (!strcmp(verb, "exec") && arg[0]) {
-			err = do_exec(sock, arg);
-		} else if (!strcmp(verb, "ioctl") && fd >= 0 && sscanf(arg, "%llu %llu", &a, &b) == 2) {
-			int r = ioctl(fd, (unsigned long)a, (unsigned long)b);
+			err = do_exec(rfd, wfd, arg);
+		} else if (!strcmp(verb, "ioctl") && sscanf(arg, "%lld %lld %lld %lld", &a, &b, &c, &d) == 4) {
+			int fd = take_fd(a, b), r;
 
-			err = r < 0 ? errno : 0;
-			value = r < 0 ? 0 : r;
-		} else if (!strcmp(verb, "ioctlp") && fd >= 0 && sscanf(arg, "%llu", &a) == 1) {
+			if (fd < 0) {
+				err = -fd;
+			} else {
+				r = ioctl(fd, (unsigned long)c, (unsigned long)d);
+				err = r < 0 ? errno : 0;
+				value = r < 0 ? 0 : r;
+				close(fd);
+			}
+		} else if (!strcmp(verb, "ioctlp") && sscanf(arg, "%lld %lld %lld", &a, &b, &c) == 3) {
+			int fd = take_fd(a, b);
 			uint64_t out = 0;
 
-			err = ioctl(fd, (unsigned long)a, &out) < 0 ? errno : 0;
-			value = out;
-		} else if (!strcmp(verb, "close") && fd >= 0) {
-			err = close(fd) < 0 ? errno : 0;
-			fd = -1;
+			if (fd < 0) {
+				err = -fd;
+			} else {
+				err = ioctl(fd, (unsigned long)c, &out) < 0 ? errno : 0;
+				value = out;
+				close(fd);
+			}
+		} else if (!strcmp(verb, "take") && sscanf(arg, "%lld %lld", &a, &b) == 2) {
+			int fd = take_fd(a, b);
+
+			err = fd < 0 ? -fd : 0;
+			value = fd < 0 ? 0 : fd;
+		} else if (!strcmp(verb, "close") && sscanf(arg, "%lld", &a) == 1 && a > 2 && a != rfd && a != wfd) {
+			err = close(a) < 0 ? errno : 0;
 		} else if (!strcmp(verb, "kcov")) {
 			err = classic_kcov(&value);
 		} else if (!strcmp(verb, "forkwork")) {
 			err = fork_work();
 		} else if (!strcmp(verb, "exit")) {
-			if (fd >= 0)
-				close(fd);
-			reply(sock, 0, 0);
+			reply(wfd, 0, 0);
 			break;
 		} else {
 			err = EINVAL;
 		}
-		if (fd >= 0)
-			close(fd);
-		reply(sock, err, value);
+		reply(wfd, err, value);
 	}
-	close(sock);
+	close(rfd);
+	close(wfd);
 }
 
 static void reap(int sig)
@@ -365,34 +417,44 @@ static void reap(int sig)
 	errno = e;
 }
 
+/* fd_arg parses a descriptor argument. */
+static int fd_arg(const char *prog, const char *s)
+{
+	char *end;
+	long fd = strtol(s, &end, 10);
+
+	if (*end || end == s || fd < 0 || fd > INT_MAX || fcntl((int)fd, F_GETFD) < 0) {
+		fprintf(stderr, "%s: %s is not an open descriptor\n", prog, s);
+		exit(2);
+	}
+	fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	return (int)fd;
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = reap, .sa_flags = SA_RESTART | SA_NOCLDSTOP };
-	char *end;
-	long sock;
+	int rfd, wfd;
 
-	if (argc != 2 && argc != 3) {
-		fprintf(stderr, "usage: %s FD\n(a task driven over the socket FD; see conformance/treetask/treetask.c)\n", argv[0]);
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: %s RFD WFD\n(a task driven over the pipes RFD and WFD; see conformance/treetask/treetask.c)\n", argv[0]);
 		return 2;
 	}
-	sock = strtol(argv[1], &end, 10);
-	if (*end || sock < 0 || fcntl((int)sock, F_GETFD) < 0) {
-		fprintf(stderr, "%s: %s is not an open descriptor\n", argv[0], argv[1]);
-		return 2;
-	}
-	fcntl((int)sock, F_SETFD, FD_CLOEXEC);
+	rfd = fd_arg(argv[0], argv[1]);
+	wfd = fd_arg(argv[0], argv[2]);
+	signal(SIGPIPE, SIG_IGN);
 	sigaction(SIGCHLD, &sa, NULL);
-	if (argc == 3) {
+	if (argc == 4) {
 		/* Started by "exec COMM": remove the symlink and answer the
 		 * command. */
 		char link[PATH_MAX];
 
-		snprintf(link, sizeof(link), "%s/%s", argv[2], argv[0]);
+		snprintf(link, sizeof(link), "%s/%s", argv[3], argv[0]);
 		unlink(link);
-		rmdir(argv[2]);
-		reply((int)sock, 0, gettid_());
+		rmdir(argv[3]);
+		reply(wfd, 0, gettid_());
 	}
-	serve((int)sock);
+	serve(rfd, wfd);
 	/* Ends this thread only: the process ends with its last one. */
 	pthread_exit(NULL);
 }
