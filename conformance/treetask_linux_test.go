@@ -98,6 +98,9 @@ func TestTreeTaskForkThreadExec(t *testing.T) {
 	if err := root.Work(3); err != nil {
 		t.Fatal(err)
 	}
+	if err := root.ForkWork(); err != nil {
+		t.Fatalf("a shell forked by the task: %v", err)
+	}
 
 	th, err := root.Thread()
 	if err != nil {
@@ -153,6 +156,13 @@ func TestTreeTaskForkThreadExec(t *testing.T) {
 	c.Exit()
 	if !taskGone(c.Tid(), c.Tid()) {
 		t.Fatalf("child %d still runs after Exit", c.Tid())
+	}
+	// Its parent reaps it at its next command.
+	if err := tt.Work(1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", c.Tid())); err == nil {
+		t.Fatalf("the exited child %d was not reaped", c.Tid())
 	}
 	if err := c.Work(1); err == nil {
 		t.Fatal("work of an exited task succeeded")

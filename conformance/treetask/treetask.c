@@ -279,15 +279,41 @@ out:
 	return err;
 }
 
-/* fork_work runs a shell that does some work and waits for it. The child
- * is cloned with no exit signal, so that it is waited for here and
- * nowhere else (the children of "fork" are reaped by SIGCHLD). */
+/* The children of "fork", reaped by pid (never with waitpid(-1), which
+ * would take fork_work's child) before each command of any thread. */
+static pthread_mutex_t kids_mu = PTHREAD_MUTEX_INITIALIZER;
+static pid_t kids[1024];
+static int nkids;
+
+static void reap_kids(void)
+{
+	pthread_mutex_lock(&kids_mu);
+	for (int i = 0; i < nkids;) {
+		pid_t r = waitpid(kids[i], NULL, WNOHANG);
+
+		if (r == kids[i] || (r < 0 && errno == ECHILD))
+			kids[i] = kids[--nkids];
+		else
+			i++;
+	}
+	pthread_mutex_unlock(&kids_mu);
+}
+
+static void add_kid(pid_t pid)
+{
+	pthread_mutex_lock(&kids_mu);
+	if (nkids < (int)(sizeof(kids) / sizeof(kids[0])))
+		kids[nkids++] = pid;
+	pthread_mutex_unlock(&kids_mu);
+}
+
+/* fork_work runs a shell that does some work and waits for it. */
 static int fork_work(void)
 {
 	static char *const argv[] = { "sh", "-c", "cat /proc/version /proc/self/stat >/dev/null; ls / >/dev/null", NULL };
 	extern char **environ;
 	int status;
-	long pid = syscall(SYS_clone, 0UL, NULL, NULL, NULL, 0UL);
+	pid_t pid = fork();
 
 	if (pid < 0)
 		return errno;
@@ -295,7 +321,7 @@ static int fork_work(void)
 		execve("/bin/sh", argv, environ);
 		_exit(127);
 	}
-	while (waitpid(pid, &status, __WCLONE) < 0)
+	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return errno;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : ECHILD;
@@ -325,6 +351,7 @@ static void serve(int rfd, int wfd)
 	for (;;) {
 		if (read_line(rfd, buf, sizeof(buf)) <= 0)
 			break;
+		reap_kids();
 		err = 0;
 		value = 0;
 		arg[0] = 0;
@@ -341,12 +368,15 @@ static void serve(int rfd, int wfd)
 				pid_t pid = fork();
 
 				if (pid == 0) {
+					nkids = 0; /* its parent's children */
 					only_fds(&r, &w);
 					serve(r, w);
 					pthread_exit(NULL);
 				}
 				err = pid < 0 ? errno : 0;
 				value = pid > 0 ? pid : 0;
+				if (pid > 0)
+					add_kid(pid);
 				close(r);
 				close(w);
 			} else if (!err) {
@@ -407,16 +437,6 @@ static void serve(int rfd, int wfd)
 	close(wfd);
 }
 
-static void reap(int sig)
-{
-	int e = errno;
-
-	(void)sig;
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
-	errno = e;
-}
-
 /* fd_arg parses a descriptor argument. */
 static int fd_arg(const char *prog, const char *s)
 {
@@ -433,7 +453,6 @@ static int fd_arg(const char *prog, const char *s)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = { .sa_handler = reap, .sa_flags = SA_RESTART | SA_NOCLDSTOP };
 	int rfd, wfd;
 
 	if (argc != 3 && argc != 4) {
@@ -443,7 +462,6 @@ int main(int argc, char **argv)
 	rfd = fd_arg(argv[0], argv[1]);
 	wfd = fd_arg(argv[0], argv[2]);
 	signal(SIGPIPE, SIG_IGN);
-	sigaction(SIGCHLD, &sa, NULL);
 	if (argc == 4) {
 		/* Started by "exec COMM": remove the symlink and answer the
 		 * command. */
