@@ -66,11 +66,15 @@ func (f *File) enableFollow(t *Task, arg uint64) error {
 	if f.buf == nil || f.task != nil || f.buf.v1 {
 		return syscall.EINVAL
 	}
+	fs := f.buf.follow
+	// 0 is the buffer's chunk size once it has one, else the default.
 	c := arg
-	if c == 0 {
+	switch {
+	case c == 0 && fs != nil:
+		c = uint64(fs.chunk)
+	case c == 0:
 		c = abi.FollowDefaultChunk
 	}
-	fs := f.buf.follow
 	switch {
 	case !abi.ValidChunkWords(c, uint64(len(f.buf.words))):
 		return syscall.EINVAL

@@ -78,6 +78,15 @@ func TestFollowErrnos(t *testing.T) {
 	c2.Exit()
 	_, err = f.Ioctl(b, abi.IoctlEnableFollow, 0)
 	wantErr(t, "ENABLE_FOLLOW once the tree is gone", err, 0)
+	// 0 keeps the buffer's chunk size even where the default would not fit.
+	small := dev.Open()
+	small.Ioctl(b, abi.IoctlInitTrace, 512)
+	d := dev.NewTask()
+	_, err = small.Ioctl(d, abi.IoctlEnableFollow, 64)
+	wantErr(t, "ENABLE_FOLLOW(64) of a 512-word buffer", err, 0)
+	small.Ioctl(d, abi.IoctlDisable, 0)
+	_, err = small.Ioctl(d, abi.IoctlEnableFollow, 0)
+	wantErr(t, "ENABLE_FOLLOW(0) of a 512-word buffer of 64-word chunks", err, 0)
 	// A v1 buffer refuses the follow mode.
 	h := dev.Open()
 	h.Ioctl(b, abi.IoctlInitTrace, 4096)
