@@ -6,7 +6,7 @@
  *
  *   getpid   getpid() in a loop             __x64_sys_getpid
  *   open     open and close /etc/passwd     do_sys_openat2
- *   read     read /dev/zero into a buffer   ksys_read
+ *   read     read /dev/zero into a buffer   ksys_read (main opened it)
  *   stat     fstat and uname                __x64_sys_newfstatat (glibc's
  *                                           fstat), __x64_sys_newuname
  *
@@ -52,20 +52,17 @@ static void *open_loop(void *arg)
 	return arg;
 }
 
+/* Opened by main: the read thread only reads. */
+static int zero = -1;
+
 static void *read_loop(void *arg)
 {
 	static char buf[4096];
-	int fd;
 
 	name("read");
-	/* Opened before the loop: the loop itself only reads. */
-	fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return arg;
 	for (long i = 0; i < rounds; i++)
-		if (read(fd, buf, sizeof(buf)) < 0)
+		if (read(zero, buf, sizeof(buf)) < 0)
 			break;
-	close(fd);
 	return arg;
 }
 
@@ -90,6 +87,11 @@ int main(int argc, char **argv)
 	if (argc > 2 || (argc == 2 && (rounds = strtol(argv[1], NULL, 10)) <= 0)) {
 		fprintf(stderr, "usage: %s [ROUNDS]\n", argv[0]);
 		return 2;
+	}
+	zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	if (zero < 0) {
+		perror("/dev/zero");
+		return 1;
 	}
 	for (int i = 0; i < 4; i++)
 		if (pthread_create(&th[i], NULL, mixes[i], NULL)) {
