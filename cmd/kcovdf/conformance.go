@@ -26,8 +26,11 @@ func newConformanceCommand() *cobra.Command {
 		Short: "Check a kcov dataflow device against the specification (TAP output)",
 		Long: `conformance runs one table of cases — every errno, size and mmap rule, two
 files and two tasks, isolation, fork, exit, close from another task, overflow,
-reset, re-enable, and classic kcov alongside — against the real device or the
-model. Both must pass the same table.`,
+reset, re-enable, classic kcov alongside, and the follow mode's trees — against
+the real device or the model. Both must pass the same table. On the device the
+tasks are processes and threads of the helper kcovdf-treetask (on PATH, beside
+kcovdf, or $KCOVDF_TREETASK), which forks, starts threads and execs on
+command; without it the follow cases skip.`,
 		Args: argsExactly(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var tg conformance.Target = &conformance.Device{Path: path}
