@@ -265,6 +265,12 @@ func goTool() (string, error) {
 
 // pruneFiles keeps the newest keep files with suffix in dir.
 func pruneFiles(dir, suffix string, keep int) {
+	pruneOldest(dir, keep, func(e os.DirEntry) bool { return strings.HasSuffix(e.Name(), suffix) })
+}
+
+// pruneOldest keeps the keep most recently modified entries of dir that
+// match, and removes the other matching ones.
+func pruneOldest(dir string, keep int, match func(os.DirEntry) bool) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return
@@ -275,7 +281,7 @@ func pruneFiles(dir, suffix string, keep int) {
 	}
 	var fs []fe
 	for _, e := range ents {
-		if !strings.HasSuffix(e.Name(), suffix) {
+		if !match(e) {
 			continue
 		}
 		if info, err := e.Info(); err == nil {
@@ -284,6 +290,6 @@ func pruneFiles(dir, suffix string, keep int) {
 	}
 	sort.Slice(fs, func(i, j int) bool { return fs[i].t > fs[j].t })
 	for i := keep; i < len(fs); i++ {
-		os.Remove(fs[i].p)
+		os.RemoveAll(fs[i].p)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 )
@@ -80,32 +79,7 @@ func (l *Lab) buildProgram(ctx context.Context, p GuestProgram, log string) (str
 			return "", err
 		}
 	}
-	pruneOldDirs(root, programsKept)
+	// The build- directories of compilations in progress stay.
+	pruneOldest(root, programsKept, func(e os.DirEntry) bool { return e.IsDir() && !strings.HasPrefix(e.Name(), "build-") })
 	return out, nil
-}
-
-// pruneOldDirs keeps the keep most recently used directories in dir (the
-// build- directories of compilations in progress aside).
-func pruneOldDirs(dir string, keep int) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	type de struct {
-		p string
-		t int64
-	}
-	var ds []de
-	for _, e := range ents {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), "build-") {
-			continue
-		}
-		if info, err := e.Info(); err == nil {
-			ds = append(ds, de{filepath.Join(dir, e.Name()), info.ModTime().UnixNano()})
-		}
-	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i].t > ds[j].t })
-	for i := keep; i < len(ds); i++ {
-		os.RemoveAll(ds[i].p)
-	}
 }
