@@ -130,7 +130,12 @@ func (fs *followState) stop() {
 // join binds the new task c to t's tree, if t records in one: the whole
 // cost of a fork, a few stores and a reference.
 func (t *Task) join(c *Task) {
-	if !t.fol.on || t.stale() {
+	if !t.fol.on {
+		return
+	}
+	// A task of a stopped tree lets go of the buffer at its next fork.
+	if t.stale() {
+		t.unbind()
 		return
 	}
 	fs := t.buf.follow
@@ -159,13 +164,23 @@ func (t *Task) leaveTree() {
 }
 
 // Exec is execve by t: t stays traced, and its next record starts a
-// chunk of its own, named after the new program.
+// chunk of its own, named after the new program. The chunk it had counts
+// as full, so that until it gets a new one (the buffer may be full) its
+// drops and its exit flag go there. A task of a stopped tree lets go of
+// the buffer here.
 func (t *Task) Exec(comm string) {
 	t.Comm = comm
-	if t.fol.on {
-		t.fol.chunk = 0
-		t.fol.next |= abi.ChunkExec
+	if !t.fol.on {
+		return
 	}
+	if t.stale() {
+		t.unbind()
+		return
+	}
+	if t.fol.chunk != 0 {
+		t.fol.used = t.buf.follow.chunk
+	}
+	t.fol.next |= abi.ChunkExec
 }
 
 // markExited flags t's last chunk, unless the tree was stopped.

@@ -385,3 +385,46 @@ func TestFollowIgnoresUserWrites(t *testing.T) {
 		t.Fatalf("dropped %d, want %d", d, 124-56)
 	}
 }
+
+// After an exec on a full buffer the task has no new chunk: its drops and
+// its exit flag go to the chunk it had, so its stream still ends complete.
+func TestFollowExecOnFullBuffer(t *testing.T) {
+	const chunk = 64
+	_, root, f, area := followed(t, 1+2*chunk, chunk)
+	c := root.Fork()
+	syscalls(c, 7) // 28 records of 4 words: both chunks, 56 words each
+	c.Exec("worker")
+	syscalls(c, 1) // 4 records, no chunk left
+	c.Exit()
+	f.Ioctl(root, abi.IoctlDisable, 0)
+	ft, err := abi.DecodeFollow(abi.SnapshotFollow(area, chunk), abi.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := ft.Task(c.ID)
+	if ts == nil {
+		t.Fatal("no stream of the child")
+	}
+	last := ts.Chunks[len(ts.Chunks)-1]
+	total, _ := f.Ioctl(root, abi.IoctlGetDropped, 0)
+	if len(ts.Records) != 28 || last.Dropped != 4 || last.Flags&abi.ChunkExited == 0 || total != 4 {
+		t.Fatalf("%d records, last chunk %+v, %d dropped in all; want 28, 4 dropped there and exited, 4", len(ts.Records), last, total)
+	}
+}
+
+// A task of a stopped tree lets go of the buffer at its next fork or exec.
+func TestFollowStaleTaskLetsGo(t *testing.T) {
+	_, root, f, _ := followed(t, 1+4*64, 64)
+	a, b := root.Fork(), root.Fork()
+	f.Ioctl(root, abi.IoctlDisable, 0)
+	if !a.Bound() || !b.Bound() {
+		t.Fatal("the stop touched the tasks")
+	}
+	if g := a.Fork(); g.Bound() || a.Bound() {
+		t.Fatalf("after a fork: child bound %v, parent bound %v; want neither", g.Bound(), a.Bound())
+	}
+	b.Exec("sh")
+	if b.Bound() {
+		t.Fatal("bound after an exec")
+	}
+}

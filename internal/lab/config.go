@@ -74,11 +74,14 @@ var dataflowOptions = []string{
 }
 
 // kasanOptions turn on the generic KASAN (inline checks: faster under TCG)
-// and lockdep.
+// and lockdep, and pid namespaces, which tinyconfig leaves out: the follow
+// mode takes a reference on its root's namespace and gives ids in it, code
+// that is a no-op without them.
 var kasanOptions = []Option{
 	{"SLUB_TINY", "n"}, // KASAN depends on !SLUB_TINY
 	{"KASAN", "y"}, {"KASAN_GENERIC", "y"}, {"KASAN_INLINE", "y"},
 	{"STACKTRACE", "y"}, {"PROVE_LOCKING", "y"},
+	{"NAMESPACES", "y"}, {"PID_NS", "y"},
 }
 
 // KernelOptions select the kernel variant.
