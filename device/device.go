@@ -118,6 +118,16 @@ func (d *Device) Setup(n int) (Sizing, error) {
 // until Disable.
 func (d *Device) Enable() error { return opError("ENABLE", d.path, 0, rawdev.Enable(d.fd())) }
 
+// EnableFollow is Enable in follow mode (docs/follow.md): every thread
+// and process the calling thread creates from now on, transitively, is
+// traced too, each into chunks of chunkWords words of its own (0:
+// abi.FollowDefaultChunk). A kernel without the mode fails with
+// ErrNotSupported. A buffer keeps the layout of its first enable: use
+// one Device for follow mode and another for Enable.
+func (d *Device) EnableFollow(chunkWords int) error {
+	return opError("ENABLE_FOLLOW", d.path, 0, rawdev.EnableFollow(d.fd(), uint64(chunkWords)))
+}
+
 // Disable unbinds the calling thread, which must be the one that enabled.
 func (d *Device) Disable() error { return opError("DISABLE", d.path, 0, rawdev.Disable(d.fd())) }
 

@@ -122,16 +122,18 @@ func TestCaptureMetaSource(t *testing.T) {
 
 func TestParseLatency(t *testing.T) {
 	rows, err := ParseLatency(strings.NewReader("boot noise\n{\"name\":\"getpid\",\"ns\":400,\"traced\":false}\n  {\"name\":\"read 4KiB\",\"ns\":9,\"traced\":true}\n" +
-		`{"name":"fstat","ns":900,"mode":"both","traced":true,"words":2214.5,"records":120,"pcs":218}` + "\n"))
+		`{"name":"fstat","ns":900,"mode":"both","traced":true,"words":2214.5,"records":120,"pcs":218}` + "\n" +
+		`{"name":"fstat","ns":950,"mode":"follow","traced":true,"words":2214.5,"records":120}` + "\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []Latency{{Name: "getpid", NS: 400}, {Name: "read 4KiB", NS: 9, Traced: true},
-		{Name: "fstat", NS: 900, Mode: "both", Traced: true, Words: 2214.5, Records: 120, PCs: 218}}
-	if len(rows) != 3 || rows[0] != want[0] || rows[1] != want[1] || rows[2] != want[2] {
+		{Name: "fstat", NS: 900, Mode: "both", Traced: true, Words: 2214.5, Records: 120, PCs: 218},
+		{Name: "fstat", NS: 950, Mode: "follow", Traced: true, Words: 2214.5, Records: 120}}
+	if len(rows) != 4 || rows[0] != want[0] || rows[1] != want[1] || rows[2] != want[2] || rows[3] != want[3] {
 		t.Fatalf("rows %+v, want %+v", rows, want)
 	}
-	for i, mode := range []string{"none", "dataflow", "both"} {
+	for i, mode := range []string{"none", "dataflow", "both", "follow"} {
 		if got := rows[i].Collector(); got != mode {
 			t.Errorf("row %d collector %q, want %q", i, got, mode)
 		}

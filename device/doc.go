@@ -10,6 +10,11 @@
 // runtime.LockOSThread; Collect does that. Goroutines the traced code
 // starts run on other threads and are not traced.
 //
+// Record traces a command from its first instruction. With Follow it uses
+// the follow mode (EnableFollow, docs/follow.md): every thread and process
+// the command creates, transitively, is traced too, each into chunks of
+// the buffer of its own, and Record waits for the whole tree.
+//
 // Errors from the kernel are *OpError values that match the sentinels
 // ErrNoDevice, ErrPermission, ErrBusy, ErrInvalid, ErrNotSupported and
 // ErrNoMemory with errors.Is, and unwrap to the errno itself.

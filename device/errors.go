@@ -51,7 +51,7 @@ func sentinel(errno syscall.Errno) error {
 
 // OpError is a failed operation on the device.
 type OpError struct {
-	Op    string // "open", "INIT_TRACE", "mmap", "ENABLE", "DISABLE", "GET_DROPPED"; classic kcov's "kcov open", "KCOV_INIT_TRACE", "kcov mmap", "KCOV_ENABLE", "KCOV_DISABLE"
+	Op    string // "open", "INIT_TRACE", "mmap", "ENABLE", "ENABLE_FOLLOW", "DISABLE", "GET_DROPPED"; classic kcov's "kcov open", "KCOV_INIT_TRACE", "kcov mmap", "KCOV_ENABLE", "KCOV_DISABLE"
 	Path  string // the device file
 	Words int    // buffer size of INIT_TRACE and mmap; 0 elsewhere
 	Err   error  // the errno
@@ -109,6 +109,12 @@ func (e *OpError) why() string {
 		return "this thread is already traced through another file"
 	case s == ErrInvalid && e.Op == "DISABLE":
 		return "this thread is not the traced one: Enable and Disable must run on one goroutine locked to its thread"
+	case s == ErrNotSupported && e.Op == "ENABLE_FOLLOW":
+		return "this kernel has no follow mode; kcovdf's kernel series (kernel/patches) adds it"
+	case s == ErrInvalid && e.Op == "ENABLE_FOLLOW":
+		return "the file has no buffer yet, already traces a task or a tree, was used without follow mode, or the chunk size is not a power of two from 64 words smaller than the buffer"
+	case s == ErrBusy && e.Op == "ENABLE_FOLLOW":
+		return "this thread is already traced through another file"
 	case s == ErrNotSupported && e.Op == "GET_DROPPED":
 		return "this kernel has no drop counter"
 	case s == ErrNotSupported:

@@ -3,6 +3,7 @@
 package device_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -61,4 +62,32 @@ func ExampleOpError() {
 	// Output:
 	// true
 	// open /nonexistent/kcov_dataflow no such file or directory
+}
+
+// A tool records a command's whole process tree (docs/follow.md): the
+// program must call device.ExecTracedChild first thing in main, as it
+// starts itself again to enable the mode and exec the command. A kernel
+// without the mode fails with ErrNotSupported before the command runs.
+func ExampleRecord_follow() {
+	rec, err := device.Record(context.Background(), device.RecordOptions{
+		Words: 1 << 20, Argv: []string{"sh", "-c", "cat /etc/passwd | wc -l"},
+		Follow: true, Notes: os.Stderr, Stdout: os.Stdout, Stderr: os.Stderr,
+	})
+	switch {
+	case errors.Is(err, device.ErrNotSupported):
+		fmt.Println("this kernel has no follow mode: record without it")
+		return
+	case err != nil:
+		fmt.Println(err)
+		return
+	}
+	m := rec.Trace.Meta
+	ft, err := abi.DecodeFollowChunks(append(rec.Trace.Words, make([]uint64, m.BufferWords-len(rec.Trace.Words))...), m.Follow.ChunkWords, abi.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, t := range ft.Tasks {
+		fmt.Printf("task %d (%s), parent %d: %d records, exited %v\n", t.Tid, t.Comm, t.Ptid, len(t.Records), t.Exited)
+	}
 }

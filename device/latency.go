@@ -48,11 +48,21 @@ var ErrBufferFull = errors.New("trace buffer full")
 type Tracers struct {
 	Dataflow *Device // kcov dataflow
 	Kcov     *Kcov   // classic kcov, KCOV_TRACE_PC
+	// Follow is kcov dataflow in follow mode (KCOV_DF_ENABLE_FOLLOW,
+	// chunks of abi.FollowDefaultChunk words), alone: a file of its own,
+	// since a buffer keeps the layout of its first enable. Its buffer
+	// cannot be reset (the kernel keeps the chunk counter), so each round
+	// takes the chunks after the last round's, and the file is opened
+	// anew when less than half of the buffer is left.
+	Follow *Device
 }
 
-// Mode names the combination: "none", "kcov", "dataflow" or "both".
+// Mode names the combination: "none", "kcov", "dataflow", "both" or
+// "follow".
 func (tr Tracers) Mode() string {
 	switch {
+	case tr.Follow != nil:
+		return "follow"
 	case tr.Dataflow != nil && tr.Kcov != nil:
 		return "both"
 	case tr.Dataflow != nil:
@@ -64,6 +74,9 @@ func (tr Tracers) Mode() string {
 }
 
 func (tr Tracers) enable() error {
+	if tr.Follow != nil {
+		return tr.Follow.EnableFollow(abi.FollowDefaultChunk)
+	}
 	if tr.Kcov != nil {
 		if err := tr.Kcov.Enable(); err != nil {
 			return err
@@ -79,6 +92,9 @@ func (tr Tracers) enable() error {
 }
 
 func (tr Tracers) disable() {
+	if tr.Follow != nil {
+		tr.Follow.Disable()
+	}
 	if tr.Dataflow != nil {
 		tr.Dataflow.Disable()
 	}
@@ -87,19 +103,84 @@ func (tr Tracers) disable() {
 	}
 }
 
-func (tr Tracers) reset() {
+// reset readies the buffers for a round; it returns where the follow
+// buffer's chunks of the round will start (its area[0]).
+func (tr Tracers) reset() (uint64, error) {
 	if tr.Dataflow != nil {
 		tr.Dataflow.Reset()
 	}
 	if tr.Kcov != nil {
 		tr.Kcov.Reset()
 	}
+	if d := tr.Follow; d != nil {
+		if n := len(d.Words()); d.Count() > uint64(n/2) {
+			if err := d.reopen(); err != nil {
+				return 0, err
+			}
+		}
+		return d.Count(), nil
+	}
+	return 0, nil
+}
+
+// reopen replaces the file and its buffer by new ones of the same size.
+func (d *Device) reopen() error {
+	n := len(d.Words())
+	d.Close()
+	nd, err := Open(d.path)
+	if err != nil {
+		return err
+	}
+	if _, err := nd.Setup(n); err != nil {
+		nd.Close()
+		return err
+	}
+	*d = *nd
+	return nil
+}
+
+// followRound decodes the chunks a round took in a follow-mode buffer,
+// from word start of the area on: its record words (chunk headers left
+// out, as v1's count has none) and records.
+func followRound(d *Device, start uint64) (words, records int) {
+	c := abi.FollowDefaultChunk
+	snap := abi.SnapshotFollow(d.Words(), c)
+	end := min(snap[0], uint64(len(snap)-1))
+	if end <= start {
+		return 0, 0
+	}
+	// The round's chunks as an area of their own.
+	sub := make([]uint64, 1+end-start)
+	sub[0] = end - start
+	copy(sub[1:], snap[1+start:1+end])
+	if !abi.ValidChunkWords(uint64(c), uint64(len(sub))) {
+		return 0, 0
+	}
+	ft, err := abi.DecodeFollowChunks(sub, c, abi.Options{})
+	if err != nil {
+		return 0, 0
+	}
+	for _, t := range ft.Tasks {
+		records += len(t.Records)
+		for _, ch := range t.Chunks {
+			words += int(ch.Used)
+		}
+	}
+	return words, records
 }
 
 // tally adds what the tracers collected in one round to row, and fails
 // when a buffer filled: dropping is cheaper than writing, so the round
 // would flatter tracing.
-func (tr Tracers) tally(row *Latency, n int) error {
+func (tr Tracers) tally(row *Latency, n int, start uint64) error {
+	if d := tr.Follow; d != nil {
+		if dropped, err := d.Dropped(); err == nil && dropped > 0 {
+			return fmt.Errorf("latency: %s: the follow-mode buffer filled during a round of %d calls (%d records dropped): %w", row.Name, n, dropped, ErrBufferFull)
+		}
+		words, records := followRound(d, start)
+		row.Words += float64(words)
+		row.Records += float64(records)
+	}
 	if d := tr.Dataflow; d != nil {
 		if dropped, err := d.Dropped(); err == nil && dropped > 0 {
 			return fmt.Errorf("latency: %s: the dataflow buffer filled during a round of %d calls (%d records dropped): %w", row.Name, n, dropped, ErrBufferFull)
@@ -154,7 +235,7 @@ func MeasureSyscalls(modes []Tracers, n, rounds int) ([]Latency, error) {
 		rows := make([]Latency, len(modes))
 		times := make([][]time.Duration, len(modes))
 		for i, tr := range modes {
-			rows[i] = Latency{Name: s.name, Mode: tr.Mode(), Traced: tr.Dataflow != nil}
+			rows[i] = Latency{Name: s.name, Mode: tr.Mode(), Traced: tr.Dataflow != nil || tr.Follow != nil}
 		}
 		for r := range rounds {
 			// Each round starts with the next mode: the one after a
@@ -182,7 +263,10 @@ func MeasureSyscalls(modes []Tracers, n, rounds int) ([]Latency, error) {
 // timeRound runs call n times with tr collecting and returns the time per
 // call; what tr collected is added to row.
 func timeRound(tr Tracers, row *Latency, n int, call func() error) (time.Duration, error) {
-	tr.reset()
+	from, err := tr.reset()
+	if err != nil {
+		return 0, err
+	}
 	if err := tr.enable(); err != nil {
 		return 0, err
 	}
@@ -195,5 +279,5 @@ func timeRound(tr Tracers, row *Latency, n int, call func() error) (time.Duratio
 	}
 	d := time.Since(start) / time.Duration(n)
 	tr.disable()
-	return d, tr.tally(row, n)
+	return d, tr.tally(row, n, from)
 }

@@ -15,12 +15,14 @@ type Latency struct {
 	Name string `json:"name"`
 	NS   int64  `json:"ns"` // median nanoseconds per call
 	// Mode is what collected meanwhile: "none", "kcov" (classic kcov's
-	// PCs), "dataflow" or "both"; empty in lines of older versions,
+	// PCs), "dataflow", "both" or "follow" (kcov dataflow in follow
+	// mode, alone); empty in lines of older versions,
 	// which Traced alone describes.
 	Mode   string `json:"mode,omitempty"`
-	Traced bool   `json:"traced"` // kcov dataflow was on
+	Traced bool   `json:"traced"` // kcov dataflow was on (follow mode too)
 	// Per call, averaged over the rounds: kcov dataflow's words (without
-	// area[0]) and records, classic kcov's PCs.
+	// area[0]; in follow mode the chunks' record words, without their
+	// headers) and records, classic kcov's PCs.
 	Words   float64 `json:"words,omitempty"`
 	Records float64 `json:"records,omitempty"`
 	PCs     float64 `json:"pcs,omitempty"`
@@ -56,9 +58,9 @@ func ParseLatency(r io.Reader) ([]Latency, error) {
 			return nil, fmt.Errorf("latency line %d %q: want a name and ns > 0", n, line)
 		}
 		switch row.Mode {
-		case "", "none", "kcov", "dataflow", "both":
+		case "", "none", "kcov", "dataflow", "both", "follow":
 		default:
-			return nil, fmt.Errorf("latency line %d %q: unknown mode %q (none, kcov, dataflow or both)", n, line, row.Mode)
+			return nil, fmt.Errorf("latency line %d %q: unknown mode %q (none, kcov, dataflow, both or follow)", n, line, row.Mode)
 		}
 		if row.Words < 0 || row.Records < 0 || row.PCs < 0 {
 			return nil, fmt.Errorf("latency line %d %q: a negative count", n, line)

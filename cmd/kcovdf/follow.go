@@ -43,19 +43,9 @@ func (in *input) follow(path, task string) (*followed, error) {
 		}
 		return nil, nil
 	}
-	opt := in.opt
-	opt.Format = abi.FormatV1
-	words := in.trace.Words
-	if n := in.trace.Meta.BufferWords; len(words) < n && n <= abi.MaxWords {
-		// A file cut short: its chunks keep their places, the missing
-		// words read as zeros, so that the chunk the cut went through
-		// gives its records before the cut and an anomaly after.
-		words = append(slices.Clip(words), make([]uint64, n-len(words))...)
-		in.trace.Words = words
-	}
-	ft, err := abi.DecodeFollowChunks(words, fm.ChunkWords, opt)
+	ft, err := decodeFollowTrace(in.trace, in.opt)
 	if err != nil {
-		return nil, fmt.Errorf("%s: follow-mode trace: %w (the file's \"follow\" metadata is damaged)", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	f := &followed{ft: ft, tasks: ft.Tasks}
 	if task == "" {
@@ -76,6 +66,54 @@ func (in *input) follow(path, task string) (*followed, error) {
 		return nil, fmt.Errorf("--task %s: no such task in %s; it has %s", task, path, strings.Join(have, ", "))
 	}
 	return f, nil
+}
+
+// decodeFollowTrace decodes the streams of a follow-mode trace with opt.
+// A file shorter than its buffer (cut short, or stored up to its last
+// chunk, as record does) keeps its chunks in place: the missing words
+// read as zeros, chunks never taken, and the chunk a cut went through
+// gives its records before the cut and an anomaly after.
+func decodeFollowTrace(tr *abi.Trace, opt abi.Options) (*abi.FollowTrace, error) {
+	opt.Format = abi.FormatV1
+	words := tr.Words
+	if n := tr.Meta.BufferWords; len(words) < n && n <= abi.MaxWords {
+		words = append(slices.Clip(words), make([]uint64, n-len(words))...)
+		tr.Words = words
+	}
+	ft, err := abi.DecodeFollowChunks(words, tr.Meta.Follow.ChunkWords, opt)
+	if err != nil {
+		return nil, fmt.Errorf("follow-mode trace: %w (the file's \"follow\" metadata is damaged)", err)
+	}
+	return ft, nil
+}
+
+// writeFollowRecorded sums up a follow-mode capture as record and lab
+// trace print it: the tasks, records, drops and chunks on one line, then
+// a row per task.
+func writeFollowRecorded(w io.Writer, prefix string, ft *abi.FollowTrace, m abi.Meta) error {
+	dropped := fmt.Sprintf("%d", ft.Dropped)
+	if m.Dropped != nil {
+		dropped = fmt.Sprint(*m.Dropped)
+	}
+	records := 0
+	for _, t := range ft.Tasks {
+		records += len(t.Records)
+	}
+	fmt.Fprintf(w, "%s%d tasks, %d records, %s records dropped; %d of %d chunks of %d words (follow mode)", prefix, len(ft.Tasks), records, dropped, ft.Carved, ft.Slots, ft.ChunkWords)
+	if n := len(ft.Anomalies); n > 0 {
+		fmt.Fprintf(w, ", %d anomalies", n)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	writeTaskRows(tw, ft.Tasks)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if m.Overflowed {
+		_, err := fmt.Fprintf(w, "note: every chunk was taken and %s records were dropped: record with more --words\n", dropped)
+		return err
+	}
+	return nil
 }
 
 // summary is what decoding found in one task's chunks: its records by
@@ -102,12 +140,16 @@ func (f *followed) tree(area []uint64, t *abi.TaskStream) *calls.Tree {
 
 // anomalies is the whole trace's anomalies as a decoder summary, for
 // printAnomalies.
-func (f *followed) anomalies() *abi.Summary {
+func (f *followed) anomalies() *abi.Summary { return followAnomalies(f.ft) }
+
+// followAnomalies is a follow-mode trace's anomalies as a decoder
+// summary, for printAnomalies.
+func followAnomalies(ft *abi.FollowTrace) *abi.Summary {
 	s := &abi.Summary{Format: abi.FormatV1}
-	for _, a := range f.ft.Anomalies {
+	for _, a := range ft.Anomalies {
 		s.AnomalyCounts[a.Kind]++
 	}
-	s.Anomalies = f.ft.Anomalies
+	s.Anomalies = ft.Anomalies
 	return s
 }
 
@@ -304,17 +346,7 @@ func followStats(cmd *cobra.Command, file string, src *input, f *followed, top i
 		}
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "tid\tprocess\tparent\tname\trecords\tdropped\tchunks\tstate\n")
-	for _, t := range f.tasks {
-		state := "exited"
-		if !t.Exited {
-			state = "running"
-		}
-		if t.Root {
-			state += ", root"
-		}
-		fmt.Fprintf(w, "%d\t%d\t%d\t%s\t%d\t%d\t%d\t%s\n", t.Tid, t.Tgid, t.Ptid, taskNames(t), len(t.Records), t.Dropped, len(t.Chunks), state)
-	}
+	writeTaskRows(w, f.tasks)
 	if err := w.Flush(); err != nil {
 		return err
 	}
@@ -327,6 +359,22 @@ func followStats(cmd *cobra.Command, file string, src *input, f *followed, top i
 		return err
 	}
 	return notes()
+}
+
+// writeTaskRows writes a row per task, cells separated by tabs for a
+// tabwriter: its ids, names, records, drops, chunks and state.
+func writeTaskRows(w io.Writer, tasks []*abi.TaskStream) {
+	fmt.Fprintf(w, "tid\tprocess\tparent\tname\trecords\tdropped\tchunks\tstate\n")
+	for _, t := range tasks {
+		state := "exited"
+		if !t.Exited {
+			state = "running"
+		}
+		if t.Root {
+			state += ", root"
+		}
+		fmt.Fprintf(w, "%d\t%d\t%d\t%s\t%d\t%d\t%d\t%s\n", t.Tid, t.Tgid, t.Ptid, taskNames(t), len(t.Records), t.Dropped, len(t.Chunks), state)
+	}
 }
 
 // followStatsJSON is "kcovdf stats --json" of a follow-mode trace.

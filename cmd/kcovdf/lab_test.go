@@ -130,4 +130,50 @@ func TestLabBenchTable(t *testing.T) {
 	if _, err := benchFigures(rows, rows[1:]); err == nil {
 		t.Error("a baseline without the syscall must be an error")
 	}
+	if strings.Contains(out.String(), "follow") {
+		t.Errorf("follow columns without a follow-mode measurement:\n%s", out.String())
+	}
+}
+
+// TestLabBenchFollow: follow mode's time and words beside dataflow's, its
+// cost per word and the ratio of the two per-word costs; a syscall
+// without it when others have it is an error.
+func TestLabBenchFollow(t *testing.T) {
+	lines := `{"name":"getpid","ns":400,"mode":"none"}
+{"name":"getpid","ns":500,"mode":"kcov","pcs":5}
+{"name":"getpid","ns":20400,"mode":"dataflow","traced":true,"words":200,"records":10}
+{"name":"getpid","ns":20600,"mode":"both","traced":true,"words":200,"records":10,"pcs":5}
+{"name":"getpid","ns":24400,"mode":"follow","traced":true,"words":200,"records":10}
+{"name":"fstat","ns":1000,"mode":"none"}
+{"name":"fstat","ns":1100,"mode":"kcov","pcs":10}
+{"name":"fstat","ns":41000,"mode":"dataflow","traced":true,"words":400,"records":40}
+{"name":"fstat","ns":41100,"mode":"both","traced":true,"words":400,"records":40,"pcs":10}
+{"name":"fstat","ns":49000,"mode":"follow","traced":true,"words":400,"records":40}
+`
+	rows, err := device.ParseLatency(strings.NewReader(lines))
+	if err != nil {
+		t.Fatal(err)
+	}
+	figs, err := benchFigures(rows, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := figs[0]; g.Follow != 24400 || g.FollowWords != 200 || g.FollowRecords != 10 || g.NSPerFollowWord != 120 || g.FollowPerWord() != 1.2 {
+		t.Errorf("getpid %+v, want 120 ns per follow word, 1.2 times dataflow's", g)
+	}
+	if all := figs[2]; all.Follow != 73400 || all.FollowWords != 600 || all.NSPerFollowWord != 120 || all.NSPerWord != 100 {
+		t.Errorf("sum %+v", all)
+	}
+	var out bytes.Buffer
+	if err := printBench(&out, figs); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"follow/none", "61.0x", "ns/follow word", "120.0", "1.20x", "follow: kcov dataflow in follow mode"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("bench table lacks %q:\n%s", s, out.String())
+		}
+	}
+	if _, err := benchFigures(rows[:9], nil); err == nil || !strings.Contains(err.Error(), "fstat: no follow-mode measurement") {
+		t.Errorf("follow mode missing for one syscall: %v", err)
+	}
 }

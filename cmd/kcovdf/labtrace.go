@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -23,8 +24,8 @@ import (
 func newLabTraceCommand() *cobra.Command {
 	f := &labFlags{}
 	var output string
-	var words int
-	var kcov bool
+	var words, chunkWords int
+	var kcov, follow bool
 	c := &cobra.Command{
 		Use:   "trace [flags] -- CMD [ARGS...]",
 		Short: "Trace CMD in the lab kernel and bring the trace back, decoded exactly",
@@ -33,12 +34,20 @@ func newLabTraceCommand() *cobra.Command {
 the trace file to --output. It prints where the trace, the matching vmlinux
 and the build's layout are, and checks that the trace decodes exactly with
 them. --kcov records classic kcov's coverage of the same run beside it
-("kcovdf record --kcov").`,
+("kcovdf record --kcov"). --follow traces CMD's whole process tree
+("kcovdf record --follow"), and sums up each task's stream.`,
 		Example: `  kcovdf lab trace -o cat.kdf -- cat /etc/passwd
   kcovdf show --symbols VMLINUX cat.kdf
-  kcovdf lab trace --kcov -o cat.kdf -- cat /etc/passwd`,
+  kcovdf lab trace --kcov -o cat.kdf -- cat /etc/passwd
+  kcovdf lab trace --follow -o pipe.kdf -- sh -c 'cat /etc/passwd | wc -l'`,
 		Args: argsCommand,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("chunk-words") && !follow {
+				return usageError(cmd, "--chunk-words sizes the chunks of --follow: give both or neither")
+			}
+			if follow && kcov {
+				return usageError(cmd, "--kcov traces one thread and cannot follow a process tree: give --follow or --kcov")
+			}
 			ctx, cancel := signalContext(cmd.Context())
 			defer cancel()
 			dir, err := f.workDir()
@@ -61,6 +70,9 @@ them. --kcov records classic kcov's coverage of the same run beside it
 			guest := []string{"kcovdf", "record", "-o", lab.GuestCtlDir + "/" + guestTrace, "--words", fmt.Sprint(words)}
 			if kcov {
 				guest = append(guest, "--kcov")
+			}
+			if follow {
+				guest = append(guest, "--follow", "--chunk-words", fmt.Sprint(chunkWords))
 			}
 			guest = append(append(guest, "--"), args...)
 			res, err := l.Run(ctx, m, lab.RunOptions{Args: guest, Dir: dir, Stdout: cmd.OutOrStdout(), Stderr: cmd.ErrOrStderr(), Timeout: f.timeout, SerialLog: f.serial})
@@ -87,13 +99,22 @@ them. --kcov records classic kcov's coverage of the same run beside it
 			if err != nil {
 				return err
 			}
-			d := abi.NewDecoder(tr.Words, abi.Options{Format: abi.FormatV1, Table: table, BufferWords: tr.Meta.BufferWords})
-			for d.Next() {
-			}
-			s := d.Summary()
 			w := tabwriter.NewWriter(cmd.ErrOrStderr(), 0, 4, 2, ' ', 0)
 			fmt.Fprintf(w, "trace\t%s\nvmlinux\t%s\nlayout\t%s\n", path, m.Kernel.Vmlinux, m.Kernel.Layout)
-			fmt.Fprintf(w, "records\t%d in %d words, %d unattributed; command status %d\n", s.Records, s.Count, s.Unattributed, res.ExitCode)
+			var s *abi.Summary
+			var ft *abi.FollowTrace
+			if tr.Meta.Follow != nil {
+				if ft, err = decodeFollowTrace(tr, abi.Options{Table: table}); err != nil {
+					return fmt.Errorf("lab trace: %s: %w", path, err)
+				}
+				fmt.Fprintf(w, "command status\t%d\n", res.ExitCode)
+			} else {
+				d := abi.NewDecoder(tr.Words, abi.Options{Format: abi.FormatV1, Table: table, BufferWords: tr.Meta.BufferWords})
+				for d.Next() {
+				}
+				s = d.Summary()
+				fmt.Fprintf(w, "records\t%d in %d words, %d unattributed; command status %d\n", s.Records, s.Count, s.Unattributed, res.ExitCode)
+			}
 			if k := tr.Meta.Kcov; k != nil {
 				fmt.Fprintf(w, "kcov\t%d PCs (classic kcov, same thread)\n", len(tr.KcovPCs))
 			}
@@ -103,10 +124,18 @@ them. --kcov records classic kcov's coverage of the same run beside it
 				fmt.Fprintf(w, "show\tkcovdf show --symbols %s %s\n", m.Kernel.Vmlinux, path)
 			}
 			w.Flush()
+			if ft != nil {
+				if err := writeFollowRecorded(cmd.ErrOrStderr(), "records: ", ft, tr.Meta); err != nil {
+					return err
+				}
+			}
 			for _, n := range notes {
 				fmt.Fprintln(cmd.ErrOrStderr(), "note:", n)
 			}
-			if !s.Exact() {
+			if ft != nil && len(ft.Anomalies) > 0 {
+				printAnomalies(cmd.ErrOrStderr(), followAnomalies(ft), 10)
+			}
+			if s != nil && !s.Exact() {
 				printAnomalies(cmd.ErrOrStderr(), s, 10)
 			}
 			// The trace of a failing command is kept and summed up above.
@@ -118,6 +147,8 @@ them. --kcov records classic kcov's coverage of the same run beside it
 	c.Flags().StringVarP(&output, "output", "o", "trace.kdf", "trace file to write")
 	c.Flags().IntVar(&words, "words", defaultWords, wordsUsage)
 	c.Flags().BoolVar(&kcov, "kcov", false, "also record classic kcov's coverage (KCOV_TRACE_PC) of the same thread")
+	c.Flags().BoolVar(&follow, "follow", false, "trace CMD's whole process tree: every thread and process it creates, each into chunks of its own (KCOV_DF_ENABLE_FOLLOW)")
+	c.Flags().IntVar(&chunkWords, "chunk-words", abi.FollowDefaultChunk, "with --follow: words per chunk, a power of two from 64, smaller than --words")
 	return c
 }
 
@@ -158,13 +189,15 @@ func newLabBenchCommand() *cobra.Command {
 	var calls, rounds int
 	c := &cobra.Command{
 		Use:   "bench",
-		Short: "Capture cost: syscall latency with nothing, classic kcov, kcov dataflow, and both on",
+		Short: "Capture cost: syscall latency with nothing, classic kcov, kcov dataflow, both, and follow mode on",
 		Long: `bench boots the lab kernel once and times getpid, open+close, a 4 KiB read and
-a struct-heavy path with "kcovdf latency" four times: nothing collecting,
-classic kcov (KCOV_TRACE_PC), kcov dataflow, and both. It prints the medians,
-their ratios to the untraced time, what each collects per call (kcov's PCs,
-dataflow's words and records) and the cost of one recorded unit: dataflow's
-extra time per word next to classic kcov's per PC, measured in the same guest.
+a struct-heavy path with "kcovdf latency" in five modes: nothing collecting,
+classic kcov (KCOV_TRACE_PC), kcov dataflow, both, and kcov dataflow in
+follow mode (KCOV_DF_ENABLE_FOLLOW, when the kernel has it). It prints the
+medians, their ratios to the untraced time, what each collects per call
+(kcov's PCs, dataflow's words and records) and the cost of one recorded
+unit: dataflow's extra time per word, in follow mode too, next to classic
+kcov's per PC, measured in the same guest.
 With --baseline it also boots the uninstrumented kernel (--instrument none),
 to show what the callbacks cost when nothing is enabled.
 Under TCG every instruction is emulated: only ratios mean anything.`,
@@ -194,7 +227,12 @@ Under TCG every instruction is emulated: only ratios mean anything.`,
 				return rows, nil
 			}
 			lat := fmt.Sprintf("kcovdf latency --json --calls %d --rounds %d", calls, rounds)
-			rows, err := run(f.instrument, lat+" --modes none,kcov,dataflow,both")
+			// Follow mode only where the kernel has it: a probe of one
+			// call decides, and says on stderr why not.
+			probe := `modes=none,kcov,dataflow,both,follow
+kcovdf latency --json --calls 1 --rounds 1 --modes follow >/dev/null || { echo "lab bench: follow mode left out" >&2; modes=none,kcov,dataflow,both; }
+`
+			rows, err := run(f.instrument, probe+lat+" --modes $modes")
 			if err != nil {
 				return err
 			}
@@ -239,13 +277,41 @@ type benchFigure struct {
 	Kcov           int64 `json:"kcov_ns"`
 	Dataflow       int64 `json:"dataflow_ns"`
 	Both           int64 `json:"both_ns"`
+	// Follow: kcov dataflow in follow mode; 0 when the kernel has none.
+	Follow int64 `json:"follow_ns,omitempty"`
 	// Collected per call.
 	PCs     float64 `json:"pcs"`
 	Words   float64 `json:"words"`
 	Records float64 `json:"records"`
+	// In follow mode: the chunks' record words (headers left out).
+	FollowWords   float64 `json:"follow_words,omitempty"`
+	FollowRecords float64 `json:"follow_records,omitempty"`
 	// Extra ns per collected unit over the untraced call.
-	NSPerPC   float64 `json:"ns_per_pc"`
-	NSPerWord float64 `json:"ns_per_word"`
+	NSPerPC         float64 `json:"ns_per_pc"`
+	NSPerWord       float64 `json:"ns_per_word"`
+	NSPerFollowWord float64 `json:"ns_per_follow_word,omitempty"`
+}
+
+// FollowPerWord is follow mode's cost per word over single-task
+// dataflow's (v1).
+func (b benchFigure) FollowPerWord() float64 {
+	if b.NSPerWord <= 0 || b.NSPerFollowWord <= 0 {
+		return 0
+	}
+	return b.NSPerFollowWord / b.NSPerWord
+}
+
+// perUnit sets the extra ns per collected unit from the times and counts.
+func (b *benchFigure) perUnit() {
+	if b.PCs > 0 {
+		b.NSPerPC = float64(b.Kcov-b.None) / b.PCs
+	}
+	if b.Words > 0 {
+		b.NSPerWord = float64(b.Dataflow-b.None) / b.Words
+	}
+	if b.FollowWords > 0 {
+		b.NSPerFollowWord = float64(b.Follow-b.None) / b.FollowWords
+	}
 }
 
 // WordPerPC is dataflow's cost per word over classic kcov's per PC.
@@ -267,6 +333,7 @@ func benchFigures(rows, base []device.Latency) ([]benchFigure, error) {
 		}
 		return device.Latency{}, false
 	}
+	withFollow := slices.ContainsFunc(rows, func(r device.Latency) bool { return r.Collector() == "follow" })
 	var out []benchFigure
 	for _, r := range rows {
 		if r.Collector() != "none" {
@@ -281,12 +348,12 @@ func benchFigures(rows, base []device.Latency) ([]benchFigure, error) {
 		}
 		fg.Kcov, fg.Dataflow, fg.Both = k.NS, d.NS, b.NS
 		fg.PCs, fg.Words, fg.Records = k.PCs, d.Words, d.Records
-		if fg.PCs > 0 {
-			fg.NSPerPC = float64(fg.Kcov-fg.None) / fg.PCs
+		if fo, ok := find(rows, r.Name, "follow"); ok {
+			fg.Follow, fg.FollowWords, fg.FollowRecords = fo.NS, fo.Words, fo.Records
+		} else if withFollow {
+			return nil, fmt.Errorf("lab bench: %s: no follow-mode measurement, though other syscalls have one", r.Name)
 		}
-		if fg.Words > 0 {
-			fg.NSPerWord = float64(fg.Dataflow-fg.None) / fg.Words
-		}
+		fg.perUnit()
 		if base != nil {
 			u, ok := find(base, r.Name, "none")
 			if !ok {
@@ -308,16 +375,14 @@ func benchFigures(rows, base []device.Latency) ([]benchFigure, error) {
 		all.Kcov += fg.Kcov
 		all.Dataflow += fg.Dataflow
 		all.Both += fg.Both
+		all.Follow += fg.Follow
 		all.PCs += fg.PCs
 		all.Words += fg.Words
 		all.Records += fg.Records
+		all.FollowWords += fg.FollowWords
+		all.FollowRecords += fg.FollowRecords
 	}
-	if all.PCs > 0 {
-		all.NSPerPC = float64(all.Kcov-all.None) / all.PCs
-	}
-	if all.Words > 0 {
-		all.NSPerWord = float64(all.Dataflow-all.None) / all.Words
-	}
+	all.perUnit()
 	return append(out, all), nil
 }
 
@@ -330,27 +395,57 @@ func printBench(w io.Writer, figs []benchFigure) error {
 	} else {
 		fmt.Fprint(tw, "syscall\t")
 	}
-	fmt.Fprint(tw, "none\tkcov\tdataflow\tboth\tkcov/none\tdataflow/none\tboth/none\t\n")
+	withFollow := figs[0].Follow > 0
+	fmt.Fprint(tw, "none\tkcov\tdataflow\tboth\t")
+	if withFollow {
+		fmt.Fprint(tw, "follow\t")
+	}
+	fmt.Fprint(tw, "kcov/none\tdataflow/none\tboth/none\t")
+	if withFollow {
+		fmt.Fprint(tw, "follow/none\t")
+	}
+	fmt.Fprint(tw, "\n")
 	for _, fg := range figs {
 		fmt.Fprintf(tw, "%s\t", fg.Name)
 		if withBase {
 			fmt.Fprintf(tw, "%d ns\t", fg.Uninstrumented)
 		}
-		fmt.Fprintf(tw, "%d ns\t%d ns\t%d ns\t%d ns\t%s\t%s\t%s\t\n", fg.None, fg.Kcov, fg.Dataflow, fg.Both,
-			ratio(fg.Kcov, fg.None), ratio(fg.Dataflow, fg.None), ratio(fg.Both, fg.None))
+		fmt.Fprintf(tw, "%d ns\t%d ns\t%d ns\t%d ns\t", fg.None, fg.Kcov, fg.Dataflow, fg.Both)
+		if withFollow {
+			fmt.Fprintf(tw, "%d ns\t", fg.Follow)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t", ratio(fg.Kcov, fg.None), ratio(fg.Dataflow, fg.None), ratio(fg.Both, fg.None))
+		if withFollow {
+			fmt.Fprintf(tw, "%s\t", ratio(fg.Follow, fg.None))
+		}
+		fmt.Fprint(tw, "\n")
 	}
 	fmt.Fprint(tw, "\t\n")
-	fmt.Fprint(tw, "syscall\tPCs/call\twords/call\trecords/call\tns/PC\tns/word\tword/PC\t\n")
-	for _, fg := range figs {
-		wpc := "-"
-		if fg.WordPerPC() > 0 {
-			wpc = fmt.Sprintf("%.1fx", fg.WordPerPC())
+	fmt.Fprint(tw, "syscall\tPCs/call\twords/call\trecords/call\tns/PC\tns/word\tword/PC\t")
+	if withFollow {
+		fmt.Fprint(tw, "follow words/call\tns/follow word\tfollow/v1 per word\t")
+	}
+	fmt.Fprint(tw, "\n")
+	times := func(x float64, format string) string {
+		if x <= 0 {
+			return "-"
 		}
-		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t\n", fg.Name, fg.PCs, fg.Words, fg.Records, fg.NSPerPC, fg.NSPerWord, wpc)
+		return fmt.Sprintf(format, x)
+	}
+	for _, fg := range figs {
+		fmt.Fprintf(tw, "%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%s\t", fg.Name, fg.PCs, fg.Words, fg.Records, fg.NSPerPC, fg.NSPerWord, times(fg.WordPerPC(), "%.1fx"))
+		if withFollow {
+			fmt.Fprintf(tw, "%.1f\t%.1f\t%s\t", fg.FollowWords, fg.NSPerFollowWord, times(fg.FollowPerWord(), "%.2fx"))
+		}
+		fmt.Fprint(tw, "\n")
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintln(w, "QEMU TCG: only the ratios mean anything. ns/PC and ns/word: the extra time per collected unit over the untraced call; word/PC: their ratio.")
+	note := "QEMU TCG: only the ratios mean anything. ns/PC and ns/word: the extra time per collected unit over the untraced call; word/PC: their ratio."
+	if withFollow {
+		note += " follow: kcov dataflow in follow mode on the same thread; its words are the chunks' record words; follow/v1 per word: its ns/word over dataflow's."
+	}
+	_, err := fmt.Fprintln(w, note)
 	return err
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/kcovdf/kcovdf/device"
@@ -25,8 +26,10 @@ on one thread. With --trace the thread is traced by kcov dataflow meanwhile,
 with --kcov by classic kcov (KCOV_TRACE_PC), with both by both; it then also
 prints what they collected per call: dataflow's words and records, kcov's PCs.
 --modes measures several combinations in turns, round by round, so that a
-noisy machine slows them alike: none, kcov, dataflow, both.
-"kcovdf lab bench" runs the four in the lab and prints the ratios.`,
+noisy machine slows them alike: none, kcov, dataflow, both, and follow:
+kcov dataflow in follow mode (KCOV_DF_ENABLE_FOLLOW, chunks of 1024 words)
+on a file of its own, whose words are the chunks' record words.
+"kcovdf lab bench" runs them in the lab and prints the ratios.`,
 		Args: argsExactly(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(modes) == 0 {
@@ -43,13 +46,25 @@ noisy machine slows them alike: none, kcov, dataflow, both.
 			} else if trace || kcov {
 				return usageError(cmd, "--modes replaces --trace and --kcov: give one or the other")
 			}
-			var d *device.Device
+			var d, fd *device.Device
 			var k *device.Kcov
 			var trs []device.Tracers
 			for _, m := range modes {
 				var tr device.Tracers
 				switch m {
 				case "none":
+				case "follow":
+					if fd == nil {
+						var err error
+						if fd, err = device.Open(path); err != nil {
+							return err
+						}
+						defer func() { fd.Close() }()
+						if _, err := fd.Setup(words); err != nil {
+							return err
+						}
+					}
+					tr.Follow = fd
 				case "kcov", "dataflow", "both":
 					if m != "kcov" {
 						if d == nil {
@@ -75,11 +90,14 @@ noisy machine slows them alike: none, kcov, dataflow, both.
 						tr.Kcov = k
 					}
 				default:
-					return usageError(cmd, fmt.Sprintf("--modes: unknown mode %q (none, kcov, dataflow, both)", m))
+					return usageError(cmd, fmt.Sprintf("--modes: unknown mode %q (none, kcov, dataflow, both, follow)", m))
 				}
 				trs = append(trs, tr)
 			}
 			res, err := device.MeasureSyscalls(trs, calls, rounds)
+			if errors.Is(err, device.ErrNotSupported) && fd != nil {
+				return fmt.Errorf("%w; leave follow out of --modes", err)
+			}
 			if err != nil {
 				return err
 			}
@@ -106,7 +124,7 @@ noisy machine slows them alike: none, kcov, dataflow, both.
 		},
 	}
 	cmd.Flags().BoolVar(&trace, "trace", false, "trace the measuring thread with kcov dataflow")
-	cmd.Flags().StringSliceVar(&modes, "modes", nil, "measure these in turns: none, kcov, dataflow, both (comma-separated)")
+	cmd.Flags().StringSliceVar(&modes, "modes", nil, "measure these in turns: none, kcov, dataflow, both, follow (comma-separated)")
 	cmd.Flags().BoolVar(&kcov, "kcov", false, "collect the measuring thread's coverage with classic kcov (KCOV_TRACE_PC)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object a line")
 	cmd.Flags().IntVar(&calls, "calls", defaultCalls, callsUsage)

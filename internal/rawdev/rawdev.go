@@ -36,6 +36,13 @@ func Init(fd, words int) error { return Ioctl(fd, abi.IoctlInitTrace, uintptr(wo
 // Enable binds the calling thread to the buffer of fd.
 func Enable(fd int) error { return Ioctl(fd, abi.IoctlEnable, 0) }
 
+// EnableFollow binds the calling thread to the buffer of fd in follow
+// mode (KCOV_DF_ENABLE_FOLLOW), with chunks of chunkWords words (0: the
+// default).
+func EnableFollow(fd int, chunkWords uint64) error {
+	return Ioctl(fd, abi.IoctlEnableFollow, uintptr(chunkWords))
+}
+
 // Disable unbinds the calling thread, which must be the traced one.
 func Disable(fd int) error { return Ioctl(fd, abi.IoctlDisable, 0) }
 
