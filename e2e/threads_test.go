@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -40,35 +39,15 @@ kcovdf record --follow -o threads.kdf -- kcovdf-threads 200
 }
 
 func checkThreadsTrace(t *testing.T, path string, k *lab.Kernel) {
-	tr, err := abi.LoadTrace(path)
-	if err != nil {
-		t.Fatal(err)
+	_, ft, _, names := decodeFollowTrace(t, path, k)
+	known := map[string]bool{}
+	for _, n := range names {
+		known[n] = true
 	}
-	defer tr.Close()
-	if tr.Meta.Follow == nil {
-		t.Fatalf("%s has no follow metadata", path)
-	}
-	layout, err := abi.LoadLayout(k.Vmlinux)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slide, _ := tr.Meta.Slide()
-	table, errs := abi.TableFromLayout(layout, slide)
-	if len(errs) > 0 {
-		t.Fatalf("layout records conflict: %v", errs)
-	}
-	names := map[uint64]string{}
-	layout.Addresses(func(pc uint64, fn *abi.FuncShape) { names[pc+slide] = fn.Func })
 	for _, m := range threadMixes {
-		if len(layout.Lookup(m.fn)) == 0 {
+		if !known[m.fn] {
 			t.Fatalf("no layout record for %s: not instrumented in this kernel", m.fn)
 		}
-	}
-	// record stores the area up to its last chunk taken.
-	words := append(slices.Clone(tr.Words), make([]uint64, tr.Meta.BufferWords-len(tr.Words))...)
-	ft, err := abi.DecodeFollowChunks(words, tr.Meta.Follow.ChunkWords, abi.Options{Table: table})
-	if err != nil {
-		t.Fatal(err)
 	}
 	if len(ft.Anomalies) != 0 || ft.Dropped != 0 {
 		t.Fatalf("%d anomalies (%v), %d dropped: want an exact trace", len(ft.Anomalies), ft.Anomalies, ft.Dropped)
