@@ -31,10 +31,22 @@ func TestFollowThreadsE2E(t *testing.T) {
 	if os.Getenv("KCOVDF_E2E") != "1" {
 		t.Skip("set KCOVDF_E2E=1 to boot the lab kernel and trace a process of four threads in follow mode")
 	}
+	followThreads(t, lab.KernelOptions{})
+}
+
+// TestFollowThreadsE2EKASAN: the same on the KASAN + lockdep kernel.
+func TestFollowThreadsE2EKASAN(t *testing.T) {
+	if os.Getenv("KCOVDF_E2E_KASAN") != "1" {
+		t.Skip("set KCOVDF_E2E_KASAN=1 to boot the KASAN lab kernel and trace a process of four threads in follow mode")
+	}
+	followThreads(t, lab.KernelOptions{KASAN: true})
+}
+
+func followThreads(t *testing.T, opts lab.KernelOptions) {
 	const script = `set -e
 kcovdf record --follow -o threads.kdf -- kcovdf-threads 200
 `
-	dir, k, _ := runGuest(t, lab.KernelOptions{}, script)
+	dir, k, _ := runGuest(t, opts, script)
 	checkThreadsTrace(t, filepath.Join(dir, "threads.kdf"), k)
 }
 
