@@ -77,3 +77,37 @@ func TestFollowSkipsWithoutTheMode(t *testing.T) {
 		t.Fatalf("%d follow cases skipped, want %d", skipped, len(followCases()))
 	}
 }
+
+func TestStressFollowModel(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		words int
+		full  bool
+	}{
+		{"room", 1 << 22, false},
+		{"full", 16 * 1024, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res, err := StressFollow(NewModel(), 8, 3, 30*time.Millisecond, c.words, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Tasks) != 1+8+3+1 {
+				t.Fatalf("%d tasks, want the root, 8 threads, 3 processes and a thread of the first", len(res.Tasks))
+			}
+			if res.Full != c.full || (res.Dropped > 0) != c.full || res.ChunkDropped > res.Dropped {
+				t.Fatalf("full %v, GET_DROPPED %d, chunks' drops %d; want full %v", res.Full, res.Dropped, res.ChunkDropped, c.full)
+			}
+			for _, r := range res.Tasks {
+				if r.Calls == 0 || (!c.full && (r.Records == 0 || r.Chunks == 0)) {
+					t.Errorf("task %d (%s): %d work units, %d records in %d chunks", r.Tid, r.Kind, r.Calls, r.Records, r.Chunks)
+				}
+			}
+		})
+	}
+	if _, err := StressFollow(noFollow{NewModel()}, 2, 1, time.Millisecond, 1<<16, Options{}); err == nil {
+		t.Fatal("a stress on a device without the mode ran")
+	} else if why, ok := Skipped(err); !ok || why != skipNoFollow {
+		t.Fatalf("stress without the mode: %v, want the skip %q", err, skipNoFollow)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"sync"
 	"syscall"
 	"time"
 
@@ -16,9 +17,31 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Device is a real kcov dataflow device as a Target. Its tasks are OS
-// threads: goroutines locked to a thread for their whole life.
-type Device struct{ Path string }
+// Device is a real kcov dataflow device as a Target. Its tasks are those
+// of the helper program (TreeTaskHelper), which fork, start threads and
+// exec on command, so the follow cases run. Without the helper they are
+// OS threads of this process (goroutines locked to a thread for their
+// whole life), and the follow cases skip, saying so.
+type Device struct {
+	Path string
+	// Helper is the helper's path; empty: FindTreeTaskHelper.
+	Helper string
+
+	once     sync.Once
+	helper   string
+	noHelper error
+}
+
+// treeHelper returns the helper's path, or why there is none.
+func (d *Device) treeHelper() (string, error) {
+	d.once.Do(func() {
+		d.helper = d.Helper
+		if d.helper == "" {
+			d.helper, d.noHelper = FindTreeTaskHelper()
+		}
+	})
+	return d.helper, d.noHelper
+}
 
 func (d *Device) Name() string { return d.Path }
 
@@ -54,10 +77,18 @@ type thread struct {
 	exit chan struct{}
 	done chan struct{}
 	tid  int
+	// noTree says why the target has no TreeTasks.
+	noTree string
 }
 
+func (t *thread) NotTreeTask() string { return t.noTree }
+
 func (d *Device) NewTask() (Task, error) {
-	t := &thread{do: make(chan func()), exit: make(chan struct{}), done: make(chan struct{})}
+	path, err := d.treeHelper()
+	if err == nil {
+		return startHelper(path)
+	}
+	t := &thread{noTree: err.Error(), do: make(chan func()), exit: make(chan struct{}), done: make(chan struct{})}
 	started := make(chan struct{})
 	go func() {
 		runtime.LockOSThread()
@@ -194,6 +225,9 @@ type devFile struct {
 }
 
 func (f *devFile) Ioctl(task Task, cmd uint32, arg uint64) (uint64, error) {
+	if h, ok := task.(*helperTask); ok {
+		return h.ioctl(f.fd, cmd, arg)
+	}
 	var out uint64
 	var err error
 	task.(*thread).run(func() {
@@ -231,7 +265,11 @@ func (f *devFile) MmapRead(off, length uint64) ([]uint64, error) {
 
 func (f *devFile) Close(task Task) error {
 	var err error
-	task.(*thread).run(func() { err = unix.Close(f.fd) })
+	if h, ok := task.(*helperTask); ok {
+		err = h.closeFile(f.fd)
+	} else {
+		task.(*thread).run(func() { err = unix.Close(f.fd) })
+	}
 	for i := range f.maps {
 		f.maps[i].Munmap()
 	}

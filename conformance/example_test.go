@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/kcovdf/kcovdf/conformance"
 )
@@ -26,4 +27,30 @@ func ExampleRun() {
 	}
 	fmt.Printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped)
 	// Output: 25 passed, 0 failed, 1 skipped
+}
+
+// One followed tree of the root, four threads and two processes (and a
+// thread of the first) writing at once into one buffer; on a kernel
+// without the follow mode the run is a skip.
+func ExampleStressFollow() {
+	res, err := conformance.StressFollow(conformance.NewModel(), 4, 2, 10*time.Millisecond, 1<<22, conformance.Options{})
+	if why, ok := conformance.Skipped(err); ok {
+		fmt.Println("skipped:", why)
+		return
+	}
+	if err != nil {
+		panic(err)
+	}
+	for _, t := range res.Tasks {
+		fmt.Println(t.Kind, t.Records > 0)
+	}
+	// Output:
+	// root true
+	// thread true
+	// thread true
+	// thread true
+	// thread true
+	// process true
+	// process true
+	// thread of a child true
 }

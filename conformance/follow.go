@@ -55,7 +55,11 @@ func enableFollow(f File, t Task, chunk uint64) error {
 func treeTask(t Task) (TreeTask, error) {
 	tt, ok := t.(TreeTask)
 	if !ok {
-		return nil, skipError{"the target's tasks cannot fork, start threads or exec on demand"}
+		why := "the target's tasks cannot fork, start threads or exec on demand"
+		if n, ok := t.(interface{ NotTreeTask() string }); ok && n.NotTreeTask() != "" {
+			why += ": " + n.NotTreeTask()
+		}
+		return nil, skipError{why}
 	}
 	return tt, nil
 }

@@ -63,31 +63,7 @@ kcovdf record --follow -o pipe.kdf -- sh -c 'cat /etc/passwd | wc -l' > wc.out
 // the vmlinux's own layout records and checks its streams; size is the
 // bytes of /etc/passwd.
 func checkPipelineTrace(t *testing.T, path string, k *lab.Kernel, size int) {
-	tr, err := abi.LoadTrace(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	if tr.Meta.Follow == nil {
-		t.Fatalf("%s has no follow metadata", path)
-	}
-	layout, err := abi.LoadLayout(k.Vmlinux)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slide, _ := tr.Meta.Slide()
-	table, errs := abi.TableFromLayout(layout, slide)
-	if len(errs) > 0 {
-		t.Fatalf("layout records conflict: %v", errs)
-	}
-	names := map[uint64]string{}
-	layout.Addresses(func(pc uint64, fn *abi.FuncShape) { names[pc+slide] = fn.Func })
-	// record stores the area up to its last chunk taken.
-	words := append(slices.Clone(tr.Words), make([]uint64, tr.Meta.BufferWords-len(tr.Words))...)
-	ft, err := abi.DecodeFollowChunks(words, tr.Meta.Follow.ChunkWords, abi.Options{Table: table})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, ft, words, names := decodeFollowTrace(t, path, k)
 	var summary strings.Builder
 	ft.WriteText(&discardRecords{&summary})
 	t.Logf("follow trace: %s", summary.String())
@@ -240,4 +216,37 @@ func (d *discardRecords) Write(p []byte) (int, error) {
 		}
 	}
 	return len(p), nil
+}
+
+// decodeFollowTrace loads a follow-mode trace and decodes its streams with
+// the vmlinux's own layout records. It returns the trace, its streams, the
+// whole area they alias and the functions' names by pc.
+func decodeFollowTrace(t *testing.T, path string, k *lab.Kernel) (*abi.Trace, *abi.FollowTrace, []uint64, map[uint64]string) {
+	t.Helper()
+	tr, err := abi.LoadTrace(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	if tr.Meta.Follow == nil {
+		t.Fatalf("%s has no follow metadata", path)
+	}
+	layout, err := abi.LoadLayout(k.Vmlinux)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slide, _ := tr.Meta.Slide()
+	table, errs := abi.TableFromLayout(layout, slide)
+	if len(errs) > 0 {
+		t.Fatalf("layout records conflict: %v", errs)
+	}
+	names := map[uint64]string{}
+	layout.Addresses(func(pc uint64, fn *abi.FuncShape) { names[pc+slide] = fn.Func })
+	// record stores the area up to its last chunk taken.
+	words := append(slices.Clone(tr.Words), make([]uint64, tr.Meta.BufferWords-len(tr.Words))...)
+	ft, err := abi.DecodeFollowChunks(words, tr.Meta.Follow.ChunkWords, abi.Options{Table: table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr, ft, words, names
 }

@@ -23,6 +23,7 @@ import (
 const guestScript = `set -e
 kcovdf conformance
 kcovdf conformance --stress 10s --threads 8
+kcovdf conformance --stress 10s --follow --threads 8 --forks 3
 kcovdf record -o cat.kdf -- cat /etc/passwd
 `
 
@@ -47,6 +48,7 @@ func record(t *testing.T, opts lab.KernelOptions, script string) {
 			t.Errorf("guest output lacks %q", want)
 		}
 	}
+	checkFollowStress(t, stdout)
 	checkCatTrace(t, filepath.Join(dir, "cat.kdf"), k)
 }
 
@@ -172,4 +174,24 @@ func checkLayoutBinding(t *testing.T, l *abi.Layout, vmlinux string) {
 		t.Errorf("type_show: %d layout addresses, want one for each instrumented static type_show", n)
 	}
 	t.Logf("layout: %d records bound by address, %d of them overridden __weak defaults", len(l.Funcs), weak)
+}
+
+// checkFollowStress checks the follow-mode stress ran and found every
+// stream exact; on a kernel without the mode it must have skipped for that
+// reason and no other (the follow cases of the table too).
+func checkFollowStress(t *testing.T, stdout string) {
+	t.Helper()
+	const noMode = "the device refuses KCOV_DF_ENABLE_FOLLOW with ENOTTY"
+	if strings.Contains(stdout, "stress --follow: SKIP "+noMode) {
+		t.Logf("the kernel has no follow mode: the follow stress skipped")
+		return
+	}
+	if !strings.Contains(stdout, "every stream exact") {
+		t.Errorf("guest output lacks the follow stress's result")
+	}
+	for _, l := range strings.Split(stdout, "\n") {
+		if strings.Contains(l, "follow: ") && strings.Contains(l, "# SKIP") {
+			t.Errorf("a follow case skipped on a kernel with the mode: %s", l)
+		}
+	}
 }

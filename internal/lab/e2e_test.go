@@ -43,6 +43,7 @@ kcov_dataflow_test
 st=$?
 echo "selftest-status=$st" > e2e.status
 kcovdf --help > /dev/null && echo "kcovdf: runs"
+kcovdf-threads 3 && echo "kcovdf-threads: runs"
 exit $st
 `
 
@@ -79,7 +80,11 @@ func e2e(t *testing.T, opts KernelOptions) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"/init", "/bin/busybox", GuestBinDir + "/kcovdf", GuestBinDir + "/" + SelftestName} {
+	wants := []string{"/init", "/bin/busybox", GuestBinDir + "/kcovdf", GuestBinDir + "/" + SelftestName}
+	for _, p := range GuestPrograms {
+		wants = append(wants, GuestBinDir+"/"+p.Name)
+	}
+	for _, want := range wants {
 		found := false
 		for _, f := range ir.Files {
 			found = found || f == want
@@ -111,6 +116,9 @@ func e2e(t *testing.T, opts KernelOptions) {
 	}
 	if !strings.Contains(so, "kcovdf: runs") {
 		t.Error("the static kcovdf binary did not run in the guest")
+	}
+	if !strings.Contains(so, "kcovdf-threads: runs") {
+		t.Error("the guest C program kcovdf-threads did not run in the guest")
 	}
 	// The file the guest wrote came back through the share; it holds the
 	// selftest's status, which the script also exits with.

@@ -37,7 +37,8 @@ type InitramfsOptions struct {
 	// patched tree, rebuilt from kernel/patches) with gcc -static into
 	// GuestBinDir/kcov_dataflow_test (an error when the series lacks it).
 	Selftest bool
-	// Files are further host files (static binaries, data).
+	// Files are further host files (static binaries, data). The C
+	// programs of GuestPrograms are always there.
 	Files []File
 }
 
@@ -158,6 +159,16 @@ func (l *Lab) buildInitramfs(ctx context.Context, s *Step, opts InitramfsOptions
 			return nil, err
 		}
 	}
+	for _, p := range GuestPrograms {
+		s.Status("gcc " + p.Source)
+		bin, err := l.buildProgram(ctx, p, log)
+		if err != nil {
+			return nil, err
+		}
+		if err := addFile(bin, path.Join(GuestBinDir, p.Name), 0o755); err != nil {
+			return nil, err
+		}
+	}
 	for _, f := range opts.Files {
 		st, err := os.Stat(f.Host)
 		if err != nil {
@@ -254,6 +265,12 @@ func goTool() (string, error) {
 
 // pruneFiles keeps the newest keep files with suffix in dir.
 func pruneFiles(dir, suffix string, keep int) {
+	pruneOldest(dir, keep, func(e os.DirEntry) bool { return strings.HasSuffix(e.Name(), suffix) })
+}
+
+// pruneOldest keeps the keep most recently modified entries of dir that
+// match, and removes the other matching ones.
+func pruneOldest(dir string, keep int, match func(os.DirEntry) bool) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return
@@ -264,7 +281,7 @@ func pruneFiles(dir, suffix string, keep int) {
 	}
 	var fs []fe
 	for _, e := range ents {
-		if !strings.HasSuffix(e.Name(), suffix) {
+		if !match(e) {
 			continue
 		}
 		if info, err := e.Info(); err == nil {
@@ -273,6 +290,6 @@ func pruneFiles(dir, suffix string, keep int) {
 	}
 	sort.Slice(fs, func(i, j int) bool { return fs[i].t > fs[j].t })
 	for i := keep; i < len(fs); i++ {
-		os.Remove(fs[i].p)
+		os.RemoveAll(fs[i].p)
 	}
 }
