@@ -8,6 +8,7 @@ import (
 
 	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/debuginfo"
+	"github.com/kcovdf/kcovdf/internal/bitwidth"
 )
 
 // FuncInfo is what is known of the function at one traced pc.
@@ -315,7 +316,7 @@ func (n *Namer) render(r *Rendered, typ *debuginfo.Type, tname string, shapeFiel
 	}
 	r.Text = n.scalar(typ, r.Name, w, size)
 	if ret && typ.Kind == debuginfo.KindInt {
-		if s := signExtend(w, size); s < 0 && s >= -abi.MaxErrno {
+		if s := bitwidth.SignExtend(w, uint(size)); s < 0 && s >= -abi.MaxErrno {
 			r.Errno = -s
 			r.Text = errnoText(-s)
 		}
@@ -373,7 +374,7 @@ func (n *Namer) fields(st *debuginfo.Type, shape []abi.Field, words []uint64) ([
 			if t == nil {
 				f.Text = hex(w)
 			} else if m.BitSize > 0 && t.Kind == debuginfo.KindInt {
-				f.Text = strconv.FormatInt(signExtendBits(v, m.BitSize), 10)
+				f.Text = strconv.FormatInt(bitwidth.SignExtendBits(v, uint(m.BitSize)), 10)
 			} else if m.BitSize > 0 {
 				f.Text = strconv.FormatUint(v, 10)
 			} else {
@@ -421,7 +422,7 @@ func (n *Namer) scalar(t *debuginfo.Type, name string, w, size uint64) string {
 		}
 		return "true"
 	case debuginfo.KindInt:
-		v := signExtend(w, size)
+		v := bitwidth.SignExtend(w, uint(size))
 		if v > 0 && flagLike(t.Name, name) {
 			return hex(uint64(v))
 		}
@@ -429,7 +430,7 @@ func (n *Namer) scalar(t *debuginfo.Type, name string, w, size uint64) string {
 	case debuginfo.KindUint:
 		return unsigned(t.Name, name, w)
 	case debuginfo.KindEnum:
-		s := signExtend(w, size)
+		s := bitwidth.SignExtend(w, uint(size))
 		for _, e := range t.Enumerators {
 			if e.Value == s || uint64(e.Value) == w {
 				return e.Name
@@ -480,22 +481,6 @@ func countLike(name string) bool {
 		}
 	}
 	return false
-}
-
-func signExtend(w, size uint64) int64 {
-	if size >= 8 || size == 0 {
-		return int64(w)
-	}
-	sh := 64 - 8*size
-	return int64(w<<sh) >> sh
-}
-
-func signExtendBits(w, bits uint64) int64 {
-	if bits == 0 || bits >= 64 {
-		return int64(w)
-	}
-	sh := 64 - bits
-	return int64(w<<sh) >> sh
 }
 
 // guessType reads a type's C spelling when no debug info is at hand.

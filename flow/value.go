@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/kcovdf/kcovdf/calls"
+	"github.com/kcovdf/kcovdf/internal/bitwidth"
 )
 
 // ParseValue reads a value as a user writes it: decimal (4096, -100),
@@ -106,25 +107,11 @@ type pattern struct {
 	weak     bool
 }
 
-func mask(w uint8) uint64 {
-	if w >= 8 {
-		return ^uint64(0)
-	}
-	return 1<<(8*uint(w)) - 1
-}
-
-func sext(v uint64, w uint8) uint64 {
-	if w >= 8 {
-		return v
-	}
-	sh := 64 - 8*uint(w)
-	return uint64(int64(v<<sh) >> sh)
-}
-
 // fits tells whether the number bits is representable in w bytes, as an
 // unsigned or a signed number.
 func fits(bits uint64, w uint8) bool {
-	return w >= 8 || bits <= mask(w) || sext(bits&mask(w), w) == bits
+	m := bitwidth.Mask(uint(w))
+	return w >= 8 || bits <= m || uint64(bitwidth.SignExtend(bits&m, uint(w))) == bits
 }
 
 // smallMagnitude tells whether bits, as a signed number, is within ±limit.
@@ -168,8 +155,8 @@ func NewMatcher(v uint64, small bool) *Matcher {
 		w uint8
 		f Form
 	}{{4, SignExt32}, {2, SignExt16}, {1, SignExt8}} {
-		if v <= mask(s.w) && v>>(8*uint(s.w)-1)&1 == 1 {
-			b := sext(v, s.w)
+		if v <= bitwidth.Mask(uint(s.w)) && bitwidth.Negative(v, uint(s.w)) {
+			b := uint64(bitwidth.SignExtend(v, uint(s.w)))
 			add(pattern{form: s.f, bits: b, minWidth: s.w + 1, weak: smallMagnitude(b, 1)})
 		}
 	}
@@ -177,15 +164,15 @@ func NewMatcher(v uint64, small bool) *Matcher {
 		w uint8
 		f Form
 	}{{4, Trunc32}, {2, Trunc16}, {1, Trunc8}} {
-		if v <= mask(s.w) {
+		if v <= bitwidth.Mask(uint(s.w)) {
 			continue // nothing to cut
 		}
 		// The low bytes, zero extended (a long stored in a u32, or -100
 		// read back as 0xffffff9c), or sign extended.
-		low := v & mask(s.w)
+		low := v & bitwidth.Mask(uint(s.w))
 		weak := low < 256 || smallMagnitude(v, 1)
 		add(pattern{form: s.f, bits: low, minWidth: s.w, weak: weak})
-		if se := sext(low, s.w); se != low {
+		if se := uint64(bitwidth.SignExtend(low, uint(s.w))); se != low {
 			add(pattern{form: s.f, bits: se, minWidth: s.w, weak: weak || smallMagnitude(se, 255)})
 		}
 	}
@@ -196,7 +183,7 @@ func NewMatcher(v uint64, small bool) *Matcher {
 		if !fits(v, s.w) {
 			continue
 		}
-		low := v & mask(s.w)
+		low := v & bitwidth.Mask(uint(s.w))
 		var b uint64
 		switch s.w {
 		case 8:
@@ -240,15 +227,15 @@ func (m *Matcher) MatchUnsigned(word uint64, width uint8, unsigned bool) (Form, 
 	if width == 0 || width > 8 {
 		width = 8
 	}
-	c := word & mask(width)
+	c := word & bitwidth.Mask(uint(width))
 	for _, p := range m.patterns {
 		if width < p.minWidth {
 			continue
 		}
-		if c != p.bits&mask(width) {
+		if c != p.bits&bitwidth.Mask(uint(width)) {
 			continue
 		}
-		if unsigned && width < 8 && p.bits > mask(width) || !fits(p.bits, width) {
+		if unsigned && width < 8 && p.bits > bitwidth.Mask(uint(width)) || !fits(p.bits, width) {
 			continue
 		}
 		return p.form, true

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/internal/bitwidth"
 )
 
 // FuzzHints: arbitrary words, decoded as the CLI does without a layout
@@ -60,7 +61,7 @@ func FuzzHints(f *testing.F) {
 					t.Fatalf("slot %+v", s)
 				}
 				for _, c := range s.Candidates {
-					if special(c&mask(s.Width), s.Width) && special(c, 8) {
+					if special(c&bitwidth.Mask(uint(s.Width)), s.Width) && special(c, 8) {
 						t.Fatalf("special candidate %#x", c)
 					}
 				}

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/internal/bitwidth"
 	"github.com/kcovdf/kcovdf/signal"
 )
 
@@ -97,10 +98,7 @@ func (o *Observer) Add(r *abi.Record) {
 		if vt.Size > 0 {
 			width = int(vt.Size)
 		}
-		w := r.Values[0]
-		if width < 8 {
-			w &= 1<<(8*width) - 1
-		}
+		w := r.Values[0] & bitwidth.Mask(uint(width))
 		if vt.Kind == signal.Pointer || (vt.Kind == signal.Auto && width == 8 && pointerLike(w)) {
 			if !ret || (w != 0 && !abi.IsErrPtr(w)) {
 				return
@@ -129,9 +127,7 @@ func (o *Observer) Add(r *abi.Record) {
 		if w == abi.BadAddr || ft.Kind == signal.Pointer || ft.Kind == signal.Opaque || (width == 8 && ft.Kind != signal.Signed && ft.Kind != signal.Unsigned && pointerLike(w)) {
 			continue
 		}
-		if width < 8 {
-			w &= 1<<(8*width) - 1
-		}
+		w &= bitwidth.Mask(uint(width))
 		o.observe(key(base+signal.Slot(i+1), width), w)
 	}
 }
@@ -357,20 +353,12 @@ func boolCmp(a, b bool) int {
 }
 
 func addReturn(r *Returns, w uint64, width int) {
-	v := signExtend(w, width)
+	v := bitwidth.SignExtend(w, uint(width)) // a width of 0 is the whole word
 	if v < 0 && v >= -abi.MaxErrno {
 		r.Errnos = append(r.Errnos, -v)
 		return
 	}
 	r.Values = append(r.Values, v)
-}
-
-func signExtend(w uint64, width int) int64 {
-	if width >= 8 || width <= 0 {
-		return int64(w)
-	}
-	sh := 64 - 8*uint(width)
-	return int64(w<<sh) >> sh
 }
 
 // Expand returns the candidates syzkaller's hints make of a value v of
@@ -382,7 +370,7 @@ func signExtend(w uint64, width int) int64 {
 func Expand(v uint64, width int) []uint64 {
 	var out []uint64
 	add := func(c uint64, w int) {
-		m := mask(w)
+		m := bitwidth.Mask(uint(w))
 		if special(c&m, w) || slices.Contains(out, c) {
 			return
 		}
@@ -392,11 +380,11 @@ func Expand(v uint64, width int) []uint64 {
 		if w > width && width > 0 {
 			continue
 		}
-		m := mask(w)
+		m := bitwidth.Mask(uint(w))
 		t := v & m
 		for _, c := range [2]uint64{t, swap(t, w)} {
 			add(c, w)
-			if c>>(8*uint(w)-1)&1 == 1 && w < 8 {
+			if w < 8 && bitwidth.Negative(c, uint(w)) {
 				add(c|^m, w) // sign-extended
 			}
 			if w == 1 {
@@ -405,13 +393,6 @@ func Expand(v uint64, width int) []uint64 {
 		}
 	}
 	return out
-}
-
-func mask(w int) uint64 {
-	if w >= 8 {
-		return ^uint64(0)
-	}
-	return 1<<(8*uint(w)) - 1
 }
 
 func swap(t uint64, w int) uint64 {
@@ -435,7 +416,7 @@ func init() {
 
 // special tells whether t, a value of w bytes, is not worth a candidate.
 func special(t uint64, w int) bool {
-	return t < 16 || specialInts[t] || t == mask(w)
+	return t < 16 || specialInts[t] || t == bitwidth.Mask(uint(w))
 }
 
 // pairTable is an open-addressing set of (key, value) pairs with a count

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/internal/bitwidth"
 )
 
 // Defaults of Options.
@@ -293,7 +294,7 @@ func (e *Extractor) relations(fs []Feature, base Slot, vs []uint64, fts []ValueT
 			a, b := vs[i], vs[j]
 			var op uint16
 			if signedField(fts, i) && signedField(fts, j) {
-				x, y := signExtend(a, sizeOf(fts, i)), signExtend(b, sizeOf(fts, j))
+				x, y := bitwidth.SignExtend(a, sizeOf(fts, i)), bitwidth.SignExtend(b, sizeOf(fts, j))
 				op = cmp3(x < y, x == y)
 			} else {
 				op = cmp3(a < b, a == b)

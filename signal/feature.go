@@ -5,6 +5,7 @@ import (
 	"math/bits"
 
 	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/internal/bitwidth"
 )
 
 // Feature is one element of a signal: where a value was seen and its
@@ -155,9 +156,7 @@ func classify(w uint64, t ValueType, ret bool) (Class, uint16) {
 	if size == 0 || size > 8 {
 		size = 8
 	}
-	if size < 8 {
-		w &= 1<<(8*size) - 1
-	}
+	w &= bitwidth.Mask(size)
 	switch t.Kind {
 	case Pointer:
 		switch {
@@ -177,13 +176,13 @@ func classify(w uint64, t ValueType, ret bool) (Class, uint16) {
 		if w == 0 {
 			return ClassZero, 0
 		}
-		v := signExtend(w, size)
+		v := bitwidth.SignExtend(w, size)
 		if v < 0 && v >= -65536 {
 			return negative(v, ret)
 		}
 		return positive(w)
 	case Signed:
-		v := signExtend(w, size)
+		v := bitwidth.SignExtend(w, size)
 		if v < 0 {
 			return negative(v, ret)
 		}
@@ -238,12 +237,4 @@ func positive(w uint64) (Class, uint16) {
 		pop = 3
 	}
 	return ClassLog, uint16(bits.Len64(w))<<2 | uint16(pop)
-}
-
-func signExtend(w uint64, size uint) int64 {
-	if size >= 8 {
-		return int64(w)
-	}
-	sh := 64 - 8*size
-	return int64(w<<sh) >> sh
 }

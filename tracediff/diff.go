@@ -6,6 +6,7 @@ import (
 
 	"github.com/kcovdf/kcovdf/abi"
 	"github.com/kcovdf/kcovdf/calls"
+	"github.com/kcovdf/kcovdf/internal/bitwidth"
 )
 
 // Task is the call tree of one traced task, with what names its calls.
@@ -504,18 +505,11 @@ func (d *differ) values(what []valueAt, x int, va, vb *calls.Value, arg int, ret
 	}
 	for k := range wa {
 		sl := s.Words[k]
-		if !d.same(wa[k]&mask(sl.Width), wb[k]&mask(sl.Width), sl.Pointer) {
+		if !d.same(wa[k]&bitwidth.Mask(uint(sl.Width)), wb[k]&bitwidth.Mask(uint(sl.Width)), sl.Pointer) {
 			what = append(what, valueAt{arg, k})
 		}
 	}
 	return what
-}
-
-func mask(w uint8) uint64 {
-	if w == 0 || w >= 8 {
-		return ^uint64(0)
-	}
-	return 1<<(8*uint(w)) - 1
 }
 
 // same compares two words; addresses by their class unless asked.
@@ -542,10 +536,6 @@ func mayBeErr(t *calls.Tree, v *calls.Value) bool {
 	if len(w) == 0 {
 		return false
 	}
-	x := w[0]
-	if v.Size > 0 && v.Size < 8 {
-		sh := 64 - 8*uint(v.Size)
-		x = uint64(int64(x<<sh) >> sh)
-	}
-	return int64(x) < 0 && int64(x) >= -abi.MaxErrno
+	x := bitwidth.SignExtend(w[0], uint(v.Size))
+	return x < 0 && x >= -abi.MaxErrno
 }
