@@ -115,11 +115,9 @@ func (f *File) Ioctl(t *Task, cmd uint32, arg uint64) (uint64, error) {
 		f.buf = &buffer{words: make([]uint64, arg)}
 		return 0, nil
 	case abi.IoctlEnable:
+		t.dropStale()
 		if f.buf == nil || f.task != nil || f.buf.follow != nil {
 			return 0, syscall.EINVAL
-		}
-		if t.stale() {
-			t.unbind()
 		}
 		if t.file != nil {
 			// Already traced through another file: refuse rather than
@@ -281,6 +279,17 @@ func (t *Task) Tracing() bool { return t.buf != nil && !t.stale() }
 // was closed, or the followed tree it joined was stopped.
 func (t *Task) stale() bool {
 	return t.buf != nil && (t.buf.closed.Load() || t.fol.on && t.fol.gen != t.buf.follow.gen.Load())
+}
+
+// dropStale lets go of a stale binding, and tells whether there was one.
+// Both ENABLEs do it first, before any check, as the kernel does: a
+// refused ENABLE still unbinds the task.
+func (t *Task) dropStale() bool {
+	if !t.stale() {
+		return false
+	}
+	t.unbind()
+	return true
 }
 
 // Interrupt runs fn as if in interrupt context on t's CPU: nothing it

@@ -63,6 +63,7 @@ type followBinding struct {
 
 // enableFollow is KCOV_DF_ENABLE_FOLLOW with a chunk size of arg words.
 func (f *File) enableFollow(t *Task, arg uint64) error {
+	t.dropStale()
 	if f.buf == nil || f.task != nil || f.buf.v1 {
 		return syscall.EINVAL
 	}
@@ -85,9 +86,6 @@ func (f *File) enableFollow(t *Task, arg uint64) error {
 		// The tree of an earlier ENABLE_FOLLOW still runs: its root
 		// exited, but not all of its tasks have.
 		return syscall.EINVAL
-	}
-	if t.stale() {
-		t.unbind()
 	}
 	if t.file != nil {
 		return syscall.EBUSY
@@ -134,8 +132,7 @@ func (t *Task) join(c *Task) {
 		return
 	}
 	// A task of a stopped tree lets go of the buffer at its next fork.
-	if t.stale() {
-		t.unbind()
+	if t.dropStale() {
 		return
 	}
 	fs := t.buf.follow
@@ -173,8 +170,7 @@ func (t *Task) Exec(comm string) {
 	if !t.fol.on {
 		return
 	}
-	if t.stale() {
-		t.unbind()
+	if t.dropStale() {
 		return
 	}
 	if t.fol.chunk != 0 {

@@ -428,3 +428,38 @@ func TestFollowStaleTaskLetsGo(t *testing.T) {
 		t.Fatal("bound after an exec")
 	}
 }
+
+// A stale task lets go of its binding first thing in either ENABLE, as
+// the kernel does: an ENABLE refused with EINVAL still unbinds it. A task
+// whose binding is live keeps it.
+func TestRefusedEnableUnbindsStaleTask(t *testing.T) {
+	for _, cmd := range []uint32{abi.IoctlEnable, abi.IoctlEnableFollow} {
+		name := abi.IoctlName(cmd)
+		dev, root, f, _ := followed(t, 1+4*64, 64)
+		stopped, live := root.Fork(), root.Fork()
+		noBuffer := dev.Open()
+		if _, err := noBuffer.Ioctl(live, cmd, 0); !errors.Is(err, syscall.EINVAL) || !live.Bound() {
+			t.Fatalf("%s without a buffer by a task of a running tree: %v, bound %v; want EINVAL, bound", name, err, live.Bound())
+		}
+		f.Ioctl(root, abi.IoctlDisable, 0)
+		_, err := noBuffer.Ioctl(stopped, cmd, 0)
+		wantErr(t, name+" without a buffer by a task of a stopped tree", err, syscall.EINVAL)
+		if stopped.Bound() {
+			t.Errorf("%s refused: a task of a stopped tree still bound", name)
+		}
+
+		// A file closed by another task.
+		closed := dev.Open()
+		traced := dev.NewTask()
+		closed.Ioctl(traced, abi.IoctlInitTrace, 4096)
+		if _, err := closed.Ioctl(traced, abi.IoctlEnable, 0); err != nil {
+			t.Fatal(err)
+		}
+		closed.Close(dev.NewTask())
+		_, err = f.Ioctl(traced, cmd, 100) // f is in follow mode, and 100 is no chunk size
+		wantErr(t, name+" refused by a task of a closed file", err, syscall.EINVAL)
+		if traced.Bound() {
+			t.Errorf("%s refused: a task of a closed file still bound", name)
+		}
+	}
+}
