@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ func init() { subcommands = append(subcommands, newQueryCommand) }
 
 func newQueryCommand() *cobra.Command {
 	var in inputFlags
+	var rf redactFlags
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "query [flags] SQL TRACE-or-DIR...",
@@ -31,6 +33,11 @@ wrote; the tables of all of them are queried together. The tasks of a
 follow-mode trace are rows of tasks with their tid, and calls has a tid
 column (--task keeps one task).
 
+With --redact, traces are exported as "export --redact" exports them, so
+the rows hold the same tokens; a directory must then come from an export
+with --redact (the tokens of an export without it cannot be made again
+from its tables).
+
 query needs a kcovdf built with cgo (DuckDB is C++); the kcovdf in the lab's
 guest is built without it.`,
 		Example: `  # the functions that returned an errno most often
@@ -39,7 +46,9 @@ guest is built without it.`,
   # every value a field took
   kcovdf query --symbols vmlinux "SELECT text, count(*) AS n FROM fields
       WHERE func = 'do_sys_openat2' AND arg_name = 'how' AND name = 'flags' GROUP BY ALL" trace.kdf
-  kcovdf query --json "SELECT * FROM tasks" tables/`,
+  kcovdf query --json "SELECT * FROM tasks" tables/
+  # the same tokens as export --redact-key key
+  kcovdf query --redact-key key --symbols vmlinux "SELECT text, raw FROM returns LIMIT 5" trace.kdf`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			switch len(args) {
 			case 0:
@@ -53,6 +62,10 @@ guest is built without it.`,
 			if !query.Available {
 				return query.ErrNoCgo
 			}
+			var err error
+			if in.redact, err = rf.secret(); err != nil {
+				return err
+			}
 			dirs, traces := []string{}, []string{}
 			for _, a := range args[1:] {
 				st, err := os.Stat(a)
@@ -65,6 +78,13 @@ guest is built without it.`,
 					return fmt.Errorf("%s: give the directory kcovdf export wrote, which holds every table", a)
 				default:
 					traces = append(traces, a)
+				}
+			}
+			if in.redact != nil {
+				for _, d := range dirs {
+					if err := checkRedacted(cmd.Context(), d); err != nil {
+						return err
+					}
 				}
 			}
 			if len(traces) > 0 {
@@ -100,9 +120,31 @@ guest is built without it.`,
 		},
 	}
 	in.register(cmd)
+	rf.register(cmd)
 	registerTask(cmd, &in.task)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per row")
 	return cmd
+}
+
+// checkRedacted refuses an export directory written without --redact:
+// its tables hold kernel addresses, and the tokens export would have
+// written cannot be derived from them (each trace's key comes from the
+// trace itself). A redacted export has tokens for every pc and no KASLR
+// offset; one kernel pc or offset is enough to tell.
+// kernelHalf is where kernel addresses start (calls.KernelAddress).
+const kernelHalf uint64 = 0xffff800000000000
+
+func checkRedacted(ctx context.Context, dir string) error {
+	res, err := query.Run(ctx, fmt.Sprintf(`SELECT
+		(SELECT count(*) FROM functions WHERE pc >= %d) +
+		(SELECT count(*) FROM captures WHERE kaslr_offset IS NOT NULL) AS n`, kernelHalf), []string{dir})
+	if err != nil {
+		return err
+	}
+	if n := fmt.Sprint(res.Rows[0][0]); n != "0" {
+		return fmt.Errorf("%s: exported without --redact, so its tables hold kernel addresses and the tokens cannot be made from them: export the traces again with --redact-key FILE and query that directory, or give the traces themselves", dir)
+	}
+	return nil
 }
 
 func printQueryTable(w io.Writer, res *query.Result) error {

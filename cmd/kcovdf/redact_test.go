@@ -167,7 +167,8 @@ func leaks(b []byte, addrs map[uint64]bool, slide uint64) []string {
 // TestRedact: with --redact, show, flow, diff and every export format
 // leave no kernel address and no KASLR offset in what they write, on the
 // small sim trace and on a lab-like one; tokens agree between runs with
-// one --redact-key, and flow finds the value behind a token.
+// one --redact-key, and flow finds the value behind a token. query
+// --redact of a trace gives the rows of its redacted export.
 func TestRedact(t *testing.T) {
 	const slide = 0x1e600000
 	lab, labFlags := labLikeTrace(t, slide)
@@ -252,6 +253,30 @@ func TestRedact(t *testing.T) {
 			out = run("query", "--json", "SELECT count(*) AS n FROM captures WHERE kaslr_offset IS NULL", tables)
 			if strings.TrimSpace(out) != `{"n":1}` {
 				t.Errorf("captures keeps the KASLR offset: %s", out)
+			}
+			// query --redact of the trace gives the rows of the redacted
+			// export: the same tokens.
+			for _, table := range []string{"calls", "args", "returns", "fields", "functions", "tasks", "captures"} {
+				sql := "SELECT * FROM " + table
+				direct := run(with("query", "--json", sql)...)
+				check("query --redact "+table, []byte(direct))
+				if exported := run("query", "--json", sql, tables); direct != exported {
+					t.Errorf("query --redact-key of the trace and query of its redacted export differ in %s:\n%.300s\n%.300s", table, direct, exported)
+				}
+			}
+			if out := run(with("query", "SELECT text FROM returns WHERE text LIKE 'kptr_%'")...); !strings.Contains(out, "kptr_") {
+				t.Errorf("query --redact has no token:\n%.500s", out)
+			}
+			// A redacted export may be queried with --redact; one written
+			// without it is refused, as its tokens cannot be made again.
+			run("query", "--redact", "SELECT count(*) FROM calls", tables)
+			plain := filepath.Join(dir, "plain")
+			if _, errs, err := runCLI(t, append(append([]string{"export", "--format", "parquet", "-o", plain}, in.flags...), in.trace)...); err != nil {
+				t.Fatalf("export: %v\n%s", err, errs)
+			}
+			out, errs, err := runCLI(t, "query", "--redact", "SELECT pc FROM calls", plain)
+			if err == nil || !strings.Contains(err.Error(), "exported without --redact") || out != "" {
+				t.Errorf("query --redact of an export without it: %v\n%s%s", err, out, errs)
 			}
 		})
 	}
