@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/debuginfo"
 	"github.com/kcovdf/kcovdf/model"
 )
 
@@ -92,6 +93,37 @@ func BenchmarkExtractRelations(b *testing.B) { benchExtract(b, Options{Relations
 // that the cost measured is the extractor's).
 func BenchmarkExtractTyped(b *testing.B) {
 	benchExtract(b, Options{Types: fixedTypes{value: ValueType{Kind: Signed}}})
+}
+
+// BenchmarkExtractDebugInfo takes the types from the traced kernel's
+// DWARF, as `kcovdf signal --symbols vmlinux` does: KCOVDF_SIGNAL_VMLINUX
+// names the vmlinux of KCOVDF_SIGNAL_TRACE's kernel.
+func BenchmarkExtractDebugInfo(b *testing.B) {
+	benchExtract(b, Options{Types: TypesFromDebugInfo(benchIndex(b))})
+}
+
+// BenchmarkExtractDebugInfoRelations: DWARF types and relations, where
+// relations compare signed fields as signed.
+func BenchmarkExtractDebugInfoRelations(b *testing.B) {
+	benchExtract(b, Options{Types: TypesFromDebugInfo(benchIndex(b)), Relations: true})
+}
+
+var (
+	indexOnce  sync.Once
+	benchIx    *debuginfo.Index
+	benchIxErr error
+)
+
+func benchIndex(b *testing.B) *debuginfo.Index {
+	path := os.Getenv("KCOVDF_SIGNAL_VMLINUX")
+	if path == "" {
+		b.Skip("KCOVDF_SIGNAL_VMLINUX (the trace's vmlinux) not set")
+	}
+	indexOnce.Do(func() { benchIx, benchIxErr = debuginfo.Open(path, debuginfo.Options{}) })
+	if benchIxErr != nil {
+		b.Fatal(benchIxErr)
+	}
+	return benchIx
 }
 
 func threadCPU() time.Duration {
