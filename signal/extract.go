@@ -75,8 +75,7 @@ type Extractor struct {
 	// (MaxPerSlot); a value the caches recognise is not counted again.
 	Capped int
 
-	cache *[slotCacheSize]slotInfo // when slow
-	ids   map[uint64]uint32
+	plans planTable // when slow
 	// full remembers slots that reached MaxPerSlot, so that a value of a
 	// busy slot is refused without a map lookup.
 	full [fullCacheSize]Slot
@@ -91,17 +90,6 @@ const rawCacheBits = 12
 const recsCacheBits = 14
 
 const fullCacheSize = 1024
-
-const slotCacheSize = 1024
-
-// slotInfo caches what Types and FuncID say about one (pc, kind, arg).
-type slotInfo struct {
-	pc     uint64
-	key    uint16 // ret<<8 | arg, +1 so that the zero entry matches nothing
-	fn     uint32
-	value  ValueType
-	fields []ValueType
-}
 
 // NewExtractor returns an empty Extractor.
 func NewExtractor(opt Options) *Extractor {
@@ -119,9 +107,6 @@ func NewExtractor(opt Options) *Extractor {
 		e.opt.MaxPerSlot = 1<<16 - 1 // what slotCounts counts to
 	}
 	e.slow = opt.Types != nil || opt.FuncID != nil
-	if e.slow {
-		e.cache = new([slotCacheSize]slotInfo)
-	}
 	e.set.init(1 << 12)
 	e.recs = new([1 << recsCacheBits]uint64)
 	e.raw = new([1 << rawCacheBits]uint64)
@@ -166,27 +151,31 @@ func (e *Extractor) Add(r *abi.Record) {
 		return
 	}
 	link := r.PC - e.opt.Slide
-	fn := uint32(link)
+	var p *slotPlan
+	base := MakeSlot(uint32(link), ret, arg, -1)
+	seed := uint64(base)
 	var vt ValueType
-	var fts []ValueType
 	if e.slow {
-		si := e.info(link, ret, arg)
-		fn, vt, fts = si.fn, si.value, si.fields
+		pe := e.plan(link, ret, arg)
+		base, vt, p = pe.base, pe.value, pe.plan
+		// The raw cache knows a value by its pc too: two functions that
+		// FuncID names alike may have types of their own.
+		seed = uint64(base) ^ link*0xc2b2ae3d27d4eb4f
 	}
-	base := MakeSlot(fn, ret, arg, -1)
 	if r.Size == 0 || len(r.Values) == 0 {
 		// A marker: the call happened, and that is all there is.
 		e.insert(base.Feature(ClassCalled, 0))
 		return
 	}
-	if vt.Size == 0 {
-		vt.Size = r.Size
-	}
 	vs := r.Values
-	if len(vs) == 1 && fts == nil {
+	if len(vs) == 1 && (p == nil || p.fields == nil) {
+		if vt.Size == 0 {
+			vt.Size = r.Size
+		}
 		// Scalars repeat most: a value seen at this slot a moment ago is
-		// known without classifying it again.
-		raw := ((uint64(base)*0x9E3779B97F4A7C15 ^ vs[0]) * 0xff51afd7ed558ccd) | 1
+		// known without classifying it again. The size is part of the
+		// key: it decides how an untyped value is cut.
+		raw := (((seed^uint64(r.Size)<<56)*0x9E3779B97F4A7C15 ^ vs[0]) * 0xff51afd7ed558ccd) | 1
 		ri := raw >> (64 - rawCacheBits)
 		if e.raw[ri] == raw {
 			return
@@ -195,62 +184,63 @@ func (e *Extractor) Add(r *abi.Record) {
 		e.raw[ri] = raw // added, or refused for good: a full slot stays full
 		return
 	}
-	e.addStruct(base, r.Ptr, vs, fts, ret)
+	e.addStruct(base, seed, r.Ptr, vs, p, ret)
 }
 
 // addStruct adds an expanded struct: its pointer, then its fields.
-func (e *Extractor) addStruct(base Slot, ptr uint64, vs []uint64, fts []ValueType, ret bool) {
+func (e *Extractor) addStruct(base Slot, seed, ptr uint64, vs []uint64, p *slotPlan, ret bool) {
 	n := min(len(vs), e.maxFields)
 	// A record seen before word for word gives nothing new: a cache of
 	// recent records' hashes saves classifying their fields again.
-	raw := rawHash(uint64(base)^ptr, vs[:n])
+	raw := rawHash(seed^ptr, vs[:n])
 	ri := raw * 0x9E3779B97F4A7C15 >> (64 - rawCacheBits)
 	if e.raw[ri] == raw {
 		return
 	}
-	c, p := classify(ptr, ValueType{Kind: Pointer}, ret)
+	c, pp := classify(ptr, ValueType{Kind: Pointer}, ret)
 	if c == ClassNull || c == ClassErrPtr {
-		e.insert(base.Feature(c, p)) // the fields are zeros or markers
+		e.insert(base.Feature(c, pp)) // the fields are zeros or markers
 		return
 	}
 	e.raw[ri] = raw
 	fs := e.buf[:n+1]
-	fs[0] = base.Feature(c, p)
+	fs[0] = base.Feature(c, pp)
 	// The record's features are hashed together first: most records
 	// repeat one seen before class for class, and then one probe of the
 	// record set saves a probe per field.
 	h := uint64(fs[0])
 	fields := fs[1:]
-	if fts == nil {
-		for i, w := range vs[:len(fields)] {
-			f := (base + Slot(i+1)).Feature(ClassUnreadable, 0)
-			if w != abi.BadAddr {
-				f = (base + Slot(i+1)).Feature(classifyWord(w, false))
-			}
-			fields[i] = f
-			h = (h ^ uint64(f)) * 0x100000001b3
-		}
-	} else {
-		for i, w := range vs[:len(fields)] {
-			var ft ValueType
-			if i < len(fts) {
-				ft = fts[i]
-			}
-			f := (base + Slot(i+1)).Feature(ClassUnreadable, 0)
-			if w != abi.BadAddr {
-				f = (base + Slot(i+1)).Feature(classify(w, ft, false))
-			}
-			fields[i] = f
-			h = (h ^ uint64(f)) * 0x100000001b3
-		}
+	var fts []fieldType
+	if p != nil {
+		fts = p.fields
 	}
+	// Fields past the typed ones are read by the value rules.
+	typed := min(len(fts), len(fields))
+	for i, w := range vs[:typed] {
+		f := (base + Slot(i+1)).Feature(ClassUnreadable, 0)
+		if w != abi.BadAddr {
+			f = (base + Slot(i+1)).Feature(fts[i].classify(w))
+		}
+		fields[i] = f
+		h = (h ^ uint64(f)) * 0x100000001b3
+	}
+	for i := typed; i < len(fields); i++ {
+		w := vs[i]
+		f := (base + Slot(i+1)).Feature(ClassUnreadable, 0)
+		if w != abi.BadAddr {
+			f = (base + Slot(i+1)).Feature(classifyWord(w, false))
+		}
+		fields[i] = f
+		h = (h ^ uint64(f)) * 0x100000001b3
+	}
+	var rel relationSet
 	if e.opt.Relations {
-		fs = e.relations(fs, base, vs[:min(n, RelationFields)], fts)
-		for _, f := range fs[n+1:] {
-			h = (h ^ uint64(f)) * 0x100000001b3
-		}
+		// The relations are hashed as two masks; their features are
+		// made only for a record the cache does not know.
+		rel = relationsOf(fields, vs[:min(n, RelationFields)], p)
+		h = (h ^ rel.less) * 0x100000001b3
+		h = (h ^ rel.equal) * 0x100000001b3
 	}
-	e.buf = fs
 	h = (h ^ h>>29) * 0x9E3779B97F4A7C15
 	hi := h >> (64 - recsCacheBits)
 	if e.recs[hi] == h|1 {
@@ -259,6 +249,9 @@ func (e *Extractor) addStruct(base Slot, ptr uint64, vs []uint64, fts []ValueTyp
 	e.recs[hi] = h | 1
 	for _, f := range fs {
 		e.insert(f)
+	}
+	if rel.pairs != 0 {
+		rel.insert(e, base)
 	}
 }
 
@@ -276,86 +269,6 @@ func rawHash(seed uint64, vs []uint64) uint64 {
 	}
 	h := (a ^ b>>29 ^ b<<17) * 0xff51afd7ed558ccd
 	return (h ^ h>>31) | 1 // never 0, the empty entry
-}
-
-// relations adds field i against field j for the integer fields among
-// the first RelationFields; pointers compare by where they were
-// allocated, which says nothing.
-func (e *Extractor) relations(fs []Feature, base Slot, vs []uint64, fts []ValueType) []Feature {
-	for i := range vs {
-		if !integerClass(fs[i+1].Class()) {
-			continue
-		}
-		for j := i + 1; j < len(vs); j++ {
-			if !integerClass(fs[j+1].Class()) {
-				continue
-			}
-			a, b := vs[i], vs[j]
-			var op uint16
-			if signedField(fts, i) && signedField(fts, j) {
-				x, y := signExtend(a, sizeOf(fts, i)), signExtend(b, sizeOf(fts, j))
-				op = cmp3(x < y, x == y)
-			} else {
-				op = cmp3(a < b, a == b)
-			}
-			fs = append(fs, (base+Slot(i+1)).Feature(ClassRelation, op<<8|uint16(j)))
-		}
-	}
-	return fs
-}
-
-func cmp3(less, equal bool) uint16 {
-	switch {
-	case less:
-		return RelLess
-	case equal:
-		return RelEqual
-	}
-	return RelGreater
-}
-
-func integerClass(c Class) bool {
-	return c <= ClassErrno
-}
-
-func signedField(fts []ValueType, i int) bool { return i < len(fts) && fts[i].Kind == Signed }
-
-func sizeOf(fts []ValueType, i int) uint {
-	if i < len(fts) && fts[i].Size > 0 && fts[i].Size < 8 {
-		return uint(fts[i].Size)
-	}
-	return 8
-}
-
-// info returns what Types and FuncID say of a slot, cached.
-func (e *Extractor) info(link uint64, ret bool, arg uint8) *slotInfo {
-	key := uint16(arg) + 1
-	if ret {
-		key |= 1 << 8
-	}
-	h := (link*0x9E3779B97F4A7C15 + uint64(key)*0xff51afd7ed558ccd) >> 54 // 10 bits
-	si := &e.cache[h]
-	if si.pc == link && si.key == key {
-		return si
-	}
-	si.pc, si.key = link, key
-	si.fn = uint32(link)
-	if e.opt.FuncID != nil {
-		if e.ids == nil {
-			e.ids = map[uint64]uint32{}
-		}
-		id, ok := e.ids[link]
-		if !ok {
-			id = e.opt.FuncID(link)
-			e.ids[link] = id
-		}
-		si.fn = id
-	}
-	si.value, si.fields = ValueType{}, nil
-	if e.opt.Types != nil {
-		si.value, si.fields = e.opt.Types.Types(link, ret, arg)
-	}
-	return si
 }
 
 // insert adds f unless its slot is full.
