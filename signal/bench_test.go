@@ -133,3 +133,15 @@ func threadCPU() time.Duration {
 	}
 	return time.Duration(ts.Nano())
 }
+
+// TestExtractMatchesReferenceOnTrace compares extraction with the plain
+// reference on the benchmarks' trace (KCOVDF_SIGNAL_TRACE).
+func TestExtractMatchesReferenceOnTrace(t *testing.T) {
+	if os.Getenv("KCOVDF_SIGNAL_TRACE") == "" {
+		t.Skip("KCOVDF_SIGNAL_TRACE (a lab trace) not set")
+	}
+	rs := benchRecs(&testing.B{})
+	opts := []Options{{}, {Relations: true}}
+	// Not yet with types: see TestExtractTypedMatchesReference.
+	checkReference(t, "trace", rs, opts)
+}
