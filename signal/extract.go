@@ -214,32 +214,53 @@ func (e *Extractor) addStruct(base Slot, seed, ptr uint64, vs []uint64, p *slotP
 	if p != nil {
 		fts = p.fields
 	}
-	// Fields past the typed ones are read by the value rules.
+	// Fields past the typed ones are read by the value rules. ints has
+	// bit i set for an integer field i, which relations compare.
+	var ints uint64
 	typed := min(len(fts), len(fields))
 	for i, w := range vs[:typed] {
-		f := (base + Slot(i+1)).Feature(ClassUnreadable, 0)
+		c, pl := ClassUnreadable, uint16(0)
 		if w != abi.BadAddr {
-			f = (base + Slot(i+1)).Feature(fts[i].classify(w))
+			c, pl = fts[i].classify(w)
 		}
+		f := (base + Slot(i+1)).Feature(c, pl)
+		ints |= isInteger(c) << i
 		fields[i] = f
 		h = (h ^ uint64(f)) * 0x100000001b3
 	}
-	for i := typed; i < len(fields); i++ {
-		w := vs[i]
-		f := (base + Slot(i+1)).Feature(ClassUnreadable, 0)
-		if w != abi.BadAddr {
-			f = (base + Slot(i+1)).Feature(classifyWord(w, false))
+	if e.opt.Relations {
+		for i := typed; i < len(fields); i++ {
+			w := vs[i]
+			c, pl := ClassUnreadable, uint16(0)
+			if w != abi.BadAddr {
+				c, pl = classifyWord(w, false)
+			}
+			f := (base + Slot(i+1)).Feature(c, pl)
+			ints |= isInteger(c) << i
+			fields[i] = f
+			h = (h ^ uint64(f)) * 0x100000001b3
 		}
-		fields[i] = f
-		h = (h ^ uint64(f)) * 0x100000001b3
+	} else {
+		// The most common loop, the value rules' alone: no ints.
+		for i := typed; i < len(fields); i++ {
+			w := vs[i]
+			f := (base + Slot(i+1)).Feature(ClassUnreadable, 0)
+			if w != abi.BadAddr {
+				f = (base + Slot(i+1)).Feature(classifyWord(w, false))
+			}
+			fields[i] = f
+			h = (h ^ uint64(f)) * 0x100000001b3
+		}
 	}
 	var rel relationSet
 	if e.opt.Relations {
 		// The relations are hashed as two masks; their features are
 		// made only for a record the cache does not know.
-		rel = relationsOf(fields, vs[:min(n, RelationFields)], p)
-		h = (h ^ rel.less) * 0x100000001b3
-		h = (h ^ rel.equal) * 0x100000001b3
+		if rel.pairs = pairsOf[uint8(ints)]; rel.pairs != 0 {
+			rel.compare(vs[:min(n, RelationFields)], uint8(ints), p)
+			h = (h ^ rel.less) * 0x100000001b3
+			h = (h ^ rel.equal) * 0x100000001b3
+		}
 	}
 	h = (h ^ h>>29) * 0x9E3779B97F4A7C15
 	hi := h >> (64 - recsCacheBits)
@@ -254,6 +275,10 @@ func (e *Extractor) addStruct(base Slot, seed, ptr uint64, vs []uint64, p *slotP
 		rel.insert(e, base)
 	}
 }
+
+// isInteger is 1 for the classes of integers (ClassErrno and below), 0
+// for the others, without a branch.
+func isInteger(c Class) uint64 { return uint64(uint8(ClassErrno-c)>>7 ^ 1) }
 
 // rawHash hashes a record's words in two lanes, so that the multiplies
 // of one do not wait for the other's.

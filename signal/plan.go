@@ -19,6 +19,7 @@ type slotPlan struct {
 // fieldType is a field's ValueType made ready for classify: a size of
 // 1 to 8, and Opaque read as Auto (by the value rules, as classify does).
 type fieldType struct {
+	mask uint64 // the size's bytes
 	kind ValueKind
 	size uint8
 }
@@ -31,10 +32,19 @@ func makeFieldType(t ValueType) fieldType {
 	if ft.size == 0 || ft.size > 8 {
 		ft.size = 8
 	}
+	ft.mask = ^uint64(0) >> (64 - 8*uint(ft.size))
 	return ft
 }
 
+// classify is classify(w, the field's type, false), with the commonest
+// types of debug info first.
 func (t fieldType) classify(w uint64) (Class, uint16) {
+	switch {
+	case t.kind == Unsigned:
+		return positive(w & t.mask)
+	case t.kind == Auto && t.size == 8:
+		return classifyWord(w, false)
+	}
 	return classify(w, ValueType{Kind: t.kind, Size: t.size}, false)
 }
 
@@ -169,22 +179,11 @@ func init() {
 	}
 }
 
-// relationsOf compares the integer fields (by their classes) among vs,
-// the first RelationFields words, pairwise; pointers compare by where
+// compare fills less and equal for the pairs of integer fields (ints)
+// among vs, the first RelationFields words; pointers compare by where
 // they were allocated, which says nothing. Two signed fields compare as
 // signed integers.
-func relationsOf(fields []Feature, vs []uint64, p *slotPlan) relationSet {
-	var ints uint8
-	for i := range vs {
-		if integerClass(fields[i].Class()) {
-			ints |= 1 << i
-		}
-	}
-	var r relationSet
-	r.pairs = pairsOf[ints]
-	if r.pairs == 0 {
-		return r
-	}
+func (r *relationSet) compare(vs []uint64, ints uint8, p *slotPlan) {
 	var signed uint8
 	if p != nil {
 		signed = p.signed & ints
@@ -220,8 +219,14 @@ func relationsOf(fields []Feature, vs []uint64, p *slotPlan) relationSet {
 			r.equal |= equal << k
 		}
 	}
-	return r
 }
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // cmpBits returns a < b and a == b as 1 or 0, without a branch: the
 // outcome of a comparison of field values is a coin toss to a predictor.
 func cmpBits(a, b uint64) (less, equal uint64) {
