@@ -76,6 +76,9 @@ type Extractor struct {
 	Capped int
 
 	plans planTable // when slow
+	// rels caches relations by the values of the integer fields they
+	// compare: a record new word for word often differs in a pointer.
+	rels *[1 << relsCacheBits]relsEntry
 	// full remembers slots that reached MaxPerSlot, so that a value of a
 	// busy slot is refused without a map lookup.
 	full [fullCacheSize]Slot
@@ -110,6 +113,9 @@ func NewExtractor(opt Options) *Extractor {
 	e.set.init(1 << 12)
 	e.recs = new([1 << recsCacheBits]uint64)
 	e.raw = new([1 << rawCacheBits]uint64)
+	if opt.Relations {
+		e.rels = new([1 << relsCacheBits]relsEntry)
+	}
 	// Room for a struct's features and its relations.
 	e.buf = make([]Feature, 0, maxFieldSlots+1+RelationFields*(RelationFields-1)/2)
 	e.counts.init(1 << 10)
@@ -257,7 +263,7 @@ func (e *Extractor) addStruct(base Slot, seed, ptr uint64, vs []uint64, p *slotP
 		// The relations are hashed as two masks; their features are
 		// made only for a record the cache does not know.
 		if rel.pairs = pairsOf[uint8(ints)]; rel.pairs != 0 {
-			rel.compare(vs[:min(n, RelationFields)], uint8(ints), p)
+			e.relationsOf(&rel, seed, vs[:min(n, RelationFields)], uint8(ints), p)
 			h = (h ^ rel.less) * 0x100000001b3
 			h = (h ^ rel.equal) * 0x100000001b3
 		}
@@ -334,6 +340,9 @@ func (e *Extractor) Reset() {
 	e.set.clear()
 	clear(e.recs[:])
 	clear(e.raw[:])
+	if e.rels != nil {
+		clear(e.rels[:])
+	}
 	e.counts.clear()
 	clear(e.full[:])
 	e.Capped = 0

@@ -179,6 +179,31 @@ func init() {
 	}
 }
 
+// relsCacheBits sizes the cache of relations: 32 KiB.
+const relsCacheBits = 11
+
+type relsEntry struct {
+	key         uint64 // 0 is empty
+	less, equal uint32
+}
+
+// relationsOf fills r's less and equal, from the cache when the same
+// integer values met in the same plan before.
+func (e *Extractor) relationsOf(r *relationSet, seed uint64, vs []uint64, ints uint8, p *slotPlan) {
+	k := (seed ^ uint64(ints)) * 0x9E3779B97F4A7C15
+	for i, w := range vs {
+		k = (k ^ w&-(uint64(ints)>>i&1)) * 0x100000001b3
+	}
+	k = (k^k>>29)*0xff51afd7ed558ccd | 1
+	c := &e.rels[k>>(64-relsCacheBits)]
+	if c.key == k {
+		r.less, r.equal = uint64(c.less), uint64(c.equal)
+		return
+	}
+	r.compare(vs, ints, p)
+	*c = relsEntry{key: k, less: uint32(r.less), equal: uint32(r.equal)}
+}
+
 // compare fills less and equal for the pairs of integer fields (ints)
 // among vs, the first RelationFields words; pointers compare by where
 // they were allocated, which says nothing. Two signed fields compare as
