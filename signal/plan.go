@@ -1,6 +1,10 @@
 package signal
 
-import "math/bits"
+import (
+	"math/bits"
+
+	"github.com/kcovdf/kcovdf/abi"
+)
 
 // slotPlan is what Options.Types and Options.FuncID say of one (function,
 // return or argument), decided once: the extractor then reads a record's
@@ -39,11 +43,25 @@ func makeFieldType(t ValueType) fieldType {
 // classify is classify(w, the field's type, false), with the commonest
 // types of debug info first.
 func (t fieldType) classify(w uint64) (Class, uint16) {
-	switch {
-	case t.kind == Unsigned:
+	switch t.kind {
+	case Unsigned:
 		return positive(w & t.mask)
-	case t.kind == Auto && t.size == 8:
-		return classifyWord(w, false)
+	case Pointer:
+		w &= t.mask
+		switch {
+		case w == 0:
+			return ClassNull, 0
+		case w >= 1<<63:
+			if abi.IsErrPtr(w) {
+				return ClassErrPtr, uint16(-int64(w))
+			}
+			return ClassKernelPtr, 0
+		}
+		return ClassUserPtr, 0
+	case Auto:
+		if t.size == 8 {
+			return classifyWord(w, false)
+		}
 	}
 	return classify(w, ValueType{Kind: t.kind, Size: t.size}, false)
 }
