@@ -157,52 +157,66 @@ func (e *Extractor) Add(r *abi.Record) {
 		return
 	}
 	link := r.PC - e.opt.Slide
-	var p *slotPlan
 	base := MakeSlot(uint32(link), ret, arg, -1)
 	seed := uint64(base)
-	var vt ValueType
 	if e.slow {
-		pe := e.plan(link, ret, arg)
-		base, vt, p = pe.base, pe.value, pe.plan
-		// The raw cache knows a value by its pc too: two functions that
-		// FuncID names alike may have types of their own.
-		seed = uint64(base) ^ link*0xc2b2ae3d27d4eb4f
+		// The raw cache knows a record by its pc, return or argument:
+		// a record it knows needs no plan, and two functions that FuncID
+		// names alike may have types of their own.
+		seed ^= link * 0xc2b2ae3d27d4eb4f
 	}
 	if r.Size == 0 || len(r.Values) == 0 {
 		// A marker: the call happened, and that is all there is.
+		if e.slow {
+			base = e.plan(link, ret, arg).base
+		}
 		e.insert(base.Feature(ClassCalled, 0))
 		return
 	}
 	vs := r.Values
-	if len(vs) == 1 && (p == nil || p.fields == nil) {
-		if vt.Size == 0 {
-			vt.Size = r.Size
-		}
+	var p *slotPlan
+	if len(vs) == 1 {
 		// Scalars repeat most: a value seen at this slot a moment ago is
 		// known without classifying it again. The size is part of the
-		// key: it decides how an untyped value is cut.
+		// key: it decides how an untyped value is cut. (A one-field
+		// struct's plan never stores this key.)
 		raw := (((seed^uint64(r.Size)<<56)*0x9E3779B97F4A7C15 ^ vs[0]) * 0xff51afd7ed558ccd) | 1
 		ri := raw >> (64 - rawCacheBits)
 		if e.raw[ri] == raw {
 			return
 		}
-		e.insert(base.Feature(classify(vs[0], vt, ret)))
-		e.raw[ri] = raw // added, or refused for good: a full slot stays full
-		return
+		var vt ValueType
+		if e.slow {
+			pe := e.plan(link, ret, arg)
+			base, vt, p = pe.base, pe.value, pe.plan
+		}
+		if p == nil || p.fields == nil {
+			if vt.Size == 0 {
+				vt.Size = r.Size
+			}
+			e.insert(base.Feature(classify(vs[0], vt, ret)))
+			e.raw[ri] = raw // added, or refused for good: a full slot stays full
+			return
+		}
 	}
-	e.addStruct(base, seed, r.Ptr, vs, p, ret)
-}
-
-// addStruct adds an expanded struct: its pointer, then its fields.
-func (e *Extractor) addStruct(base Slot, seed, ptr uint64, vs []uint64, p *slotPlan, ret bool) {
-	n := min(len(vs), e.maxFields)
 	// A record seen before word for word gives nothing new: a cache of
 	// recent records' hashes saves classifying their fields again.
-	raw := rawHash(seed^ptr, vs[:n])
+	raw := rawHash(seed^r.Ptr, vs[:min(len(vs), e.maxFields)])
 	ri := raw * 0x9E3779B97F4A7C15 >> (64 - rawCacheBits)
 	if e.raw[ri] == raw {
 		return
 	}
+	if e.slow && p == nil {
+		pe := e.plan(link, ret, arg)
+		base, p = pe.base, pe.plan
+	}
+	e.addStruct(base, seed, r.Ptr, vs, p, ret, ri, raw)
+}
+
+// addStruct adds an expanded struct: its pointer, then its fields.
+// raw, at e.raw[ri], is its words' hash, which the cache did not know.
+func (e *Extractor) addStruct(base Slot, seed, ptr uint64, vs []uint64, p *slotPlan, ret bool, ri, raw uint64) {
+	n := min(len(vs), e.maxFields)
 	c, pp := classify(ptr, ValueType{Kind: Pointer}, ret)
 	if c == ClassNull || c == ClassErrPtr {
 		e.insert(base.Feature(c, pp)) // the fields are zeros or markers
