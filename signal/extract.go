@@ -166,11 +166,19 @@ func (e *Extractor) Add(r *abi.Record) {
 		seed ^= link * 0xc2b2ae3d27d4eb4f
 	}
 	if r.Size == 0 || len(r.Values) == 0 {
-		// A marker: the call happened, and that is all there is.
+		// A marker: the call happened, and that is all there is. It
+		// repeats as often as its function is called: the raw cache
+		// knows it as it knows a scalar's value.
+		raw := ((seed^0x3c6ef372fe94f82b)*0x9E3779B97F4A7C15*0xff51afd7ed558ccd ^ seed>>31) | 1
+		ri := raw >> (64 - rawCacheBits)
+		if e.raw[ri] == raw {
+			return
+		}
 		if e.slow {
 			base = e.plan(link, ret, arg).base
 		}
 		e.insert(base.Feature(ClassCalled, 0))
+		e.raw[ri] = raw
 		return
 	}
 	vs := r.Values
