@@ -248,7 +248,11 @@ func (e *Extractor) addStruct(base Slot, seed, ptr uint64, vs []uint64, p *slotP
 	typed := min(len(fts), len(fields))
 	for i, w := range vs[:typed] {
 		c, pl := ClassUnreadable, uint16(0)
-		if w != abi.BadAddr {
+		switch m := w & fts[i].mask; {
+		case w == abi.BadAddr:
+		case m < fts[i].small:
+			c, pl = smallClass(m)
+		default:
 			c, pl = fts[i].classify(w)
 		}
 		f := (base + Slot(i+1)).Feature(c, pl)
@@ -260,7 +264,10 @@ func (e *Extractor) addStruct(base Slot, seed, ptr uint64, vs []uint64, p *slotP
 		for i := typed; i < len(fields); i++ {
 			w := vs[i]
 			c, pl := ClassUnreadable, uint16(0)
-			if w != abi.BadAddr {
+			switch {
+			case w < 256:
+				c, pl = smallClass(w)
+			case w != abi.BadAddr:
 				c, pl = classifyWord(w, false)
 			}
 			f := (base + Slot(i+1)).Feature(c, pl)
@@ -272,10 +279,14 @@ func (e *Extractor) addStruct(base Slot, seed, ptr uint64, vs []uint64, p *slotP
 		// The most common loop, the value rules' alone: no ints.
 		for i := typed; i < len(fields); i++ {
 			w := vs[i]
-			f := (base + Slot(i+1)).Feature(ClassUnreadable, 0)
-			if w != abi.BadAddr {
-				f = (base + Slot(i+1)).Feature(classifyWord(w, false))
+			c, pl := ClassUnreadable, uint16(0)
+			switch {
+			case w < 256:
+				c, pl = smallClass(w)
+			case w != abi.BadAddr:
+				c, pl = classifyWord(w, false)
 			}
+			f := (base + Slot(i+1)).Feature(c, pl)
 			fields[i] = f
 			h = (h ^ uint64(f)) * 0x100000001b3
 		}
@@ -303,6 +314,10 @@ func (e *Extractor) addStruct(base Slot, seed, ptr uint64, vs []uint64, p *slotP
 		rel.insert(e, base)
 	}
 }
+
+// smallClass is the class of a value below 256, zero or small, without
+// a branch and without a call: most fields hold one.
+func smallClass(w uint64) (Class, uint16) { return Class(min(w, 1)), uint16(w) }
 
 // isInteger is 1 for the classes of integers (ClassErrno and below), 0
 // for the others, without a branch.

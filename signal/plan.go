@@ -24,8 +24,11 @@ type slotPlan struct {
 // 1 to 8, and Opaque read as Auto (by the value rules, as classify does).
 type fieldType struct {
 	mask uint64 // the size's bytes
-	kind ValueKind
-	size uint8
+	// small bounds the values (cut to the size) that are zero or small:
+	// 128 for one byte that may be negative, 0 for a pointer.
+	small uint64
+	kind  ValueKind
+	size  uint8
 }
 
 func makeFieldType(t ValueType) fieldType {
@@ -37,6 +40,14 @@ func makeFieldType(t ValueType) fieldType {
 		ft.size = 8
 	}
 	ft.mask = ^uint64(0) >> (64 - 8*uint(ft.size))
+	switch {
+	case ft.kind == Pointer:
+		ft.small = 0
+	case ft.kind != Unsigned && ft.size == 1:
+		ft.small = 128
+	default:
+		ft.small = 256
+	}
 	return ft
 }
 
