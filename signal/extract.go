@@ -242,9 +242,7 @@ func (e *Extractor) addStruct(base Slot, seed, ptr uint64, vs []uint64, p *slotP
 	if p != nil {
 		fts = p.fields
 	}
-	// Fields past the typed ones are read by the value rules. ints has
-	// bit i set for an integer field i, which relations compare.
-	var ints uint64
+	// Fields past the typed ones are read by the value rules.
 	typed := min(len(fts), len(fields))
 	for i, w := range vs[:typed] {
 		c, pl := ClassUnreadable, uint16(0)
@@ -256,43 +254,29 @@ func (e *Extractor) addStruct(base Slot, seed, ptr uint64, vs []uint64, p *slotP
 			c, pl = fts[i].classify(w)
 		}
 		f := (base + Slot(i+1)).Feature(c, pl)
-		ints |= isInteger(c) << i
 		fields[i] = f
 		h = (h ^ uint64(f)) * 0x100000001b3
 	}
-	if e.opt.Relations {
-		for i := typed; i < len(fields); i++ {
-			w := vs[i]
-			c, pl := ClassUnreadable, uint16(0)
-			switch {
-			case w < 256:
-				c, pl = smallClass(w)
-			case w != abi.BadAddr:
-				c, pl = classifyWord(w, false)
-			}
-			f := (base + Slot(i+1)).Feature(c, pl)
-			ints |= isInteger(c) << i
-			fields[i] = f
-			h = (h ^ uint64(f)) * 0x100000001b3
+	for i := typed; i < len(fields); i++ {
+		w := vs[i]
+		c, pl := ClassUnreadable, uint16(0)
+		switch {
+		case w < 256:
+			c, pl = smallClass(w)
+		case w != abi.BadAddr:
+			c, pl = classifyWord(w, false)
 		}
-	} else {
-		// The most common loop, the value rules' alone: no ints.
-		for i := typed; i < len(fields); i++ {
-			w := vs[i]
-			c, pl := ClassUnreadable, uint16(0)
-			switch {
-			case w < 256:
-				c, pl = smallClass(w)
-			case w != abi.BadAddr:
-				c, pl = classifyWord(w, false)
-			}
-			f := (base + Slot(i+1)).Feature(c, pl)
-			fields[i] = f
-			h = (h ^ uint64(f)) * 0x100000001b3
-		}
+		f := (base + Slot(i+1)).Feature(c, pl)
+		fields[i] = f
+		h = (h ^ uint64(f)) * 0x100000001b3
 	}
 	var rel relationSet
 	if e.opt.Relations {
+		// Relations compare the integer fields among the first ones.
+		var ints uint64
+		for i, f := range fields[:min(n, RelationFields)] {
+			ints |= isInteger(f.Class()) << i
+		}
 		// The relations are hashed as two masks; their features are
 		// made only for a record the cache does not know.
 		if rel.pairs = pairsOf[uint8(ints)]; rel.pairs != 0 {

@@ -416,11 +416,10 @@ func fieldSize(t ValueType) uint {
 	return uint(t.Size)
 }
 
-// TestExtractMatchesReference: the caches that make extraction fast
-// change nothing, on a simulated trace of the default mix.
-func TestExtractMatchesReference(t *testing.T) {
+// simRecords decodes a simulated trace of the model's default mix.
+func simRecords(t *testing.T, words int) []abi.Record {
 	cfg := model.DefaultSimConfig()
-	cfg.Words = 1 << 18
+	cfg.Words = words
 	res, err := model.Simulate(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -431,6 +430,13 @@ func TestExtractMatchesReference(t *testing.T) {
 	for d.Next() {
 		rs = append(rs, *d.Record())
 	}
+	return rs
+}
+
+// TestExtractMatchesReference: the caches that make extraction fast
+// change nothing, on a simulated trace of the default mix.
+func TestExtractMatchesReference(t *testing.T) {
+	rs := simRecords(t, 1<<18)
 	// Each record twice, and the trace twice, so that the caches hit.
 	var twice []abi.Record
 	for _, r := range rs {
@@ -525,18 +531,8 @@ func checkReference(t *testing.T, what string, rs []abi.Record, opts []Options) 
 // hit) and on random ones (random sizes, values near the class bounds,
 // repeats).
 func TestExtractTypedMatchesReference(t *testing.T) {
-	cfg := model.DefaultSimConfig()
-	cfg.Words = 1 << 17
-	res, err := model.Simulate(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	table, _ := abi.TableFromLayout(res.Layout, 0)
-	d := abi.NewDecoder(res.Area, abi.Options{Format: abi.FormatV1, Table: table})
 	var sim []abi.Record
-	for d.Next() {
-		r := *d.Record()
-		r.Values = slices.Clone(r.Values)
+	for _, r := range simRecords(t, 1<<17) {
 		sim = append(sim, r, r)
 	}
 	sim = append(sim, sim...)
