@@ -25,7 +25,7 @@ var (
 // KCOVDF_SIGNAL_TRACE names
 // (a trace file with exact v1 lengths needs KCOVDF_SIGNAL_LAYOUT, the
 // plugin's layout.jsonl).
-func benchRecs(b *testing.B) []abi.Record {
+func benchRecs(b testing.TB) []abi.Record {
 	benchOnce.Do(func() {
 		var words []uint64
 		opt := abi.Options{Format: abi.FormatV1}
@@ -140,7 +140,7 @@ func TestExtractMatchesReferenceOnTrace(t *testing.T) {
 	if os.Getenv("KCOVDF_SIGNAL_TRACE") == "" {
 		t.Skip("KCOVDF_SIGNAL_TRACE (a lab trace) not set")
 	}
-	rs := benchRecs(&testing.B{})
+	rs := benchRecs(t)
 	opts := []Options{{}, {Relations: true}}
 	// Not yet with types: see TestExtractTypedMatchesReference.
 	checkReference(t, "trace", rs, opts)
