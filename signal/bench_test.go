@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kcovdf/kcovdf/abi"
+	"github.com/kcovdf/kcovdf/debuginfo"
 	"github.com/kcovdf/kcovdf/model"
 )
 
@@ -24,7 +25,7 @@ var (
 // KCOVDF_SIGNAL_TRACE names
 // (a trace file with exact v1 lengths needs KCOVDF_SIGNAL_LAYOUT, the
 // plugin's layout.jsonl).
-func benchRecs(b *testing.B) []abi.Record {
+func benchRecs(b testing.TB) []abi.Record {
 	benchOnce.Do(func() {
 		var words []uint64
 		opt := abi.Options{Format: abi.FormatV1}
@@ -94,10 +95,53 @@ func BenchmarkExtractTyped(b *testing.B) {
 	benchExtract(b, Options{Types: fixedTypes{value: ValueType{Kind: Signed}}})
 }
 
+// BenchmarkExtractDebugInfo takes the types from the traced kernel's
+// DWARF, as `kcovdf signal --symbols vmlinux` does: KCOVDF_SIGNAL_VMLINUX
+// names the vmlinux of KCOVDF_SIGNAL_TRACE's kernel.
+func BenchmarkExtractDebugInfo(b *testing.B) {
+	benchExtract(b, Options{Types: TypesFromDebugInfo(benchIndex(b))})
+}
+
+// BenchmarkExtractDebugInfoRelations: DWARF types and relations, where
+// relations compare signed fields as signed.
+func BenchmarkExtractDebugInfoRelations(b *testing.B) {
+	benchExtract(b, Options{Types: TypesFromDebugInfo(benchIndex(b)), Relations: true})
+}
+
+var (
+	indexOnce  sync.Once
+	benchIx    *debuginfo.Index
+	benchIxErr error
+)
+
+func benchIndex(b *testing.B) *debuginfo.Index {
+	path := os.Getenv("KCOVDF_SIGNAL_VMLINUX")
+	if path == "" {
+		b.Skip("KCOVDF_SIGNAL_VMLINUX (the trace's vmlinux) not set")
+	}
+	indexOnce.Do(func() { benchIx, benchIxErr = debuginfo.Open(path, debuginfo.Options{}) })
+	if benchIxErr != nil {
+		b.Fatal(benchIxErr)
+	}
+	return benchIx
+}
+
 func threadCPU() time.Duration {
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
 		return 0
 	}
 	return time.Duration(ts.Nano())
+}
+
+// TestExtractMatchesReferenceOnTrace compares extraction with the plain
+// reference on the benchmarks' trace (KCOVDF_SIGNAL_TRACE).
+func TestExtractMatchesReferenceOnTrace(t *testing.T) {
+	if os.Getenv("KCOVDF_SIGNAL_TRACE") == "" {
+		t.Skip("KCOVDF_SIGNAL_TRACE (a lab trace) not set")
+	}
+	rs := benchRecs(t)
+	opts := []Options{{}, {Relations: true}}
+	// Not yet with types: see TestExtractTypedMatchesReference.
+	checkReference(t, "trace", rs, opts)
 }

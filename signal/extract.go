@@ -4,7 +4,6 @@ import (
 	"slices"
 
 	"github.com/kcovdf/kcovdf/abi"
-	"github.com/kcovdf/kcovdf/internal/bitwidth"
 )
 
 // Defaults of Options.
@@ -76,8 +75,10 @@ type Extractor struct {
 	// (MaxPerSlot); a value the caches recognise is not counted again.
 	Capped int
 
-	cache *[slotCacheSize]slotInfo // when slow
-	ids   map[uint64]uint32
+	plans planTable // when slow
+	// rels caches relations by the values of the integer fields they
+	// compare: a record new word for word often differs in a pointer.
+	rels *[1 << relsCacheBits]relsEntry
 	// full remembers slots that reached MaxPerSlot, so that a value of a
 	// busy slot is refused without a map lookup.
 	full [fullCacheSize]Slot
@@ -92,17 +93,6 @@ const rawCacheBits = 12
 const recsCacheBits = 14
 
 const fullCacheSize = 1024
-
-const slotCacheSize = 1024
-
-// slotInfo caches what Types and FuncID say about one (pc, kind, arg).
-type slotInfo struct {
-	pc     uint64
-	key    uint16 // ret<<8 | arg, +1 so that the zero entry matches nothing
-	fn     uint32
-	value  ValueType
-	fields []ValueType
-}
 
 // NewExtractor returns an empty Extractor.
 func NewExtractor(opt Options) *Extractor {
@@ -120,12 +110,12 @@ func NewExtractor(opt Options) *Extractor {
 		e.opt.MaxPerSlot = 1<<16 - 1 // what slotCounts counts to
 	}
 	e.slow = opt.Types != nil || opt.FuncID != nil
-	if e.slow {
-		e.cache = new([slotCacheSize]slotInfo)
-	}
 	e.set.init(1 << 12)
 	e.recs = new([1 << recsCacheBits]uint64)
 	e.raw = new([1 << rawCacheBits]uint64)
+	if opt.Relations {
+		e.rels = new([1 << relsCacheBits]relsEntry)
+	}
 	// Room for a struct's features and its relations.
 	e.buf = make([]Feature, 0, maxFieldSlots+1+RelationFields*(RelationFields-1)/2)
 	e.counts.init(1 << 10)
@@ -167,91 +157,134 @@ func (e *Extractor) Add(r *abi.Record) {
 		return
 	}
 	link := r.PC - e.opt.Slide
-	fn := uint32(link)
-	var vt ValueType
-	var fts []ValueType
+	base := MakeSlot(uint32(link), ret, arg, -1)
+	seed := uint64(base)
 	if e.slow {
-		si := e.info(link, ret, arg)
-		fn, vt, fts = si.fn, si.value, si.fields
+		// The raw cache knows a record by its pc, return or argument:
+		// a record it knows needs no plan, and two functions that FuncID
+		// names alike may have types of their own.
+		seed ^= link * 0xc2b2ae3d27d4eb4f
 	}
-	base := MakeSlot(fn, ret, arg, -1)
 	if r.Size == 0 || len(r.Values) == 0 {
-		// A marker: the call happened, and that is all there is.
-		e.insert(base.Feature(ClassCalled, 0))
-		return
-	}
-	if vt.Size == 0 {
-		vt.Size = r.Size
-	}
-	vs := r.Values
-	if len(vs) == 1 && fts == nil {
-		// Scalars repeat most: a value seen at this slot a moment ago is
-		// known without classifying it again.
-		raw := ((uint64(base)*0x9E3779B97F4A7C15 ^ vs[0]) * 0xff51afd7ed558ccd) | 1
+		// A marker: the call happened, and that is all there is. It
+		// repeats as often as its function is called: the raw cache
+		// knows it as it knows a scalar's value.
+		raw := ((seed^0x3c6ef372fe94f82b)*0x9E3779B97F4A7C15*0xff51afd7ed558ccd ^ seed>>31) | 1
 		ri := raw >> (64 - rawCacheBits)
 		if e.raw[ri] == raw {
 			return
 		}
-		e.insert(base.Feature(classify(vs[0], vt, ret)))
-		e.raw[ri] = raw // added, or refused for good: a full slot stays full
+		if e.slow {
+			base = e.plan(link, ret, arg).base
+		}
+		e.insert(base.Feature(ClassCalled, 0))
+		e.raw[ri] = raw
 		return
 	}
-	e.addStruct(base, r.Ptr, vs, fts, ret)
-}
-
-// addStruct adds an expanded struct: its pointer, then its fields.
-func (e *Extractor) addStruct(base Slot, ptr uint64, vs []uint64, fts []ValueType, ret bool) {
-	n := min(len(vs), e.maxFields)
+	vs := r.Values
+	var p *slotPlan
+	if len(vs) == 1 {
+		// Scalars repeat most: a value seen at this slot a moment ago is
+		// known without classifying it again. The size is part of the
+		// key: it decides how an untyped value is cut. (A one-field
+		// struct's plan never stores this key.)
+		raw := (((seed^uint64(r.Size)<<56)*0x9E3779B97F4A7C15 ^ vs[0]) * 0xff51afd7ed558ccd) | 1
+		ri := raw >> (64 - rawCacheBits)
+		if e.raw[ri] == raw {
+			return
+		}
+		var vt ValueType
+		if e.slow {
+			pe := e.plan(link, ret, arg)
+			base, vt, p = pe.base, pe.value, pe.plan
+		}
+		if p == nil || p.fields == nil {
+			if vt.Size == 0 {
+				vt.Size = r.Size
+			}
+			e.insert(base.Feature(classify(vs[0], vt, ret)))
+			e.raw[ri] = raw // added, or refused for good: a full slot stays full
+			return
+		}
+	}
 	// A record seen before word for word gives nothing new: a cache of
 	// recent records' hashes saves classifying their fields again.
-	raw := rawHash(uint64(base)^ptr, vs[:n])
+	raw := rawHash(seed^r.Ptr, vs[:min(len(vs), e.maxFields)])
 	ri := raw * 0x9E3779B97F4A7C15 >> (64 - rawCacheBits)
 	if e.raw[ri] == raw {
 		return
 	}
-	c, p := classify(ptr, ValueType{Kind: Pointer}, ret)
+	if e.slow && p == nil {
+		pe := e.plan(link, ret, arg)
+		base, p = pe.base, pe.plan
+	}
+	e.addStruct(base, seed, r.Ptr, vs, p, ret, ri, raw)
+}
+
+// addStruct adds an expanded struct: its pointer, then its fields.
+// raw, at e.raw[ri], is its words' hash, which the cache did not know.
+func (e *Extractor) addStruct(base Slot, seed, ptr uint64, vs []uint64, p *slotPlan, ret bool, ri, raw uint64) {
+	n := min(len(vs), e.maxFields)
+	c, pp := classify(ptr, ValueType{Kind: Pointer}, ret)
 	if c == ClassNull || c == ClassErrPtr {
-		e.insert(base.Feature(c, p)) // the fields are zeros or markers
+		e.insert(base.Feature(c, pp)) // the fields are zeros or markers
 		return
 	}
 	e.raw[ri] = raw
 	fs := e.buf[:n+1]
-	fs[0] = base.Feature(c, p)
+	fs[0] = base.Feature(c, pp)
 	// The record's features are hashed together first: most records
 	// repeat one seen before class for class, and then one probe of the
 	// record set saves a probe per field.
 	h := uint64(fs[0])
 	fields := fs[1:]
-	if fts == nil {
-		for i, w := range vs[:len(fields)] {
-			f := (base + Slot(i+1)).Feature(ClassUnreadable, 0)
-			if w != abi.BadAddr {
-				f = (base + Slot(i+1)).Feature(classifyWord(w, false))
-			}
-			fields[i] = f
-			h = (h ^ uint64(f)) * 0x100000001b3
-		}
-	} else {
-		for i, w := range vs[:len(fields)] {
-			var ft ValueType
-			if i < len(fts) {
-				ft = fts[i]
-			}
-			f := (base + Slot(i+1)).Feature(ClassUnreadable, 0)
-			if w != abi.BadAddr {
-				f = (base + Slot(i+1)).Feature(classify(w, ft, false))
-			}
-			fields[i] = f
-			h = (h ^ uint64(f)) * 0x100000001b3
-		}
+	var fts []fieldType
+	if p != nil {
+		fts = p.fields
 	}
+	// Fields past the typed ones are read by the value rules.
+	typed := min(len(fts), len(fields))
+	for i, w := range vs[:typed] {
+		c, pl := ClassUnreadable, uint16(0)
+		switch m := w & fts[i].mask; {
+		case w == abi.BadAddr:
+		case m < fts[i].small:
+			c, pl = smallClass(m)
+		default:
+			c, pl = fts[i].classify(w)
+		}
+		f := (base + Slot(i+1)).Feature(c, pl)
+		fields[i] = f
+		h = (h ^ uint64(f)) * 0x100000001b3
+	}
+	for i := typed; i < len(fields); i++ {
+		w := vs[i]
+		c, pl := ClassUnreadable, uint16(0)
+		switch {
+		case w < 256:
+			c, pl = smallClass(w)
+		case w != abi.BadAddr:
+			c, pl = classifyWord(w, false)
+		}
+		f := (base + Slot(i+1)).Feature(c, pl)
+		fields[i] = f
+		h = (h ^ uint64(f)) * 0x100000001b3
+	}
+	var rel relationSet
 	if e.opt.Relations {
-		fs = e.relations(fs, base, vs[:min(n, RelationFields)], fts)
-		for _, f := range fs[n+1:] {
-			h = (h ^ uint64(f)) * 0x100000001b3
+		// Relations compare the integer fields among the first ones.
+		var ints uint64
+		for i, f := range fields[:min(n, RelationFields)] {
+			ints |= isInteger(f.Class()) << i
+		}
+		// The relations are hashed as two masks; their features are
+		// made only for a record the cache does not know.
+		if rel.pairs = pairsOf[uint8(ints)]; rel.pairs != 0 {
+			e.relationsOf(&rel, seed, vs[:min(n, RelationFields)], uint8(ints), p)
+			h = (h ^ rel.less) * 0x100000001b3
+			h = (h ^ rel.equal) * 0x100000001b3
 		}
 	}
-	e.buf = fs
 	h = (h ^ h>>29) * 0x9E3779B97F4A7C15
 	hi := h >> (64 - recsCacheBits)
 	if e.recs[hi] == h|1 {
@@ -261,7 +294,18 @@ func (e *Extractor) addStruct(base Slot, ptr uint64, vs []uint64, fts []ValueTyp
 	for _, f := range fs {
 		e.insert(f)
 	}
+	if rel.pairs != 0 {
+		rel.insert(e, base)
+	}
 }
+
+// smallClass is the class of a value below 256, zero or small, without
+// a branch and without a call: most fields hold one.
+func smallClass(w uint64) (Class, uint16) { return Class(min(w, 1)), uint16(w) }
+
+// isInteger is 1 for the classes of integers (ClassErrno and below), 0
+// for the others, without a branch.
+func isInteger(c Class) uint64 { return uint64(uint8(ClassErrno-c)>>7 ^ 1) }
 
 // rawHash hashes a record's words in two lanes, so that the multiplies
 // of one do not wait for the other's.
@@ -277,86 +321,6 @@ func rawHash(seed uint64, vs []uint64) uint64 {
 	}
 	h := (a ^ b>>29 ^ b<<17) * 0xff51afd7ed558ccd
 	return (h ^ h>>31) | 1 // never 0, the empty entry
-}
-
-// relations adds field i against field j for the integer fields among
-// the first RelationFields; pointers compare by where they were
-// allocated, which says nothing.
-func (e *Extractor) relations(fs []Feature, base Slot, vs []uint64, fts []ValueType) []Feature {
-	for i := range vs {
-		if !integerClass(fs[i+1].Class()) {
-			continue
-		}
-		for j := i + 1; j < len(vs); j++ {
-			if !integerClass(fs[j+1].Class()) {
-				continue
-			}
-			a, b := vs[i], vs[j]
-			var op uint16
-			if signedField(fts, i) && signedField(fts, j) {
-				x, y := bitwidth.SignExtend(a, sizeOf(fts, i)), bitwidth.SignExtend(b, sizeOf(fts, j))
-				op = cmp3(x < y, x == y)
-			} else {
-				op = cmp3(a < b, a == b)
-			}
-			fs = append(fs, (base+Slot(i+1)).Feature(ClassRelation, op<<8|uint16(j)))
-		}
-	}
-	return fs
-}
-
-func cmp3(less, equal bool) uint16 {
-	switch {
-	case less:
-		return RelLess
-	case equal:
-		return RelEqual
-	}
-	return RelGreater
-}
-
-func integerClass(c Class) bool {
-	return c <= ClassErrno
-}
-
-func signedField(fts []ValueType, i int) bool { return i < len(fts) && fts[i].Kind == Signed }
-
-func sizeOf(fts []ValueType, i int) uint {
-	if i < len(fts) && fts[i].Size > 0 && fts[i].Size < 8 {
-		return uint(fts[i].Size)
-	}
-	return 8
-}
-
-// info returns what Types and FuncID say of a slot, cached.
-func (e *Extractor) info(link uint64, ret bool, arg uint8) *slotInfo {
-	key := uint16(arg) + 1
-	if ret {
-		key |= 1 << 8
-	}
-	h := (link*0x9E3779B97F4A7C15 + uint64(key)*0xff51afd7ed558ccd) >> 54 // 10 bits
-	si := &e.cache[h]
-	if si.pc == link && si.key == key {
-		return si
-	}
-	si.pc, si.key = link, key
-	si.fn = uint32(link)
-	if e.opt.FuncID != nil {
-		if e.ids == nil {
-			e.ids = map[uint64]uint32{}
-		}
-		id, ok := e.ids[link]
-		if !ok {
-			id = e.opt.FuncID(link)
-			e.ids[link] = id
-		}
-		si.fn = id
-	}
-	si.value, si.fields = ValueType{}, nil
-	if e.opt.Types != nil {
-		si.value, si.fields = e.opt.Types.Types(link, ret, arg)
-	}
-	return si
 }
 
 // insert adds f unless its slot is full.
@@ -397,6 +361,9 @@ func (e *Extractor) Reset() {
 	e.set.clear()
 	clear(e.recs[:])
 	clear(e.raw[:])
+	if e.rels != nil {
+		clear(e.rels[:])
+	}
 	e.counts.clear()
 	clear(e.full[:])
 	e.Capped = 0
