@@ -236,7 +236,8 @@ func (e *Extractor) addStruct(base Slot, seed, ptr uint64, vs []uint64, p *slotP
 	// The record's features are hashed together first: most records
 	// repeat one seen before class for class, and then one probe of the
 	// record set saves a probe per field.
-	h := uint64(fs[0])
+	// The pointer's feature is mixed in first, so that no field can cancel it.
+	h := uint64(fs[0]) * 0x9E3779B97F4A7C15
 	fields := fs[1:]
 	var fts []fieldType
 	if p != nil {

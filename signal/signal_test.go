@@ -537,12 +537,13 @@ func TestExtractTypedMatchesReference(t *testing.T) {
 		sim = append(sim, r, r)
 	}
 	sim = append(sim, sim...)
-	// Not yet with types on simulated records: there a struct of one
-	// field, whose class hash loses its slot (field 0's slot cancels the
-	// pointer's), is taken for another argument's with the same classes
-	// and skipped. Fixing it changes the feedback goldens.
+	// Not yet with types and relations together on simulated records:
+	// there the extractor misses about one feature in 30,000 that the
+	// reference finds (a field of a struct argument; the code before the
+	// plans and caches missed the same ones), not yet explained. Types
+	// alone, and types with relations on random records, agree.
 	opts := referenceOptions()
-	checkReference(t, "simulated", sim, []Options{opts[0], opts[1], opts[2], opts[7], opts[8]})
+	checkReference(t, "simulated", sim, []Options{opts[0], opts[1], opts[2], opts[3], opts[7], opts[8]})
 
 	r := rand.New(rand.NewPCG(3, 4))
 	word := func() uint64 {
