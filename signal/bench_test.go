@@ -141,7 +141,6 @@ func TestExtractMatchesReferenceOnTrace(t *testing.T) {
 		t.Skip("KCOVDF_SIGNAL_TRACE (a lab trace) not set")
 	}
 	rs := benchRecs(t)
-	opts := []Options{{}, {Relations: true}}
-	// Not yet with types: see TestExtractTypedMatchesReference.
+	opts := append([]Options{{}, {Relations: true}}, referenceOptions()...)
 	checkReference(t, "trace", rs, opts)
 }

@@ -209,7 +209,10 @@ func (e *Extractor) Add(r *abi.Record) {
 	}
 	// A record seen before word for word gives nothing new: a cache of
 	// recent records' hashes saves classifying their fields again.
-	raw := rawHash(seed^r.Ptr, vs[:min(len(vs), e.maxFields)])
+	// The pointer is multiplied in: XORed as it is, a pointer 512 bytes
+	// away cancelled the argument index's bits of the seed, and a record
+	// of another argument passed for this one.
+	raw := rawHash(seed^r.Ptr*0x9E3779B97F4A7C15, vs[:min(len(vs), e.maxFields)])
 	ri := raw * 0x9E3779B97F4A7C15 >> (64 - rawCacheBits)
 	if e.raw[ri] == raw {
 		return
