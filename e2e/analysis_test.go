@@ -24,9 +24,7 @@ import (
 //
 //	KCOVDF_E2E=1 go test -run TestAnalysisE2E -v ./e2e
 func TestAnalysisE2E(t *testing.T) {
-	if os.Getenv("KCOVDF_E2E") != "1" {
-		t.Skip("set KCOVDF_E2E=1 to boot the lab kernel and trace cat /etc/passwd and cat /nonexistent")
-	}
+	needEnv(t, "KCOVDF_E2E", "boot the lab kernel and trace cat /etc/passwd and cat /nonexistent")
 	const script = `set -e
 kcovdf record -o cat.kdf -- cat /etc/passwd
 kcovdf record -o enoent.kdf -- cat /nonexistent || true

@@ -24,18 +24,14 @@ import (
 //
 //	KCOVDF_E2E=1 go test -run TestFollowPipelineE2E -v ./e2e
 func TestFollowPipelineE2E(t *testing.T) {
-	if os.Getenv("KCOVDF_E2E") != "1" {
-		t.Skip("set KCOVDF_E2E=1 to boot the lab kernel and trace a pipeline in follow mode")
-	}
+	needEnv(t, "KCOVDF_E2E", "boot the lab kernel and trace a pipeline in follow mode")
 	followPipeline(t, lab.KernelOptions{})
 }
 
 // TestFollowPipelineE2EKASAN: the same on the KASAN + lockdep kernel, which
 // must report nothing about the fork, exec and exit hooks.
 func TestFollowPipelineE2EKASAN(t *testing.T) {
-	if os.Getenv("KCOVDF_E2E_KASAN") != "1" {
-		t.Skip("set KCOVDF_E2E_KASAN=1 to boot the KASAN lab kernel and trace a pipeline in follow mode")
-	}
+	needEnv(t, "KCOVDF_E2E_KASAN", "boot the KASAN lab kernel and trace a pipeline in follow mode")
 	followPipeline(t, lab.KernelOptions{KASAN: true})
 }
 

@@ -12,6 +12,15 @@ import (
 
 // runGuest boots the lab kernel, runs script in a shared directory and
 // returns that directory (with the traces), the kernel and the script's
+// needEnv skips the test unless the variable name is 1: the end-to-end
+// tests boot a kernel under QEMU, which only a run that asks for it does.
+func needEnv(t *testing.T, name, what string) {
+	t.Helper()
+	if os.Getenv(name) != "1" {
+		t.Skipf("set %s=1 to %s", name, what)
+	}
+}
+
 // standard output; it fails the test unless the script exits 0.
 func runGuest(t *testing.T, opts lab.KernelOptions, script string) (string, *lab.Kernel, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)

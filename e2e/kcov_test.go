@@ -18,9 +18,7 @@ import (
 // "cat /etc/passwd" is one entry of do_sys_openat2 in kcov's PCs and one
 // call in dataflow's tree, and Align puts that PC on that call.
 func TestRecordKcovE2E(t *testing.T) {
-	if os.Getenv("KCOVDF_E2E") != "1" {
-		t.Skip("set KCOVDF_E2E=1 to build and boot the lab kernel")
-	}
+	needEnv(t, "KCOVDF_E2E", "build and boot the lab kernel")
 	dir, k, _ := runGuest(t, lab.KernelOptions{}, "set -e\nkcovdf record --kcov -o catk.kdf -- cat /etc/passwd\nkcovdf feedback --json --runs 2 >feedback.jsonl\n")
 	checkFeedback(t, filepath.Join(dir, "feedback.jsonl"))
 	tr, err := abi.LoadTrace(filepath.Join(dir, "catk.kdf"))

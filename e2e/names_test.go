@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -23,9 +22,7 @@ import (
 //
 //	KCOVDF_E2E_NAMES=1 go test -run TestNamesE2E -v ./e2e
 func TestNamesE2E(t *testing.T) {
-	if os.Getenv("KCOVDF_E2E_NAMES") != "1" {
-		t.Skip("set KCOVDF_E2E_NAMES=1 to boot the lab kernel and trace dd, cat /nonexistent and cat /etc/passwd")
-	}
+	needEnv(t, "KCOVDF_E2E_NAMES", "boot the lab kernel and trace dd, cat /nonexistent and cat /etc/passwd")
 	const script = `set -e
 kcovdf record -o dd.kdf -- dd if=/dev/zero of=/dev/null bs=4096 count=3
 kcovdf record -o enoent.kdf -- cat /nonexistent || true

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"debug/elf"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,16 +27,12 @@ kcovdf record -o cat.kdf -- cat /etc/passwd
 `
 
 func TestRecordE2E(t *testing.T) {
-	if os.Getenv("KCOVDF_E2E") != "1" {
-		t.Skip("set KCOVDF_E2E=1 to build and boot the lab kernel")
-	}
+	needEnv(t, "KCOVDF_E2E", "build and boot the lab kernel")
 	record(t, lab.KernelOptions{}, guestScript)
 }
 
 func TestRecordE2EKASAN(t *testing.T) {
-	if os.Getenv("KCOVDF_E2E_KASAN") != "1" {
-		t.Skip("set KCOVDF_E2E_KASAN=1 to build and boot the KASAN lab kernel")
-	}
+	needEnv(t, "KCOVDF_E2E_KASAN", "build and boot the KASAN lab kernel")
 	record(t, lab.KernelOptions{KASAN: true}, guestScript)
 }
 

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,17 +27,13 @@ var threadMixes = []struct{ thread, fn string }{
 //
 //	KCOVDF_E2E=1 go test -run TestFollowThreadsE2E -v ./e2e
 func TestFollowThreadsE2E(t *testing.T) {
-	if os.Getenv("KCOVDF_E2E") != "1" {
-		t.Skip("set KCOVDF_E2E=1 to boot the lab kernel and trace a process of four threads in follow mode")
-	}
+	needEnv(t, "KCOVDF_E2E", "boot the lab kernel and trace a process of four threads in follow mode")
 	followThreads(t, lab.KernelOptions{})
 }
 
 // TestFollowThreadsE2EKASAN: the same on the KASAN + lockdep kernel.
 func TestFollowThreadsE2EKASAN(t *testing.T) {
-	if os.Getenv("KCOVDF_E2E_KASAN") != "1" {
-		t.Skip("set KCOVDF_E2E_KASAN=1 to boot the KASAN lab kernel and trace a process of four threads in follow mode")
-	}
+	needEnv(t, "KCOVDF_E2E_KASAN", "boot the KASAN lab kernel and trace a process of four threads in follow mode")
 	followThreads(t, lab.KernelOptions{KASAN: true})
 }
 
