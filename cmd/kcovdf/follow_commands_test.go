@@ -395,25 +395,36 @@ func TestTaskKeys(t *testing.T) {
 }
 
 // --redact on a follow-mode trace: one key for the trace's tasks, no
-// kernel address left, the tids kept.
+// kernel address left in any form, the tids kept. Each command's output
+// without --redact must hold kernel addresses, so that the check can fail.
 func TestFollowRedact(t *testing.T) {
-	out, _, err := runCLI(t, "export", "--redact", "--format", "jsonl", "-o", "-", "--layout", followLayout, followIn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(out, "0xffff") || !strings.Contains(out, "kptr_") || strings.Count(out, `"tid":`) != strings.Count(out, "\n") {
-		t.Fatal("export --redact of a follow-mode trace: kernel addresses left, or tids lost")
-	}
+	addrs := kernelAddresses(t, followIn, []string{"--layout", followLayout})
 	for _, args := range [][]string{
-		{"flow", "--redact", "--layout", followLayout, followIn, "3"},
-		{"diff", "--redact", "--layout", followLayout, followIn, followIn},
+		{"export", "--format", "jsonl", "-o", "-", "--layout", followLayout, followIn},
+		// A struct field of task 1 that holds a kernel pointer.
+		{"flow", "--layout", followLayout, followIn, "0xffff88800465bc90"},
+		{"diff", "--addresses", "--layout", followLayout, followIn, "testdata/in/follow-full.kdf"},
 	} {
-		out, _, err := runCLI(t, args...)
-		if err != nil {
+		// diff exits with status 1 when the traces differ, as diff(1).
+		plain, _, err := runCLI(t, args...)
+		if err != nil && args[0] != "diff" {
 			t.Fatalf("%s: %v", args[0], err)
 		}
-		if strings.Contains(out, "0xffff") || !strings.Contains(out, "task ") {
-			t.Errorf("%s --redact:\n%s", args[0], out)
+		if len(leaks([]byte(plain), addrs, 0)) == 0 {
+			t.Fatalf("%s without --redact shows no kernel address: the case tests nothing", args[0])
+		}
+		out, _, err := runCLI(t, append([]string{args[0], "--redact"}, args[1:]...)...)
+		if err != nil && args[0] != "diff" {
+			t.Fatalf("%s --redact: %v", args[0], err)
+		}
+		if l := leaks([]byte(out), addrs, 0); len(l) > 0 || !strings.Contains(out, "kptr_") {
+			t.Errorf("%s --redact: leaks %q, or no token:\n%s", args[0], l, out)
+		}
+		if args[0] == "export" && strings.Count(out, `"tid":`) != strings.Count(out, "\n") {
+			t.Error("export --redact of a follow-mode trace lost the tids")
+		}
+		if args[0] != "export" && !strings.Contains(out, "task ") {
+			t.Errorf("%s --redact: no task header:\n%s", args[0], out)
 		}
 	}
 }
