@@ -236,7 +236,8 @@ func (h *helperTask) closeFile(fd int) error {
 	local, err := h.call("take %d %d", os.Getpid(), fd)
 	cerr := unix.Close(fd)
 	if err != nil {
-		return cerr
+		// The task never took the file: our close was not the one to test.
+		return errors.Join(err, cerr)
 	}
 	_, err = h.call("close %d", local)
 	return err

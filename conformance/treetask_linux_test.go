@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kcovdf/kcovdf/abi"
 )
 
 var helperBuild struct {
@@ -137,7 +139,7 @@ func TestTreeTaskForkThreadExec(t *testing.T) {
 	if err := c.Work(2); err != nil {
 		t.Fatalf("work after the exec: %v", err)
 	}
-	// The exec'd program holds no descriptor but its socket and stdio.
+	// The exec'd program holds no descriptor but its pipes and stdio.
 	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", c.Tid()))
 	if err != nil {
 		t.Fatal(err)
@@ -234,7 +236,7 @@ func TestTreeTaskFileDescription(t *testing.T) {
 	if n, err := h.call("ioctlp %d %d %d", os.Getpid(), p[0], unix.TIOCINQ); err != nil || n != 5 {
 		t.Fatalf("FIONREAD through the task: %d %v, want 5", n, err)
 	}
-	if _, err := h.ioctl(p[0], 0x6468, 0); !errors.Is(err, syscall.ENOTTY) {
+	if _, err := h.ioctl(p[0], abi.IoctlEnableFollow, 0); !errors.Is(err, syscall.ENOTTY) {
 		t.Fatalf("ENABLE_FOLLOW on a pipe: %v, want ENOTTY", err)
 	}
 	// The task closes the last descriptor of the write end: the reader

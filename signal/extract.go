@@ -116,8 +116,8 @@ func NewExtractor(opt Options) *Extractor {
 	if opt.Relations {
 		e.rels = new([1 << relsCacheBits]relsEntry)
 	}
-	// Room for a struct's features and its relations.
-	e.buf = make([]Feature, 0, maxFieldSlots+1+RelationFields*(RelationFields-1)/2)
+	// Room for a struct's pointer and fields (relations are kept as masks).
+	e.buf = make([]Feature, 0, maxFieldSlots+1)
 	e.counts.init(1 << 10)
 	return e
 }

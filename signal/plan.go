@@ -40,7 +40,7 @@ func makeFieldType(t ValueType) fieldType {
 	if ft.size == 0 || ft.size > 8 {
 		ft.size = 8
 	}
-	ft.mask = ^uint64(0) >> (64 - 8*uint(ft.size))
+	ft.mask = bitwidth.Mask(uint(ft.size))
 	switch {
 	case ft.kind == Pointer:
 		ft.small = 0
@@ -275,12 +275,6 @@ func (r *relationSet) compare(vs []uint64, ints uint8, p *slotPlan) {
 		}
 	}
 }
-func b2u(b bool) uint64 {
-	if b {
-		return 1
-	}
-	return 0
-}
 
 // cmpBits returns a < b and a == b as 1 or 0, without a branch: the
 // outcome of a comparison of field values is a coin toss to a predictor.
@@ -302,8 +296,4 @@ func (r relationSet) insert(e *Extractor, base Slot) {
 		}
 		e.insert((base + Slot(pairI[k]+1)).Feature(ClassRelation, op<<8|uint16(pairJ[k])))
 	}
-}
-
-func integerClass(c Class) bool {
-	return c <= ClassErrno
 }

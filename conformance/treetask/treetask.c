@@ -369,6 +369,8 @@ static void serve(int rfd, int wfd)
 
 				if (pid == 0) {
 					nkids = 0; /* its parent's children */
+					/* A sibling thread may have held it at the fork. */
+					pthread_mutex_init(&kids_mu, NULL);
 					only_fds(&r, &w);
 					serve(r, w);
 					pthread_exit(NULL);
