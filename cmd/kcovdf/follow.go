@@ -109,8 +109,13 @@ func writeFollowRecorded(w io.Writer, prefix string, ft *abi.FollowTrace, m abi.
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	if m.Overflowed {
+	switch {
+	case m.Overflowed && ft.Full:
 		_, err := fmt.Fprintf(w, "note: every chunk was taken and %s records were dropped: record with more --words\n", dropped)
+		return err
+	case m.Overflowed:
+		// Chunks were left: the drops were records longer than a chunk.
+		_, err := fmt.Fprintf(w, "note: %s records were dropped with chunks left: records longer than a chunk's %d record words; record with more --chunk-words\n", dropped, ft.ChunkWords-abi.ChunkHeaderWords)
 		return err
 	}
 	return nil

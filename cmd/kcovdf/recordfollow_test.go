@@ -92,6 +92,31 @@ func recordedSummary(t *testing.T, path, prefix string) (string, *abi.Trace, *ab
 	return b.String(), tr, ft
 }
 
+// Drops with chunks left are records longer than a chunk: the summary
+// says so, and not that the buffer was full.
+func TestRecordFollowLongRecords(t *testing.T) {
+	tr, err := abi.LoadTrace(followIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	ft, err := decodeFollowTrace(tr, abi.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := tr.Meta
+	one := uint64(1)
+	m.Dropped, m.Overflowed = &one, true
+	var b bytes.Buffer
+	if err := writeFollowRecorded(&b, "", ft, m); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("note: 1 records were dropped with chunks left: records longer than a chunk's %d record words; record with more --chunk-words\n", ft.ChunkWords-abi.ChunkHeaderWords)
+	if ft.Full || !strings.HasSuffix(b.String(), want) {
+		t.Errorf("full %v, summary:\n%s\nwant it to end with %q", ft.Full, b.String(), want)
+	}
+}
+
 // A full buffer: the summary says so and what to do.
 func TestRecordFollowFull(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "full.kdf")
