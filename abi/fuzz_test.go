@@ -89,7 +89,7 @@ func FuzzParseTrace(f *testing.F) {
 		tr, err := ParseTrace(b, "fuzz")
 		if tr != nil && tr.Meta.Follow != nil {
 			// Whatever chunk size the metadata claims: a trace or an error.
-			if ft, ferr := DecodeFollowChunks(tr.Words, tr.Meta.Follow.ChunkWords, Options{}); ft == nil && ferr == nil {
+			if ft, ferr := DecodeFollowChunks(tr.FollowArea(), tr.Meta.Follow.ChunkWords, Options{}); ft == nil && ferr == nil {
 				t.Fatal("no follow trace and no error")
 			}
 		}

@@ -213,6 +213,22 @@ type Trace struct {
 	mapped []byte
 }
 
+// FollowArea is the area to give DecodeFollowChunks for a follow-mode
+// trace: the file holds its words up to the last chunk taken (or fewer,
+// when it was cut short), and the words past that were never written, so
+// they are zeros up to the buffer's size; a chunk the cut went through
+// then gives its records before the cut and an anomaly after. A copy when
+// padded; Words as they are otherwise.
+func (t *Trace) FollowArea() []uint64 {
+	n := t.Meta.BufferWords
+	if t.Meta.Follow == nil || len(t.Words) >= n || n > MaxWords {
+		return t.Words
+	}
+	area := make([]uint64, n)
+	copy(area, t.Words)
+	return area
+}
+
 // Close releases the file mapping of a trace that LoadTrace reads in
 // place; its Words (and records decoded from them) must not be used
 // after. It does nothing for other traces and may be called again.

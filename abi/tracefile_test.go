@@ -455,3 +455,29 @@ func TestTraceFileFollowRoundTrip(t *testing.T) {
 		t.Fatalf("single-task trace: follow %+v, %v", tr.Meta.Follow, err)
 	}
 }
+
+// A follow-mode capture stored up to its last chunk reads back with the
+// chunks past the file's end as never taken, not as a full buffer.
+func TestFollowAreaPadsToTheBuffer(t *testing.T) {
+	words := followSeed()
+	tr := &Trace{Meta: Meta{BufferWords: len(words) + 4*64, Follow: &FollowMeta{ChunkWords: 64}}, Words: words}
+	area := tr.FollowArea()
+	if len(area) != tr.Meta.BufferWords || !slices.Equal(area[:len(words)], words) || slices.ContainsFunc(area[len(words):], func(w uint64) bool { return w != 0 }) {
+		t.Fatalf("padded area of %d words, want %d: the words, then zeros", len(area), tr.Meta.BufferWords)
+	}
+	short, err := DecodeFollowChunks(words, 64, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	padded, err := DecodeFollowChunks(area, 64, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if padded.Carved != short.Carved || padded.Slots != short.Slots+4 || padded.Full || len(padded.Tasks) != len(short.Tasks) {
+		t.Fatalf("padded: %d of %d chunks, full %v; stored: %d of %d", padded.Carved, padded.Slots, padded.Full, short.Carved, short.Slots)
+	}
+	// A single-task trace, or one as long as its buffer, is read as it is.
+	if v1 := (&Trace{Meta: Meta{BufferWords: 100}, Words: words}); &v1.FollowArea()[0] != &words[0] {
+		t.Fatal("a v1 trace's words were copied")
+	}
+}

@@ -82,7 +82,7 @@ func ExampleRecord_follow() {
 		return
 	}
 	m := rec.Trace.Meta
-	ft, err := abi.DecodeFollowChunks(append(rec.Trace.Words, make([]uint64, m.BufferWords-len(rec.Trace.Words))...), m.Follow.ChunkWords, abi.Options{})
+	ft, err := abi.DecodeFollowChunks(rec.Trace.FollowArea(), m.Follow.ChunkWords, abi.Options{})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -238,8 +237,7 @@ func decodeFollowTrace(t *testing.T, path string, k *lab.Kernel) (*abi.Trace, *a
 	}
 	names := map[uint64]string{}
 	layout.Addresses(func(pc uint64, fn *abi.FuncShape) { names[pc+slide] = fn.Func })
-	// record stores the area up to its last chunk taken.
-	words := append(slices.Clone(tr.Words), make([]uint64, tr.Meta.BufferWords-len(tr.Words))...)
+	words := tr.FollowArea()
 	ft, err := abi.DecodeFollowChunks(words, tr.Meta.Follow.ChunkWords, abi.Options{Table: table})
 	if err != nil {
 		t.Fatal(err)

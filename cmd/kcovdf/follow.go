@@ -75,12 +75,9 @@ func (in *input) follow(path, task string) (*followed, error) {
 // gives its records before the cut and an anomaly after.
 func decodeFollowTrace(tr *abi.Trace, opt abi.Options) (*abi.FollowTrace, error) {
 	opt.Format = abi.FormatV1
-	words := tr.Words
-	if n := tr.Meta.BufferWords; len(words) < n && n <= abi.MaxWords {
-		words = append(slices.Clip(words), make([]uint64, n-len(words))...)
-		tr.Words = words
-	}
-	ft, err := abi.DecodeFollowChunks(words, tr.Meta.Follow.ChunkWords, opt)
+	// The calls read their words from the area: keep the padded one.
+	tr.Words = tr.FollowArea()
+	ft, err := abi.DecodeFollowChunks(tr.Words, tr.Meta.Follow.ChunkWords, opt)
 	if err != nil {
 		return nil, fmt.Errorf("follow-mode trace: %w (the file's \"follow\" metadata is damaged)", err)
 	}
