@@ -473,7 +473,7 @@ func TestFollowAreaPadsToTheBuffer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if padded.Carved != short.Carved || padded.Slots != short.Slots+4 || padded.Full || len(padded.Tasks) != len(short.Tasks) {
+	if !short.Full || padded.Carved != short.Carved || padded.Slots != short.Slots+4 || padded.Full || len(padded.Tasks) != len(short.Tasks) {
 		t.Fatalf("padded: %d of %d chunks, full %v; stored: %d of %d", padded.Carved, padded.Slots, padded.Full, short.Carved, short.Slots)
 	}
 	// A single-task trace, or one as long as its buffer, is read as it is.
