@@ -141,24 +141,22 @@ func (d *Device) reopen() error {
 
 // followRound decodes the chunks a round took in a follow-mode buffer,
 // from word start of the area on: its record words (chunk headers left
-// out, as v1's count has none) and records.
-func followRound(d *Device, start uint64) (words, records int) {
+// out, as v1's count has none) and records. An area it cannot decode is
+// an error: counting nothing would show the words as dearer than they are.
+func followRound(d *Device, start uint64) (words, records int, err error) {
 	c := abi.FollowDefaultChunk
 	snap := abi.SnapshotFollow(d.Words(), c)
 	end := min(snap[0], uint64(len(snap)-1))
 	if end <= start {
-		return 0, 0
+		return 0, 0, nil // the round took no chunk
 	}
 	// The round's chunks as an area of their own.
 	sub := make([]uint64, 1+end-start)
 	sub[0] = end - start
 	copy(sub[1:], snap[1+start:1+end])
-	if !abi.ValidChunkWords(uint64(c), uint64(len(sub))) {
-		return 0, 0
-	}
 	ft, err := abi.DecodeFollowChunks(sub, c, abi.Options{})
 	if err != nil {
-		return 0, 0
+		return 0, 0, fmt.Errorf("latency: the round's chunks (words %d to %d): %w", start, end, err)
 	}
 	for _, t := range ft.Tasks {
 		records += len(t.Records)
@@ -166,7 +164,7 @@ func followRound(d *Device, start uint64) (words, records int) {
 			words += int(ch.Used)
 		}
 	}
-	return words, records
+	return words, records, nil
 }
 
 // tally adds what the tracers collected in one round to row, and fails
@@ -177,7 +175,10 @@ func (tr Tracers) tally(row *Latency, n int, start uint64) error {
 		if dropped, err := d.Dropped(); err == nil && dropped > 0 {
 			return fmt.Errorf("latency: %s: the follow-mode buffer filled during a round of %d calls (%d records dropped): %w", row.Name, n, dropped, ErrBufferFull)
 		}
-		words, records := followRound(d, start)
+		words, records, err := followRound(d, start)
+		if err != nil {
+			return fmt.Errorf("%s: %w", row.Name, err)
+		}
 		row.Words += float64(words)
 		row.Records += float64(records)
 	}

@@ -237,12 +237,17 @@ func TestFollowRound(t *testing.T) {
 	from := area[0]
 	writeChunk(1, 1, 20)
 	writeChunk(2, 2, 5)
-	words, records := followRound(d, from)
-	if w := abi.RecordWords(1); words != 25*w || records != 25 {
-		t.Errorf("%d words, %d records; want %d, 25", words, records, 25*w)
+	words, records, err := followRound(d, from)
+	if w := abi.RecordWords(1); err != nil || words != 25*w || records != 25 {
+		t.Errorf("%d words, %d records, %v; want %d, 25", words, records, err, 25*w)
 	}
-	if w, r := followRound(d, area[0]); w != 0 || r != 0 {
-		t.Errorf("a round that took no chunk: %d words, %d records", w, r)
+	if w, r, err := followRound(d, area[0]); w != 0 || r != 0 || err != nil {
+		t.Errorf("a round that took no chunk: %d words, %d records, %v", w, r, err)
+	}
+	// Less than a chunk after start: the round cannot be decoded.
+	area[0] = from + 10
+	if _, _, err := followRound(d, from); err == nil {
+		t.Error("a round of 10 words decoded without an error")
 	}
 }
 

@@ -228,9 +228,14 @@ Under TCG every instruction is emulated: only ratios mean anything.`,
 			}
 			lat := fmt.Sprintf("kcovdf latency --json --calls %d --rounds %d", calls, rounds)
 			// Follow mode only where the kernel has it: a probe of one
-			// call decides, and says on stderr why not.
+			// call decides. Any other failure of the probe is the bench's.
 			probe := `modes=none,kcov,dataflow,both,follow
-kcovdf latency --json --calls 1 --rounds 1 --modes follow >/dev/null || { echo "lab bench: follow mode left out" >&2; modes=none,kcov,dataflow,both; }
+if ! err=$(kcovdf latency --json --calls 1 --rounds 1 --modes follow 2>&1 >/dev/null); then
+	case "$err" in
+	*"no follow mode"*) echo "lab bench: this kernel has no follow mode, left out" >&2; modes=none,kcov,dataflow,both ;;
+	*) echo "$err" >&2; exit 1 ;;
+	esac
+fi
 `
 			rows, err := run(f.instrument, probe+lat+" --modes $modes")
 			if err != nil {
