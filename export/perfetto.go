@@ -73,8 +73,8 @@ const (
 // process of the trace, a thread track per task under its process, and
 // the calls a task made after an execve on a track of their own under
 // the thread's. Each task's clock is its own sequence numbers there too.
-// Two follow-mode traces exported together show a pid both have as one
-// process.
+// Each (trace, process) has a track of its own: two traces that share a
+// pid keep it apart in the file.
 func WritePerfetto(w io.Writer, tasks []*Task) error {
 	pw := &perfettoWriter{w: bufio.NewWriterSize(w, 1<<16)}
 	flowID := uint64(0)

@@ -126,14 +126,14 @@ guest is built without it.`,
 	return cmd
 }
 
+// kernelHalf is where kernel addresses start (calls.KernelAddress).
+const kernelHalf uint64 = 0xffff800000000000
+
 // checkRedacted refuses an export directory written without --redact:
 // its tables hold kernel addresses, and the tokens export would have
 // written cannot be derived from them (each trace's key comes from the
 // trace itself). A redacted export has tokens for every pc and no KASLR
 // offset; one kernel pc or offset is enough to tell.
-// kernelHalf is where kernel addresses start (calls.KernelAddress).
-const kernelHalf uint64 = 0xffff800000000000
-
 func checkRedacted(ctx context.Context, dir string) error {
 	res, err := query.Run(ctx, fmt.Sprintf(`SELECT
 		(SELECT count(*) FROM functions WHERE pc >= %d) +
