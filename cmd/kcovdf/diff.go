@@ -164,6 +164,11 @@ func runDiff(in *inputFlags, pathA, pathB, task string, opt tracediff.Options, s
 		trees[1].src.trace.Close()
 		return nil, trees, nil, fmt.Errorf("--task %s: %s and %s hold one task each, not follow-mode captures (record them with --follow)", task, pathA, pathB)
 	}
+	if err := oneTaskPick(trees, task); err != nil {
+		trees[0].src.trace.Close()
+		trees[1].src.trace.Close()
+		return nil, trees, nil, err
+	}
 	a, b, notes := diffTasks(trees[0], trees[1])
 	return tracediff.Compare(a, b, opt), trees, notes, nil
 }
@@ -180,6 +185,26 @@ func runDiff(in *inputFlags, pathA, pathB, task string, opt tracediff.Options, s
 //     follow trace's root task (or the task --task names), all of that
 //     task's records as one stream, as a single-task capture of it holds
 //     them; the other tasks are left out, and a note says so.
+// oneTaskPick refuses a --task that names several tasks of a follow-mode
+// trace compared with a single-task one: one stream is compared with one.
+func oneTaskPick(trees [2]*namedTree, task string) error {
+	if task == "" || (trees[0].parts == nil) == (trees[1].parts == nil) {
+		return nil
+	}
+	fl := trees[0]
+	if fl.parts == nil {
+		fl = trees[1]
+	}
+	if len(fl.follow.tasks) > 1 {
+		tids := make([]string, len(fl.follow.tasks))
+		for i, t := range fl.follow.tasks {
+			tids[i] = fmt.Sprint(t.Tid)
+		}
+		return fmt.Errorf("--task %s names %d tasks of %s (%s), and a single-task trace is compared with one: give a tid", task, len(tids), fl.path, strings.Join(tids, ", "))
+	}
+	return nil
+}
+
 func diffTasks(a, b *namedTree) (ta, tb []tracediff.Task, notes []string) {
 	label := func(nt *namedTree) string {
 		l := nt.path
@@ -230,15 +255,13 @@ func diffTasks(a, b *namedTree) (ta, tb []tracediff.Task, notes []string) {
 	if a.parts != nil {
 		single, fl = b, a
 	}
+	// The root, or the one task --task names (runDiff refuses more).
 	t := fl.follow.tasks[0]
 	for _, c := range fl.follow.tasks {
 		if c.Root {
 			t = c
 			break
 		}
-	}
-	if len(fl.follow.tasks) < len(fl.follow.ft.Tasks) {
-		t = fl.follow.tasks[0] // the one --task names
 	}
 	tree := calls.BuildRecords(fl.src.trace.Words, t.Records, fl.follow.summary(t), calls.Options{Full: t.Dropped > 0, Markers: fl.follow.scan().markers})
 	ft := tracediff.Task{Label: fmt.Sprintf("%s task %d (%s)", label(fl), t.Tid, taskNames(t)), Tree: tree, Namer: fl.namer}

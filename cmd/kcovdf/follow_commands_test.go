@@ -437,6 +437,7 @@ func TestFollowTaskErrors(t *testing.T) {
 		{[]string{"export", "--format", "jsonl", "-o", "-", "--task", "9", followIn}, "--task 9: no such task in testdata/in/follow.kdf; it has 1 (sh), 2 (worker), 3 (worker), 4 (worker)"},
 		{[]string{"signal", "--task", "1", "testdata/in/sim.kdf"}, "--task 1: testdata/in/sim.kdf holds one task's records, not a follow-mode capture"},
 		{[]string{"diff", "--task", "1", "testdata/in/sim.kdf", "testdata/in/sim.kdf"}, "hold one task each"},
+		{[]string{"diff", "--task", "worker", "testdata/in/sim.kdf", followIn}, "--task worker names 3 tasks of testdata/in/follow.kdf (2, 3, 4)"},
 	} {
 		_, stderr, err := runCLI(t, c.args...)
 		if err == nil || !strings.Contains(err.Error()+stderr, c.want) {

@@ -118,7 +118,7 @@ func TestGoldenOutput(t *testing.T) {
 		{"follow-export-jsonl-task", []string{"export", "--format", "jsonl", "-o", "-", "--task", "3", "--layout", followLayout, followTrace}},
 		{"follow-flow", []string{"flow", "--layout", followLayout, followTrace, "0x3"}},
 		{"follow-diff-cut", []string{"diff", "--top", "2", "--layout", followLayout, followTrace, "testdata/in/follow-cut.kdf"}},
-		{"follow-diff-single", []string{"diff", "--top", "1", "--task", "worker", trace, followTrace}},
+		{"follow-diff-single", []string{"diff", "--top", "1", "--task", "2", trace, followTrace}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out := transcript(t, "", c.args...)
