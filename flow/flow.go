@@ -18,7 +18,10 @@ import (
 type Match struct {
 	// Tid is the task that made the call, in a follow-mode trace (the
 	// caller sets it: a tree is one task's).
-	Tid   int    `json:"tid,omitempty"`
+	Tid int `json:"tid,omitempty"`
+	// Exec is the task's program the call ran in: 0 before its first
+	// execve, n after its nth. Call indexes that program's tree.
+	Exec  int    `json:"exec,omitempty"`
 	Call  int    `json:"call"` // index in the tree, pre-order
 	Seq   uint32 `json:"seq"`  // sequence number of the call's first record
 	Depth int    `json:"depth"`

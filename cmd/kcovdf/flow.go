@@ -129,7 +129,7 @@ and in JSON each match carries its tid. --task keeps one task.`,
 	rf.register(cmd)
 	registerTask(cmd, &task)
 	f := cmd.Flags()
-	f.BoolVar(&asJSON, "json", false, "one JSON object per match: call, seq, depth, path, func, name, text, raw, width, form (and tid in a follow-mode trace)")
+	f.BoolVar(&asJSON, "json", false, "one JSON object per match: call, seq, depth, path, func, name, text, raw, width, form (and tid, with exec for a call after an execve, in a follow-mode trace)")
 	// Flags end at TRACE: "-100" after it is a value, not a flag.
 	f.SetInterspersed(false)
 	f.BoolVar(&small, "small", false, "also look for the forms too weak to mean much alone: 0, 1, -1, truncations to small numbers, byte swaps of small values")
@@ -153,7 +153,7 @@ func flowTasks(w io.Writer, nt *namedTree, m *flow.Matcher, asJSON bool) (*flow.
 	for _, p := range nt.parts {
 		res := flow.Find(p.tree, nt.namer, m)
 		for i := range res.Matches {
-			res.Matches[i].Tid = p.task.Tid
+			res.Matches[i].Tid, res.Matches[i].Exec = p.task.Tid, p.seg
 		}
 		all.Matches = append(all.Matches, res.Matches...)
 		all.Calls += res.Calls

@@ -308,16 +308,18 @@ func TestFollowFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byTid := map[int]int{}
+	byTid, byProgram := map[int]int{}, map[string]int{}
 	for line := range strings.Lines(out) {
-		var m struct{ Tid int }
+		var m struct{ Tid, Exec int }
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatal(err)
 		}
 		byTid[m.Tid]++
+		byProgram[fmt.Sprintf("%d/%d", m.Tid, m.Exec)]++
 	}
-	if fmt.Sprint(byTid) != "map[1:1 2:2 3:5]" {
-		t.Fatalf("matches of 0 by tid: %v", byTid)
+	// Task 2's matches ran after its execve: their calls index that tree.
+	if fmt.Sprint(byTid) != "map[1:1 2:2 3:5]" || fmt.Sprint(byProgram) != "map[1/0:1 2/1:2 3/0:5]" {
+		t.Fatalf("matches of 0 by tid: %v, by tid/program: %v", byTid, byProgram)
 	}
 	// --task: that task's matches alone.
 	out, _, err = runCLI(t, "flow", "--json", "--small", "--task", "3", "--layout", followLayout, followIn, "0")
