@@ -340,12 +340,9 @@ func recordOn(ctx context.Context, d *Device, o RecordOptions, rec *Recording, s
 		meta.Dropped = &n
 		meta.Overflowed = n > 0
 	case errors.Is(err, ErrNotSupported):
+		// A kernel without the drop counter has no follow mode either.
 		rec.NoDropCounter = true
-		if o.Follow {
-			meta.Overflowed = (len(words0)-1)/chunk == (words-1)/chunk
-		} else {
-			meta.Overflowed = uint64(words-1)-words0[0] < abi.HeaderWords+1
-		}
+		meta.Overflowed = uint64(words-1)-words0[0] < abi.HeaderWords+1
 	default:
 		return nil, err
 	}
