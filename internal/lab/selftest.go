@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -133,6 +134,6 @@ func (l *Lab) buildSelftest(ctx context.Context, tmp, log, out string) error {
 	// Relative paths: the harness prints __FILE__, and the binary (so the
 	// initramfs key) must not depend on where it was built.
 	c := command{op: "lab initramfs", step: "compile the selftest", log: log, dir: tree}
-	return c.run(ctx, "gcc", "-static", "-O2", "-Wall", "-pthread", "-isystem", "usr/include",
-		"-o", out, SelftestSource)
+	args := append(slices.Clone(GuestCFlags), "-isystem", "usr/include", "-o", out, SelftestSource)
+	return c.run(ctx, "gcc", args...)
 }
